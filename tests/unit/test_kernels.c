@@ -126,7 +126,7 @@ report_merge(const char *kernel, size_t i, const tally_vec_t *a, const tally_vec
 	prop_fmt_vec(sg, sizeof(sg), got);
 	fail_msg("%s merge differs from the reference at pair %zu (seed %" PRIu64 ")\n"
 		 "  dst   = %s\n  src   = %s\n  want  = %s\n  got   = %s",
-		 kernel, i, sa, sb, sw, sg, prop_seed());
+		 kernel, i, prop_seed(), sa, sb, sw, sg);
 }
 
 /* Run @k's batch kernels over @p in batches of random length; compare each pair. */
