@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * Helpers every tally-bench subcommand uses: clock, statistics, parsing,
+ * CPU identification and pinning, JSON scalars. See bench.h.
+ */
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+uint64_t
+tally_bench_now_ns(void)
+{
+	struct timespec ts;
+
+	/* MONOTONIC, not MONOTONIC_RAW: the vDSO serves it without a syscall. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+tally_bench_fold(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	size_t i = 0;
+
+	/* Eight bytes at a time so folding 128 MiB takes milliseconds, not seconds. */
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	for (; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+void
+tally_bench_stats(uint64_t *ns, unsigned n, struct tally_bench_stats *st)
+{
+	qsort(ns, n, sizeof(ns[0]), cmp_u64);
+	if (n % 2)
+		st->median_ns = (double)ns[n / 2];
+	else
+		st->median_ns = ((double)ns[n / 2 - 1] + (double)ns[n / 2]) / 2.0;
+	st->min_ns = (double)ns[0];
+	st->max_ns = (double)ns[n - 1];
+}
+
+int
+tally_bench_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	/* strtoull accepts "-1" as a huge number and leading blanks; refuse both. */
+	if (s == NULL || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+void
+tally_bench_cpu_model(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+
+	snprintf(buf, len, "unknown");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *colon;
+		size_t n;
+
+		if (strncmp(line, "model name", 10) != 0)
+			continue;
+		colon = strchr(line, ':');
+		if (colon == NULL)
+			continue;
+		colon++;
+		while (*colon == ' ' || *colon == '\t')
+			colon++;
+		n = strcspn(colon, "\n");
+		snprintf(buf, len, "%.*s", (int)n, colon);
+		break;
+	}
+	fclose(f);
+}
+
+/* Read one short line of a sysfs file into @p buf; 0 or a negative errno. */
+static int
+read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	int err = 0;
+
+	if (f == NULL)
+		return -errno;
+	if (fgets(buf, (int)len, f) == NULL)
+		err = -EIO;
+	fclose(f);
+	return err;
+}
+
+uint64_t
+tally_bench_l3_bytes(void)
+{
+	/* index0..: L1d, L1i, L2, L3 on current CPUs; look a little further. */
+	for (unsigned i = 0; i < 8; i++) {
+		char path[96], buf[32];
+		unsigned long long v;
+		char *end;
+
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu0/cache/index%u/level", i);
+		if (read_line(path, buf, sizeof(buf)) != 0)
+			break;
+		if (atoi(buf) != 3)
+			continue;
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu0/cache/index%u/size", i);
+		if (read_line(path, buf, sizeof(buf)) != 0)
+			return 0;
+		v = strtoull(buf, &end, 10);
+		if (*end == 'K')
+			v <<= 10;
+		else if (*end == 'M')
+			v <<= 20;
+		return v;
+	}
+	return 0;
+}
+
+int
+tally_bench_pin(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		return -errno;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		return -errno;
+	return cpu;
+}
+
+void
+tally_bench_fmt_bytes(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned u = 0;
+
+	while (bytes >> (10 * (u + 1)) != 0 && u + 1 < sizeof(unit) / sizeof(unit[0]))
+		u++;
+	/* Whole numbers print without a fraction: "32 KiB", not "32.0 KiB". */
+	if (bytes % (1ull << (10 * u)) == 0)
+		snprintf(buf, len, "%" PRIu64 " %s", bytes >> (10 * u), unit[u]);
+	else
+		snprintf(buf, len, "%.1f %s", (double)bytes / (double)(1ull << (10 * u)), unit[u]);
+}
+
+void
+tally_bench_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			/* Other control characters are not allowed raw in JSON. */
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+void
+tally_bench_json_num(FILE *f, double v)
+{
+	/* JSON has no inf or nan; a run too short to time would produce them. */
+	if (!isfinite(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.6g", v);
+}
