@@ -16,103 +16,10 @@
 #include "kernels.h"
 #include "prop.h"
 #include "vclock.h"
+#include "vecpairs.h"
 
 #define RANDOM_PAIRS (1u << 20)
 #define MAX_BATCH 67 /* odd, so batch ends fall everywhere */
-
-struct pairs {
-	tally_vec_t *a, *b;
-	size_t n;
-};
-
-static void
-pairs_alloc(struct pairs *p, size_t n)
-{
-	p->a = aligned_alloc(TALLY_BEAT_BYTES, n * sizeof(tally_vec_t));
-	p->b = aligned_alloc(TALLY_BEAT_BYTES, n * sizeof(tally_vec_t));
-	assert_non_null(p->a);
-	assert_non_null(p->b);
-	p->n = 0;
-}
-
-static void
-pairs_free(struct pairs *p)
-{
-	free(p->a);
-	free(p->b);
-}
-
-static void
-pairs_add(struct pairs *p, const tally_vec_t *a, const tally_vec_t *b)
-{
-	p->a[p->n] = *a;
-	p->b[p->n] = *b;
-	p->n++;
-}
-
-/* The edge cases of the property tests, as (a, b) pairs both ways round. */
-static size_t
-edge_cases(struct pairs *p)
-{
-	static const uint64_t bases[] = {
-		0, 1, (UINT64_C(1) << 63) - 1, UINT64_C(1) << 63, UINT64_MAX - 1, UINT64_MAX,
-	};
-	tally_vec_t a, b;
-	struct prng g;
-
-	prop_init(&g, 100);
-	for (size_t x = 0; x < sizeof(bases) / sizeof(bases[0]); x++) {
-		for (size_t y = 0; y < sizeof(bases) / sizeof(bases[0]); y++) {
-			/* uniform vectors, every pair of base values */
-			for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
-				a.slot[i] = bases[x];
-				b.slot[i] = bases[y];
-			}
-			pairs_add(p, &a, &b);
-		}
-		/* one-slot differences, up and down, at every slot */
-		for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
-			for (unsigned i2 = 0; i2 < TALLY_MAX_NODES; i2++)
-				a.slot[i2] = b.slot[i2] = bases[x];
-			if (bases[x] != UINT64_MAX) {
-				b.slot[i] = bases[x] + 1;
-				pairs_add(p, &a, &b);
-				pairs_add(p, &b, &a);
-			}
-			/* and one slot across the sign bit, the rest equal */
-			b.slot[i] = bases[x] ^ (UINT64_C(1) << 63);
-			pairs_add(p, &a, &b);
-		}
-	}
-	/* every node count: only the first n slots used */
-	for (unsigned n = 1; n <= TALLY_MAX_NODES; n++) {
-		for (int k = 0; k < 8; k++) {
-			tally_vec_zero(&a);
-			tally_vec_zero(&b);
-			for (unsigned i = 0; i < n; i++) {
-				a.slot[i] = prop_slot(&g);
-				b.slot[i] = prng_below(&g, 2) ? a.slot[i] : prop_slot(&g);
-			}
-			pairs_add(p, &a, &b);
-		}
-	}
-	return p->n;
-}
-
-#define EDGE_MAX (36 + 6 * 3 * TALLY_MAX_NODES + 8 * TALLY_MAX_NODES)
-
-static void
-random_cases(struct pairs *p, size_t n, uint64_t salt)
-{
-	struct prng g;
-	tally_vec_t v[2];
-
-	prop_init(&g, salt);
-	while (p->n < n) {
-		prop_gen_related(&g, v, 2);
-		pairs_add(p, &v[0], &v[1]);
-	}
-}
 
 static void
 report_merge(const char *kernel, size_t i, const tally_vec_t *a, const tally_vec_t *b,
@@ -131,7 +38,7 @@ report_merge(const char *kernel, size_t i, const tally_vec_t *a, const tally_vec
 
 /* Run @k's batch kernels over @p in batches of random length; compare each pair. */
 static void
-check_kernels(const struct tally_kernels *k, const struct pairs *p, uint64_t salt)
+check_kernels(const struct tally_kernels *k, const struct vecpairs *p, uint64_t salt)
 {
 	tally_vec_t *dst = aligned_alloc(TALLY_BEAT_BYTES, p->n * sizeof(tally_vec_t));
 	uint8_t *order = malloc(p->n);
@@ -176,22 +83,22 @@ static void
 check_isa(enum tally_isa isa)
 {
 	const struct tally_kernels *k = tally_kernels_get(isa);
-	struct pairs p;
+	struct vecpairs p;
 
 	if (k == NULL) {
 		print_message("kernel table %d: not built for this target or not supported by this CPU\n",
 			      (int)isa);
 		skip();
 	}
-	pairs_alloc(&p, EDGE_MAX);
-	assert_true(edge_cases(&p) <= EDGE_MAX);
+	assert_int_equal(vecpairs_alloc(&p, VECPAIRS_EDGE_MAX), 0);
+	vecpairs_add_edges(&p, 100);
 	check_kernels(k, &p, 200 + isa);
-	pairs_free(&p);
+	vecpairs_free(&p);
 
-	pairs_alloc(&p, RANDOM_PAIRS);
-	random_cases(&p, RANDOM_PAIRS, 300 + isa);
+	assert_int_equal(vecpairs_alloc(&p, RANDOM_PAIRS), 0);
+	vecpairs_add_random(&p, 300 + isa);
 	check_kernels(k, &p, 400 + isa);
-	pairs_free(&p);
+	vecpairs_free(&p);
 }
 
 static void
