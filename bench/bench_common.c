@@ -2,7 +2,8 @@
  * Copyright (c) 2026 The tally authors
  *
  * Helpers every tally-bench subcommand uses: clock, statistics, parsing,
- * CPU identification and pinning, JSON scalars. See bench.h.
+ * input generators, CPU identification and pinning, JSON scalars, and the
+ * CPU-versus-offload merge table. See bench.h.
  */
 
 #include <ctype.h>
@@ -24,6 +25,43 @@ tally_bench_now_ns(void)
 	/* MONOTONIC, not MONOTONIC_RAW: the vDSO serves it without a syscall. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void
+tally_bench_fill_random(tally_vec_t *v, size_t n, uint64_t seed)
+{
+	struct tally_bench_rng r = { seed };
+
+	for (size_t i = 0; i < n; i++)
+		for (unsigned j = 0; j < TALLY_MAX_NODES; j++)
+			v[i].slot[j] = tally_bench_rng_next(&r);
+}
+
+void
+tally_bench_fill_orders(tally_vec_t *a, tally_vec_t *b, size_t n, uint64_t seed)
+{
+	struct tally_bench_rng r = { seed };
+
+	/* The four orders in equal shares at random, so a kernel that branches
+	 * on the result pays for mispredictions as it would on real traffic. */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cls = tally_bench_rng_next(&r) & 3;
+		unsigned up = (unsigned)(tally_bench_rng_next(&r) % TALLY_MAX_NODES);
+		unsigned down = up;
+
+		for (unsigned j = 0; j < TALLY_MAX_NODES; j++)
+			a[i].slot[j] = (tally_bench_rng_next(&r) >> 2) + 1;
+		b[i] = a[i];
+#if TALLY_MAX_NODES > 1
+		/* Any slot but the raised one; with one slot CONCURRENT cannot exist. */
+		down = (up + 1 + (unsigned)(tally_bench_rng_next(&r) % (TALLY_MAX_NODES - 1))) %
+		       TALLY_MAX_NODES;
+#endif
+		if (cls & 1)
+			b[i].slot[up]++;
+		if ((cls & 2) && down != up)
+			b[i].slot[down]--;
+	}
 }
 
 uint64_t
@@ -219,9 +257,81 @@ tally_bench_json_str(FILE *f, const char *s)
 void
 tally_bench_json_num(FILE *f, double v)
 {
-	/* JSON has no inf or nan; a run too short to time would produce them. */
+	/* JSON has no inf or nan; a run too short to time would produce them.
+	 * Ten digits: six would print 0.999999046 merges/cycle as 0.999999 and
+	 * the 100GbE rate, 148809523.8, as 148810000. */
 	if (!isfinite(v))
 		fputs("null", f);
 	else
-		fprintf(f, "%.6g", v);
+		fprintf(f, "%.10g", v);
+}
+
+void
+tally_bench_fmt_ratio(char *buf, size_t len, double v)
+{
+	if (isfinite(v))
+		snprintf(buf, len, "%.2fx", v);
+	else
+		snprintf(buf, len, "-");
+}
+
+static double
+scalar_rate(const struct tally_bench_merge_rate *rows, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(rows[i].kernel, "scalar") == 0)
+			return rows[i].merges_per_sec;
+	return NAN;
+}
+
+/* The line-rate row both outputs end with: a reference, not a kernel. */
+static const struct tally_bench_merge_rate line_rate_row = {
+	.kernel = "100GbE",
+	.where = "line rate",
+	.basis = "64 B frames: 100e9 / ((64 + 20) x 8) per s",
+	.merges_per_sec = TALLY_BENCH_100GBE_MIN_PPS,
+};
+
+void
+tally_bench_print_merge_table(const struct tally_bench_merge_rate *rows, unsigned n)
+{
+	double scalar = scalar_rate(rows, n);
+
+	printf("%-14s %-16s %10s %10s %10s  %s\n", "kernel", "runs on", "Mmerges/s", "vs scalar",
+	       "vs 100GbE", "figure");
+	for (unsigned i = 0; i <= n; i++) {
+		const struct tally_bench_merge_rate *r = i < n ? &rows[i] : &line_rate_row;
+		char vs[16], vl[16];
+
+		tally_bench_fmt_ratio(vs, sizeof(vs), r->merges_per_sec / scalar);
+		tally_bench_fmt_ratio(vl, sizeof(vl), r->merges_per_sec / TALLY_BENCH_100GBE_MIN_PPS);
+		printf("%-14s %-16s %10.2f %10s %10s  %s\n", r->kernel, r->where,
+		       r->merges_per_sec / 1e6, vs, vl, r->basis);
+	}
+}
+
+void
+tally_bench_json_merge_table(FILE *f, const struct tally_bench_merge_rate *rows, unsigned n)
+{
+	double scalar = scalar_rate(rows, n);
+
+	fputc('[', f);
+	for (unsigned i = 0; i <= n; i++) {
+		const struct tally_bench_merge_rate *r = i < n ? &rows[i] : &line_rate_row;
+
+		fprintf(f, "%s{\"kernel\":", i ? ",\n" : "\n");
+		tally_bench_json_str(f, r->kernel);
+		fprintf(f, ",\"where\":");
+		tally_bench_json_str(f, r->where);
+		fprintf(f, ",\"basis\":");
+		tally_bench_json_str(f, r->basis);
+		fprintf(f, ",\"merges_per_sec\":");
+		tally_bench_json_num(f, r->merges_per_sec);
+		fprintf(f, ",\"vs_scalar\":");
+		tally_bench_json_num(f, r->merges_per_sec / scalar);
+		fprintf(f, ",\"vs_100gbe_line_rate\":");
+		tally_bench_json_num(f, r->merges_per_sec / TALLY_BENCH_100GBE_MIN_PPS);
+		fputc('}', f);
+	}
+	fputc(']', f);
 }

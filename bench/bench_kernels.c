@@ -26,6 +26,12 @@
  * unit, and a compiler barrier after every call keeps the stores; a checksum
  * of each row's final output goes into the JSON and is compared with the
  * scalar kernel's, so a fast wrong kernel cannot pass unnoticed.
+ *
+ * After the table, the cache merge rows sit beside the RTL merge kernel
+ * (gcounter_merge) projected at the NIC's clocks from a short run of its
+ * Verilated model, every result checked, and the 100GbE line rate: the same
+ * table tally-bench rtl prints, so either command shows CPU and offload side
+ * by side. tally-bench rtl measures the RTL in full.
  */
 
 #include <errno.h>
@@ -39,6 +45,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "kernel_sim.h"
 #include "kernels.h"
 #include "vclock.h"
 
@@ -59,6 +66,11 @@
  * runs longer, only fewer passes (at least one).
  */
 #define DRAM_SWEEP_MIB 1536u
+
+/* Pairs of the gcounter_merge run behind the side-by-side table: enough that
+ * the one clock of pipeline fill is under 0.002% of the figure. */
+#define RTL_PAIRS (1u << 16)
+#define RTL_PAIRS_QUICK (1u << 12)
 
 #define RUNS_DEFAULT 5u
 #define RUNS_MAX 1000u
@@ -207,6 +219,11 @@ usage(FILE *f)
 		"(%u KiB) and in DRAM. Prints a table and the two goals of the SIMD kernels as\n"
 		"measured (best SIMD merge >= %.1fx scalar in cache; >= %.1fx memcpy bandwidth\n"
 		"in DRAM), and writes the same figures as JSON. Never fails on a missed goal.\n"
+		"Then a second table puts the cache merge rates beside the RTL merge kernel\n"
+		"(gcounter_merge) projected at 250 and 322 MHz from the merges/cycle of a\n"
+		"%u-pair run of its Verilator model (%u with --quick; every result checked\n"
+		"against the C reference) and the 100GbE minimum-frame rate, as tally-bench rtl\n"
+		"does; tally-bench rtl measures the RTL kernels in full.\n"
 		"\n"
 		"Each row does fixed work per run (the cache set many times over; %u MiB of\n"
 		"the DRAM set swept, at least one pass); %u warm-up run is discarded, runs are\n"
@@ -226,8 +243,10 @@ usage(FILE *f)
 		"  -h, --help      print this help and exit\n"
 		"\n"
 		"Progress goes to stderr. Exit status: 0 success, 1 runtime failure\n"
-		"(allocation, JSON file, a kernel disagreeing with scalar), 2 usage error.\n",
-		CACHE_WS_BYTES / 1024, GOAL_SIMD_VS_SCALAR, GOAL_SIMD_VS_MEMCPY, DRAM_SWEEP_MIB,
+		"(allocation, JSON file, a kernel disagreeing with scalar or with the C\n"
+		"reference, the simulation), 2 usage error.\n",
+		CACHE_WS_BYTES / 1024, GOAL_SIMD_VS_SCALAR, GOAL_SIMD_VS_MEMCPY, RTL_PAIRS,
+		RTL_PAIRS_QUICK, DRAM_SWEEP_MIB,
 		WARMUP_RUNS,
 		sizeof(tally_vec_t), sizeof(tally_vec_t), RUNS_MAX, RUNS_DEFAULT, DRAM_MIB_MAX,
 		DRAM_MIB_DEFAULT, DRAM_MIB_QUICK, JSON_DEFAULT);
@@ -349,16 +368,6 @@ arena_free(struct arena *a)
 	free(a->order);
 }
 
-static void
-fill_random(tally_vec_t *v, size_t n, uint64_t seed)
-{
-	struct tally_bench_rng r = { seed };
-
-	for (size_t i = 0; i < n; i++)
-		for (unsigned j = 0; j < TALLY_MAX_NODES; j++)
-			v[i].slot[j] = tally_bench_rng_next(&r);
-}
-
 /*
  * Merge inputs: independent uniform slots, so src is above dst in about half
  * of them and a merge changes about half the slots. src is filled once; dst
@@ -368,48 +377,23 @@ static void
 fill_merge_src(struct arena *a)
 {
 	if (a->filled != FILLED_MERGE)
-		fill_random(a->y, a->n, SEED_MERGE_SRC);
+		tally_bench_fill_random(a->y, a->n, SEED_MERGE_SRC);
 	a->filled = FILLED_MERGE;
 }
 
 static void
 fill_merge_dst(struct arena *a)
 {
-	fill_random(a->x, a->n, SEED_MERGE_DST);
+	tally_bench_fill_random(a->x, a->n, SEED_MERGE_DST);
 }
 
-/*
- * Compare inputs: b is a copy of a with one slot raised (a BEFORE b), one
- * lowered (AFTER), both (CONCURRENT) or none (EQUAL), the four in equal
- * shares at random, so any kernel that branches on the result pays for
- * mispredictions as it would on real traffic. Slots stay in 1..2^62 so the
- * +-1 cannot wrap.
- */
+/* Compare inputs: the four orders in equal shares (tally_bench_fill_orders). */
 static void
 fill_compare(struct arena *a)
 {
-	struct tally_bench_rng r = { SEED_COMPARE };
-
 	if (a->filled == FILLED_COMPARE)
 		return;
-	for (size_t i = 0; i < a->n; i++) {
-		uint64_t cls = tally_bench_rng_next(&r) & 3;
-		unsigned up = (unsigned)(tally_bench_rng_next(&r) % TALLY_MAX_NODES);
-		unsigned down = up;
-
-		for (unsigned j = 0; j < TALLY_MAX_NODES; j++)
-			a->x[i].slot[j] = (tally_bench_rng_next(&r) >> 2) + 1;
-		a->y[i] = a->x[i];
-#if TALLY_MAX_NODES > 1
-		/* Any slot but the raised one; with one slot CONCURRENT cannot exist. */
-		down = (up + 1 + (unsigned)(tally_bench_rng_next(&r) % (TALLY_MAX_NODES - 1))) %
-		       TALLY_MAX_NODES;
-#endif
-		if (cls & 1)
-			a->y[i].slot[up]++;
-		if ((cls & 2) && down != up)
-			a->y[i].slot[down]--;
-	}
+	tally_bench_fill_orders(a->x, a->y, a->n, SEED_COMPARE);
 	a->filled = FILLED_COMPARE;
 }
 
@@ -569,15 +553,6 @@ met_str(double ratio, double threshold)
 }
 
 static void
-fmt_ratio(char *buf, size_t len, double v)
-{
-	if (isfinite(v))
-		snprintf(buf, len, "%.2fx", v);
-	else
-		snprintf(buf, len, "-");
-}
-
-static void
 print_table(const struct row *rows, unsigned nrows, bool verbose)
 {
 	printf("%-8s %-7s %-9s %11s %9s %8s %7s %6s %9s %9s\n", "op", "kernel", "residency",
@@ -588,8 +563,8 @@ print_table(const struct row *rows, unsigned nrows, bool verbose)
 		char ws[32], vs[16], vm[16];
 
 		tally_bench_fmt_bytes(ws, sizeof(ws), r->ws_bytes);
-		fmt_ratio(vs, sizeof(vs), r->vs_scalar);
-		fmt_ratio(vm, sizeof(vm), r->vs_memcpy);
+		tally_bench_fmt_ratio(vs, sizeof(vs), r->vs_scalar);
+		tally_bench_fmt_ratio(vm, sizeof(vm), r->vs_memcpy);
 		printf("%-8s %-7s %-9s %11s %9.1f %8.3f %7.2f %5.1f%% %9s %9s%s\n",
 		       op_name[r->op], r->kernel, res_name[r->res], ws, r->ops_per_sec / 1e6,
 		       r->ns_per_op, r->gbps, spread, vs, vm, r->agrees ? "" : "  WRONG RESULT");
@@ -682,7 +657,9 @@ json_goal(FILE *f, const struct goal *g)
 static int
 write_json(FILE *f, const struct opts *o, const char *cpu, int pinned,
 	   const char *const *tables, unsigned ntables, const struct row *rows, unsigned nrows,
-	   const struct goal *goals, unsigned ngoals, bool agree)
+	   const struct goal *goals, unsigned ngoals, bool agree,
+	   const struct tally_bench_rtl_stream *rtl, const struct tally_bench_merge_rate *mrows,
+	   unsigned nmrows)
 {
 	int err;
 
@@ -716,7 +693,13 @@ write_json(FILE *f, const struct opts *o, const char *cpu, int pinned,
 		fputs(i ? ",\n" : "\n", f);
 		json_goal(f, &goals[i]);
 	}
-	fprintf(f, "]}\n");
+	fprintf(f, "],\"rtl\":{\"kernel\":\"gcounter_merge\",\"simulator\":\"verilator\","
+		   "\"pairs\":%" PRIu64 ",\"span_cycles\":%" PRIu64 ",\"results_agree\":true,"
+		   "\"merges_per_cycle\":", rtl->pairs, rtl->span);
+	tally_bench_json_num(f, rtl->merges_per_cycle);
+	fprintf(f, "},\"merge_table\":");
+	tally_bench_json_merge_table(f, mrows, nmrows);
+	fprintf(f, "}\n");
 	err = ferror(f) ? -EIO : 0;
 	if (fclose(f) != 0 && err == 0)
 		err = -errno;
@@ -801,6 +784,96 @@ group_rows(struct row *rows, size_t g, const struct opts *o, const struct tally_
 	return n;
 }
 
+/* The kernel tables this build and this CPU run, slowest first, and their
+ * names into @p names; returns how many (scalar at least). */
+static unsigned
+kernel_tables(const struct tally_kernels **tab, const char **names)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < TALLY_ISA_COUNT; i++) {
+		const struct tally_kernels *k = tally_kernels_get((enum tally_isa)i);
+
+		if (k != NULL) {
+			tab[n] = k;
+			names[n++] = k->name;
+		}
+	}
+	return n;
+}
+
+/* Cache merge row @p r as a row of the CPU-versus-offload merge table. */
+static void
+merge_rate_of(const struct row *r, struct tally_bench_merge_rate *out)
+{
+	*out = (struct tally_bench_merge_rate){ .kernel = r->kernel,
+						.merges_per_sec = r->ops_per_sec };
+	snprintf(out->where, sizeof(out->where), "cpu, %u KiB set", CACHE_WS_BYTES / 1024);
+	snprintf(out->basis, sizeof(out->basis), "measured: median of %u run%s, one core",
+		 r->runs, r->runs == 1 ? "" : "s");
+}
+
+int
+tally_bench_cpu_merge_cache(unsigned runs, bool quick, struct tally_bench_merge_rate *out)
+{
+	const struct opts o = { .quick = quick, .runs = runs, .dram_mib = DRAM_MIB_DEFAULT,
+				.json = JSON_DEFAULT };
+	const struct tally_kernels *tab[TALLY_ISA_COUNT];
+	const char *names[TALLY_ISA_COUNT];
+	unsigned ntab = kernel_tables(tab, names);
+	struct arena a = { 0 };
+	struct row *rows;
+	size_t g = 0;
+	int ret = (int)ntab;
+
+	rows = calloc(TALLY_ISA_COUNT + 1, sizeof(*rows));
+	if (rows == NULL || arena_init(&a, CACHE_WS_BYTES / 2 / sizeof(tally_vec_t)) < 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (groups[g].res != RES_CACHE || groups[g].compare)
+		g++;
+	progress_tty = isatty(STDERR_FILENO);
+	group_rows(rows, g, &o, tab, ntab, &a);
+	/* group_rows puts memcpy after the kernel tables; only they are wanted. */
+	measure_group(rows, ntab, &a);
+	finish_rows(rows, ntab);
+	for (unsigned i = 0; i < ntab; i++) {
+		if (!rows[i].agrees)
+			ret = -EPROTO;
+		merge_rate_of(&rows[i], &out[i]);
+	}
+out:
+	arena_free(&a);
+	free(rows);
+	return ret;
+}
+
+/* gcounter_merge's merges per clock from a short run of its model, every
+ * result checked; says what went wrong on stderr. */
+static int
+measure_rtl(bool quick, struct tally_bench_rtl_stream *st)
+{
+	tally_ksim_t *s;
+	int err;
+
+	fprintf(stderr, "%skernels: gcounter_merge rtl model%s", progress_tty ? "\r\033[K" : "",
+		progress_tty ? "" : "\n");
+	s = tally_ksim_create(TALLY_KSIM_GCOUNTER_MERGE, NULL, &err);
+	if (s == NULL) {
+		fprintf(stderr, "%stally-bench kernels: cannot create the gcounter_merge simulation: %s\n",
+			progress_tty ? "\r\033[K" : "", strerror(-err));
+		return err;
+	}
+	err = tally_bench_rtl_stream(s, TALLY_KSIM_GCOUNTER_MERGE,
+				     quick ? RTL_PAIRS_QUICK : RTL_PAIRS, st);
+	if (err != 0)
+		fprintf(stderr, "%stally-bench kernels: gcounter_merge: %s\n",
+			progress_tty ? "\r\033[K" : "", st->why);
+	tally_ksim_free(s);
+	return err;
+}
+
 int
 tally_bench_kernels_main(int argc, char **argv)
 {
@@ -821,8 +894,10 @@ tally_bench_kernels_main(int argc, char **argv)
 	const unsigned ngoals = sizeof(goals) / sizeof(goals[0]);
 	const struct tally_kernels *tab[TALLY_ISA_COUNT];
 	const char *names[TALLY_ISA_COUNT];
+	struct tally_bench_merge_rate mrows[TALLY_ISA_COUNT + TALLY_BENCH_RTL_NCLOCKS];
+	struct tally_bench_rtl_stream rtl;
 	struct arena arena[2] = { 0 };
-	unsigned ntab = 0, nrows = 0;
+	unsigned ntab, nrows = 0, nmrows = 0;
 	struct row *rows = NULL;
 	FILE *json = NULL;
 	bool agree = true;
@@ -839,14 +914,7 @@ tally_bench_kernels_main(int argc, char **argv)
 		return TALLY_BENCH_EXIT_USAGE;
 	}
 
-	for (unsigned i = 0; i < TALLY_ISA_COUNT; i++) {
-		const struct tally_kernels *k = tally_kernels_get((enum tally_isa)i);
-
-		if (k != NULL) {
-			tab[ntab] = k;
-			names[ntab++] = k->name;
-		}
-	}
+	ntab = kernel_tables(tab, names);
 	progress_tty = isatty(STDERR_FILENO);
 	tally_bench_cpu_model(cpu, sizeof(cpu));
 	pinned = tally_bench_pin();
@@ -877,6 +945,8 @@ tally_bench_kernels_main(int argc, char **argv)
 		measure_group(&rows[nrows], n, a);
 		nrows += n;
 	}
+	if (measure_rtl(o.quick, &rtl) != 0)
+		goto out;
 	if (progress_tty)
 		fprintf(stderr, "\r\033[K");
 
@@ -885,16 +955,28 @@ tally_bench_kernels_main(int argc, char **argv)
 		agree = agree && rows[i].agrees;
 	for (unsigned i = 0; i < ngoals; i++)
 		eval_goal(&goals[i], rows, nrows);
+	for (unsigned i = 0; i < nrows; i++)
+		if (rows[i].op == OP_MERGE && rows[i].res == RES_CACHE)
+			merge_rate_of(&rows[i], &mrows[nmrows++]);
+	nmrows += tally_bench_rtl_project("gcounter_merge", rtl.merges_per_cycle, &mrows[nmrows]);
 
 	printf("\n");
 	print_table(rows, nrows, o.verbose);
 	printf("\nMops/s: millions of vectors merged, copied or compared per second; ns/op: per vector;\n"
 	       "spread: (max - min) / median of the timed runs; vs scalar: ops/s over the scalar\n"
 	       "kernel's, same op and residency; vs memcpy: GB/s over memcpy's, same residency.\n\n");
+	printf("merge throughput, CPU and offload side by side: one merge is one pair of vectors\n"
+	       "in, one merged vector out. rtl: the gcounter_merge Verilator model, offered a pair\n"
+	       "every clock with the output always ready, merged %" PRIu64 " pairs over %" PRIu64
+	       " clocks,\nfill included, every result checked: %.6f merges/cycle (tally-bench rtl\n"
+	       "measures the RTL kernels in full).\n", rtl.pairs, rtl.span, rtl.merges_per_cycle);
+	tally_bench_print_merge_table(mrows, nmrows);
+	printf("\n");
 	for (unsigned i = 0; i < ngoals; i++)
 		print_goal(&goals[i]);
 
-	rc = write_json(json, &o, cpu, pinned, names, ntab, rows, nrows, goals, ngoals, agree);
+	rc = write_json(json, &o, cpu, pinned, names, ntab, rows, nrows, goals, ngoals, agree,
+			&rtl, mrows, nmrows);
 	json = NULL; /* closed by write_json */
 	if (rc < 0) {
 		fprintf(stderr, "tally-bench kernels: cannot write %s: %s\n", o.json, strerror(-rc));

@@ -14,6 +14,8 @@
 static const struct tally_bench_cmd cmds[] = {
 	{ "kernels", "batch merge and compare kernels of every ISA vs memcpy, in cache and DRAM",
 	  tally_bench_kernels_main },
+	{ "rtl", "RTL merge kernels in simulation and synthesis, projected beside CPU and 100GbE",
+	  tally_bench_rtl_main },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
