@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * Wire protocol v1 codec: the byte layouts of docs/wire.md. Every read is
+ * from a length already bounded; every field is range-checked before
+ * tally_wire_decode() reports success. The NIC parser (rtl/) makes the same
+ * checks in the same order, so both count the same drops.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <xxhash.h>
+
+#include "wire.h"
+
+/* Header field offsets in the UDP payload (docs/wire.md). */
+enum {
+	H_MAGIC = 0, H_VERSION = 4, H_TYPE = 5, H_FLAGS = 6, H_SENDER = 8, H_COUNT = 10,
+	H_SLOTS = 12, H_EPOCH = 16, H_SEQ = 24, H_REF = 32,
+};
+/* Reserved header byte ranges: [start, end). */
+static const uint8_t hdr_reserved[][2] = { { 13, 16 }, { 20, 24 }, { 40, 86 } };
+
+static const uint8_t magic[4] = { 'T', 'A', 'L', 'Y' };
+
+/* ---- little- and big-endian access on byte pointers ---- */
+
+static uint16_t
+le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16;
+}
+
+static uint64_t
+le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint16_t
+be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)be16(p) << 16 | be16(p + 2);
+}
+
+static void
+putbe16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+putbe32(uint8_t *p, uint32_t v)
+{
+	putbe16(p, (uint16_t)(v >> 16));
+	putbe16(p + 2, (uint16_t)v);
+}
+
+static bool
+all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+/* ---- sizes and names ---- */
+
+size_t
+tally_wire_record_size(unsigned type)
+{
+	switch (type) {
+	case TALLY_WIRE_REPLICATE:
+	case TALLY_WIRE_REPLICATE_ACK:
+	case TALLY_WIRE_READ_REQUEST:
+		return 64;
+	case TALLY_WIRE_READ_REPLY:
+	case TALLY_WIRE_REPAIR:
+		return 64 + 2 * TALLY_WIRE_VEC_BYTES;
+	case TALLY_WIRE_DIGEST:
+		return 64 + TALLY_WIRE_VEC_BYTES;
+	case TALLY_WIRE_CLIENT_REQUEST:
+	case TALLY_WIRE_CLIENT_REPLY:
+		return 256;
+	default:
+		return 0;
+	}
+}
+
+const char *
+tally_wire_verdict_name(unsigned v)
+{
+	static const char *const names[TALLY_WIRE_VERDICT_END] = {
+		[TALLY_WIRE_OK] = "ok",
+		[TALLY_WIRE_DROP_SHORT] = "short",
+		[TALLY_WIRE_DROP_NOT_IPV4_UDP] = "not_ipv4_udp",
+		[TALLY_WIRE_DROP_BAD_LENGTH] = "bad_length",
+		[TALLY_WIRE_DROP_BAD_MAGIC] = "bad_magic",
+		[TALLY_WIRE_DROP_BAD_VERSION] = "bad_version",
+		[TALLY_WIRE_DROP_BAD_TYPE] = "bad_type",
+		[TALLY_WIRE_DROP_BAD_HEADER] = "bad_header",
+		[TALLY_WIRE_DROP_BAD_COUNT] = "bad_count",
+		[TALLY_WIRE_DROP_BAD_MAC] = "bad_mac",
+		[TALLY_WIRE_DROP_BAD_RECORD] = "bad_record",
+	};
+	return v < TALLY_WIRE_VERDICT_END ? names[v] : "invalid";
+}
+
+static bool
+is_client_type(unsigned type)
+{
+	return type == TALLY_WIRE_CLIENT_REQUEST || type == TALLY_WIRE_CLIENT_REPLY;
+}
+
+/* ---- keys and MAC ---- */
+
+int
+tally_wire_keys_derive(struct tally_wire_keys *out, const uint8_t cluster_key[32])
+{
+	static const char ctx[crypto_kdf_CONTEXTBYTES] = { 't', 'a', 'l', 'l', 'y', 'w', 'i', 'r' };
+
+	if (sodium_init() < 0)
+		return -EIO;
+	if (crypto_kdf_derive_from_key(out->node.k, sizeof(out->node.k), 1, ctx, cluster_key) != 0 ||
+	    crypto_kdf_derive_from_key(out->client.k, sizeof(out->client.k), 2, ctx, cluster_key) != 0)
+		return -EIO;
+	return 0;
+}
+
+/* The MAC trailer covers every payload byte before it: one contiguous range,
+ * so neither the host nor the NIC copies or skips anything to compute it. */
+static void
+payload_mac(const uint8_t *payload, size_t covered, const struct tally_wire_key *key,
+	    uint8_t out[TALLY_WIRE_MAC_LEN])
+{
+	crypto_shorthash_siphashx24(out, payload, covered, key->k);
+}
+
+static const struct tally_wire_key *
+key_for(const struct tally_wire_keys *keys, unsigned type)
+{
+	return is_client_type(type) ? &keys->client : &keys->node;
+}
+
+/* ---- record checks ---- */
+
+static bool
+vec_ok(const uint8_t *p)
+{
+	/* Slots beyond TALLY_MAX_NODES pad the last beat and must be zero. */
+	return all_zero(p + 8 * TALLY_MAX_NODES, TALLY_WIRE_VEC_BYTES - 8 * TALLY_MAX_NODES);
+}
+
+static bool
+record_ok(unsigned type, const uint8_t *r)
+{
+	switch (type) {
+	case TALLY_WIRE_REPLICATE:
+	case TALLY_WIRE_REPLICATE_ACK:
+		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && r[5] < TALLY_MAX_NODES &&
+		       le16(r + 6) == 0 && all_zero(r + 40, 24);
+	case TALLY_WIRE_READ_REQUEST:
+		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && all_zero(r + 5, 3) && all_zero(r + 24, 40);
+	case TALLY_WIRE_READ_REPLY:
+	case TALLY_WIRE_REPAIR:
+		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && r[5] == 0 && le16(r + 6) <= 1 &&
+		       all_zero(r + 24, 40) && vec_ok(r + 64) && vec_ok(r + 64 + TALLY_WIRE_VEC_BYTES);
+	case TALLY_WIRE_DIGEST:
+		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && all_zero(r + 5, 3) && all_zero(r + 32, 32) &&
+		       vec_ok(r + 64);
+	case TALLY_WIRE_CLIENT_REQUEST:
+	case TALLY_WIRE_CLIENT_REPLY: {
+		unsigned op = r[0], kl = r[3], vl = r[4], tl = r[5];
+		bool req = type == TALLY_WIRE_CLIENT_REQUEST;
+
+		if (op < TALLY_WIRE_OP_INCR || op > TALLY_WIRE_OP_PUT || kl > 64 || vl > 64 || tl > 64)
+			return false;
+		if (le32(r + 44) != 0 || !all_zero(r + 48, 16))
+			return false;
+		if (!all_zero(r + 64 + kl, 64 - kl) || !all_zero(r + 128 + vl, 64 - vl) ||
+		    !all_zero(r + 192 + tl, 64 - tl))
+			return false;
+		if (req) /* a request names a key, asks no more replicas than exist, has no result */
+			return kl >= 1 && r[1] <= TALLY_MAX_NODES && r[2] <= TALLY_MAX_NODES &&
+			       le16(r + 6) == 0 && le64(r + 32) == 0;
+		return r[1] == 0 && r[2] == 0 && le64(r + 24) == 0 && le32(r + 40) == 0;
+	}
+	default:
+		return false;
+	}
+}
+
+/* ---- decoding ---- */
+
+enum tally_wire_verdict
+tally_wire_decode_payload(const void *payload, size_t len, const struct tally_wire_keys *keys,
+			  struct tally_wire_frame *out)
+{
+	const uint8_t *p = payload;
+	uint8_t mac[TALLY_WIRE_MAC_LEN];
+	size_t rs;
+
+	if (len < TALLY_WIRE_HDR_LEN + TALLY_WIRE_MAC_LEN)
+		return TALLY_WIRE_DROP_SHORT;
+	if (len > TALLY_WIRE_MAX_PAYLOAD)
+		return TALLY_WIRE_DROP_BAD_LENGTH;
+	if (memcmp(p + H_MAGIC, magic, sizeof(magic)) != 0)
+		return TALLY_WIRE_DROP_BAD_MAGIC;
+	if (p[H_VERSION] != TALLY_WIRE_VERSION)
+		return TALLY_WIRE_DROP_BAD_VERSION;
+	rs = tally_wire_record_size(p[H_TYPE]);
+	if (rs == 0)
+		return TALLY_WIRE_DROP_BAD_TYPE;
+
+	unsigned sender = le16(p + H_SENDER);
+	bool sender_ok = p[H_TYPE] == TALLY_WIRE_CLIENT_REQUEST ? sender == TALLY_WIRE_SENDER_CLIENT
+								 : sender < TALLY_MAX_NODES;
+	if (le16(p + H_FLAGS) != 0 || !sender_ok || p[H_SLOTS] != TALLY_MAX_NODES)
+		return TALLY_WIRE_DROP_BAD_HEADER;
+	for (size_t i = 0; i < sizeof(hdr_reserved) / sizeof(hdr_reserved[0]); i++)
+		if (!all_zero(p + hdr_reserved[i][0], hdr_reserved[i][1] - hdr_reserved[i][0]))
+			return TALLY_WIRE_DROP_BAD_HEADER;
+
+	unsigned count = le16(p + H_COUNT);
+	if (len != TALLY_WIRE_HDR_LEN + (size_t)count * rs + TALLY_WIRE_MAC_LEN)
+		return TALLY_WIRE_DROP_BAD_COUNT;
+
+	payload_mac(p, len - TALLY_WIRE_MAC_LEN, key_for(keys, p[H_TYPE]), mac);
+	if (sodium_memcmp(mac, p + len - TALLY_WIRE_MAC_LEN, sizeof(mac)) != 0)
+		return TALLY_WIRE_DROP_BAD_MAC;
+
+	for (unsigned i = 0; i < count; i++)
+		if (!record_ok(p[H_TYPE], p + TALLY_WIRE_HDR_LEN + (size_t)i * rs))
+			return TALLY_WIRE_DROP_BAD_RECORD;
+
+	memset(&out->addr, 0, sizeof(out->addr));
+	out->hdr = (struct tally_wire_hdr){
+		.type = p[H_TYPE],
+		.sender = (uint16_t)sender,
+		.count = (uint16_t)count,
+		.epoch = le32(p + H_EPOCH),
+		.seq = le64(p + H_SEQ),
+		.ref = le64(p + H_REF),
+	};
+	out->records = p + TALLY_WIRE_HDR_LEN;
+	out->record_size = rs;
+	return TALLY_WIRE_OK;
+}
+
+/* Ones' complement sum of the 20-byte IPv4 header, folded. */
+static uint16_t
+ipv4_sum(const uint8_t *ip)
+{
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 20; i += 2)
+		sum += be16(ip + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+enum tally_wire_verdict
+tally_wire_decode(const void *frame, size_t len, const struct tally_wire_keys *keys,
+		  struct tally_wire_frame *out)
+{
+	const uint8_t *f = frame, *ip = f + 14, *udp = f + 34;
+	enum tally_wire_verdict v;
+
+	if (len < TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN + TALLY_WIRE_MAC_LEN)
+		return TALLY_WIRE_DROP_SHORT;
+	/* Untagged IPv4, no options, not fragmented, UDP, checksum right. */
+	if (be16(f + 12) != 0x0800 || ip[0] != 0x45 || (be16(ip + 6) & 0x3fff) != 0 || ip[9] != 17 ||
+	    ipv4_sum(ip) != 0xffff)
+		return TALLY_WIRE_DROP_NOT_IPV4_UDP;
+	if (be16(ip + 2) != len - 14 || be16(udp + 4) != len - 34)
+		return TALLY_WIRE_DROP_BAD_LENGTH;
+
+	v = tally_wire_decode_payload(f + TALLY_WIRE_L2L4_LEN, len - TALLY_WIRE_L2L4_LEN, keys, out);
+	if (v != TALLY_WIRE_OK)
+		return v;
+	memcpy(out->addr.dst_mac, f, 6);
+	memcpy(out->addr.src_mac, f + 6, 6);
+	out->addr.src_ip = be32(ip + 12);
+	out->addr.dst_ip = be32(ip + 16);
+	out->addr.src_port = be16(udp);
+	out->addr.dst_port = be16(udp + 2);
+	return TALLY_WIRE_OK;
+}
+
+/* ---- record accessors ---- */
+
+static const uint8_t *
+rec(const struct tally_wire_frame *f, unsigned i)
+{
+	return f->records + (size_t)i * f->record_size;
+}
+
+static void
+get_vec(const uint8_t *p, tally_vec_t *v)
+{
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		v->slot[i] = le64(p + 8 * i);
+}
+
+void
+tally_wire_get_slot(const struct tally_wire_frame *f, unsigned i, struct tally_wire_slot *out)
+{
+	const uint8_t *r = rec(f, i);
+
+	out->index = le32(r);
+	out->kind = r[4];
+	out->origin = r[5];
+	memcpy(out->key, r + 8, TALLY_WIRE_KEY_ID_LEN);
+	out->p = le64(r + 24);
+	out->n = le64(r + 32);
+}
+
+void
+tally_wire_get_keyrec(const struct tally_wire_frame *f, unsigned i, struct tally_wire_keyrec *out)
+{
+	const uint8_t *r = rec(f, i);
+
+	out->index = le32(r);
+	out->kind = r[4];
+	memcpy(out->key, r + 8, TALLY_WIRE_KEY_ID_LEN);
+}
+
+void
+tally_wire_get_state(const struct tally_wire_frame *f, unsigned i, struct tally_wire_state *out)
+{
+	const uint8_t *r = rec(f, i);
+
+	out->index = le32(r);
+	out->kind = r[4];
+	out->status = le16(r + 6);
+	memcpy(out->key, r + 8, TALLY_WIRE_KEY_ID_LEN);
+	get_vec(r + 64, &out->p);
+	get_vec(r + 64 + TALLY_WIRE_VEC_BYTES, &out->n);
+}
+
+void
+tally_wire_get_digest(const struct tally_wire_frame *f, unsigned i, struct tally_wire_digest *out)
+{
+	const uint8_t *r = rec(f, i);
+
+	out->partition = le32(r);
+	out->kind = r[4];
+	out->keys = le64(r + 8);
+	memcpy(out->hash, r + 16, 16);
+	get_vec(r + 64, &out->vv);
+}
+
+void
+tally_wire_get_client(const struct tally_wire_frame *f, unsigned i, struct tally_wire_client *out)
+{
+	const uint8_t *r = rec(f, i);
+
+	memset(out, 0, sizeof(*out));
+	out->op = r[0];
+	out->w = r[1];
+	out->r = r[2];
+	out->key_len = r[3];
+	out->value_len = r[4];
+	out->token_len = r[5];
+	out->status = le16(r + 6);
+	out->client = le64(r + 8);
+	out->seq = le64(r + 16);
+	out->delta = le64(r + 24);
+	out->value = (int64_t)le64(r + 32);
+	out->deadline_ms = le32(r + 40);
+	memcpy(out->key, r + 64, out->key_len);
+	memcpy(out->val, r + 128, out->value_len);
+	memcpy(out->token, r + 192, out->token_len);
+}
+
+/* ---- encoding ---- */
+
+int
+tally_wire_begin(struct tally_wire_writer *w, void *buf, size_t cap, unsigned mtu,
+		 const struct tally_wire_addr *addr, const struct tally_wire_hdr *hdr)
+{
+	size_t rs = tally_wire_record_size(hdr->type);
+	bool sender_ok = hdr->type == TALLY_WIRE_CLIENT_REQUEST ? hdr->sender == TALLY_WIRE_SENDER_CLIENT
+								 : hdr->sender < TALLY_MAX_NODES;
+	uint8_t *f = buf, *ip = f + 14, *udp = f + 34, *p = f + TALLY_WIRE_L2L4_LEN;
+
+	if (mtu == 0)
+		mtu = 20 + 8 + TALLY_WIRE_MAX_PAYLOAD;
+	if (rs == 0 || !sender_ok || mtu < 20 + 8 + TALLY_WIRE_HDR_LEN + TALLY_WIRE_MAC_LEN ||
+	    mtu > 20 + 8 + TALLY_WIRE_MAX_PAYLOAD)
+		return -EINVAL;
+	if (cap < TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN + TALLY_WIRE_MAC_LEN)
+		return -ENOSPC;
+
+	memset(f, 0, TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN);
+	memcpy(f, addr->dst_mac, 6);
+	memcpy(f + 6, addr->src_mac, 6);
+	putbe16(f + 12, 0x0800);
+	ip[0] = 0x45;
+	putbe16(ip + 6, 0x4000); /* don't fragment */
+	ip[8] = 64;              /* TTL */
+	ip[9] = 17;
+	putbe32(ip + 12, addr->src_ip);
+	putbe32(ip + 16, addr->dst_ip);
+	putbe16(udp, addr->src_port);
+	putbe16(udp + 2, addr->dst_port);
+
+	memcpy(p + H_MAGIC, magic, sizeof(magic));
+	p[H_VERSION] = TALLY_WIRE_VERSION;
+	p[H_TYPE] = hdr->type;
+	put16(p + H_SENDER, hdr->sender);
+	p[H_SLOTS] = TALLY_MAX_NODES;
+	put32(p + H_EPOCH, hdr->epoch);
+	put64(p + H_SEQ, hdr->seq);
+	put64(p + H_REF, hdr->ref);
+
+	w->buf = f;
+	w->cap = cap;
+	w->len = TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN;
+	w->max_len = 14 + (size_t)mtu < cap ? 14 + (size_t)mtu : cap;
+	w->rec_size = rs;
+	w->count = 0;
+	w->type = hdr->type;
+	return 0;
+}
+
+unsigned
+tally_wire_room(const struct tally_wire_writer *w)
+{
+	size_t left = (w->max_len - w->len - TALLY_WIRE_MAC_LEN) / w->rec_size;
+
+	return left > (size_t)(UINT16_MAX - w->count) ? UINT16_MAX - w->count : (unsigned)left;
+}
+
+/* Room for one record of @type: its zeroed bytes, or NULL with *rc set. */
+static uint8_t *
+reserve(struct tally_wire_writer *w, bool type_ok, int *rc)
+{
+	uint8_t *r;
+
+	if (!type_ok) {
+		*rc = -EINVAL;
+		return NULL;
+	}
+	if (tally_wire_room(w) == 0) {
+		*rc = -ENOSPC;
+		return NULL;
+	}
+	r = w->buf + w->len;
+	memset(r, 0, w->rec_size);
+	return r;
+}
+
+/* Keep the record just written only if it passes the decoder's own check. */
+static int
+commit(struct tally_wire_writer *w, const uint8_t *r)
+{
+	if (!record_ok(w->type, r))
+		return -EINVAL;
+	w->len += w->rec_size;
+	w->count++;
+	return 0;
+}
+
+int
+tally_wire_add_slot(struct tally_wire_writer *w, const struct tally_wire_slot *s)
+{
+	int rc = 0;
+	uint8_t *r = reserve(w, w->type == TALLY_WIRE_REPLICATE || w->type == TALLY_WIRE_REPLICATE_ACK, &rc);
+
+	if (r == NULL)
+		return rc;
+	put32(r, s->index);
+	r[4] = s->kind;
+	r[5] = s->origin;
+	memcpy(r + 8, s->key, TALLY_WIRE_KEY_ID_LEN);
+	put64(r + 24, s->p);
+	put64(r + 32, s->n);
+	return commit(w, r);
+}
+
+int
+tally_wire_add_keyrec(struct tally_wire_writer *w, const struct tally_wire_keyrec *k)
+{
+	int rc = 0;
+	uint8_t *r = reserve(w, w->type == TALLY_WIRE_READ_REQUEST, &rc);
+
+	if (r == NULL)
+		return rc;
+	put32(r, k->index);
+	r[4] = k->kind;
+	memcpy(r + 8, k->key, TALLY_WIRE_KEY_ID_LEN);
+	return commit(w, r);
+}
+
+static void
+put_vec(uint8_t *p, const tally_vec_t *v)
+{
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		put64(p + 8 * i, v->slot[i]);
+}
+
+int
+tally_wire_add_state(struct tally_wire_writer *w, const struct tally_wire_state *s)
+{
+	int rc = 0;
+	uint8_t *r = reserve(w, w->type == TALLY_WIRE_READ_REPLY || w->type == TALLY_WIRE_REPAIR, &rc);
+
+	if (r == NULL)
+		return rc;
+	put32(r, s->index);
+	r[4] = s->kind;
+	put16(r + 6, s->status);
+	memcpy(r + 8, s->key, TALLY_WIRE_KEY_ID_LEN);
+	put_vec(r + 64, &s->p);
+	put_vec(r + 64 + TALLY_WIRE_VEC_BYTES, &s->n);
+	return commit(w, r);
+}
+
+int
+tally_wire_add_digest(struct tally_wire_writer *w, const struct tally_wire_digest *d)
+{
+	int rc = 0;
+	uint8_t *r = reserve(w, w->type == TALLY_WIRE_DIGEST, &rc);
+
+	if (r == NULL)
+		return rc;
+	put32(r, d->partition);
+	r[4] = d->kind;
+	put64(r + 8, d->keys);
+	memcpy(r + 16, d->hash, 16);
+	put_vec(r + 64, &d->vv);
+	return commit(w, r);
+}
+
+int
+tally_wire_add_client(struct tally_wire_writer *w, const struct tally_wire_client *c)
+{
+	int rc = 0;
+	uint8_t *r = reserve(w, is_client_type(w->type), &rc);
+
+	if (r == NULL)
+		return rc;
+	if (c->key_len > 64 || c->value_len > 64 || c->token_len > 64)
+		return -EINVAL;
+	r[0] = c->op;
+	r[1] = c->w;
+	r[2] = c->r;
+	r[3] = c->key_len;
+	r[4] = c->value_len;
+	r[5] = c->token_len;
+	put16(r + 6, c->status);
+	put64(r + 8, c->client);
+	put64(r + 16, c->seq);
+	put64(r + 24, c->delta);
+	put64(r + 32, (uint64_t)c->value);
+	put32(r + 40, c->deadline_ms);
+	memcpy(r + 64, c->key, c->key_len);
+	memcpy(r + 128, c->val, c->value_len);
+	memcpy(r + 192, c->token, c->token_len);
+	return commit(w, r);
+}
+
+size_t
+tally_wire_finish(struct tally_wire_writer *w, const struct tally_wire_keys *keys)
+{
+	uint8_t *f = w->buf, *ip = f + 14, *udp = f + 34, *p = f + TALLY_WIRE_L2L4_LEN;
+
+	put16(p + H_COUNT, w->count);
+	w->len += TALLY_WIRE_MAC_LEN;
+	putbe16(ip + 2, (uint16_t)(w->len - 14));
+	putbe16(ip + 10, 0);
+	putbe16(ip + 10, (uint16_t)~ipv4_sum(ip));
+	putbe16(udp + 4, (uint16_t)(w->len - 34));
+	putbe16(udp + 6, 0); /* no UDP checksum: the MAC covers the payload */
+	payload_mac(p, w->len - TALLY_WIRE_L2L4_LEN - TALLY_WIRE_MAC_LEN, key_for(keys, w->type),
+		    w->buf + w->len - TALLY_WIRE_MAC_LEN);
+	return w->len;
+}
+
+void
+tally_wire_key_id(const void *key, size_t len, uint8_t out[TALLY_WIRE_KEY_ID_LEN])
+{
+	XXH128_hash_t h = XXH3_128bits(key, len);
+
+	put64(out, h.low64);
+	put64(out + 8, h.high64);
+}
