@@ -56,6 +56,19 @@ tally_build() {
 	meson compile -C "$TALLY_BUILD"
 }
 
+# The fuzzers need clang with libFuzzer, ASan and UBSan: a build of their own.
+TALLY_BUILD_FUZZ=${TALLY_BUILD_FUZZ:-$TALLY_ROOT/build-fuzz}
+
+tally_build_fuzz() {
+	if [ ! -f "$TALLY_BUILD_FUZZ/build.ninja" ]; then
+		tally_say "configuring $TALLY_BUILD_FUZZ (clang, libFuzzer, ASan, UBSan)"
+		CC=clang CXX=clang++ meson setup "$TALLY_BUILD_FUZZ" "$TALLY_ROOT" \
+			-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+	fi
+	tally_say "building the fuzzers"
+	meson compile -C "$TALLY_BUILD_FUZZ"
+}
+
 tally_setup() {
 	tally_install_deps
 	tally_build

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright (c) 2026 The tally authors
-"""Summarise a meson test run as one closing line: 'N passed, N failed, N skipped'.
+"""Summarise meson test runs (one testlog.json each) as one closing line: 'N passed, N failed, N skipped'.
 
 Counts test cases, not programs: a cmocka program contributes the counts from
 its own summary ("[  PASSED  ] 8 test(s)." ...); any other test counts as one
@@ -24,27 +24,33 @@ def count(rx, text):
     return sum(int(n) for n in rx.findall(text))
 
 
-def main(path):
+def results(paths):
+    """Every test result of every testlog.json, in order."""
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                yield json.loads(line)
+
+
+def main(paths):
     passed = failed = skipped = 0
     bad_programs = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            t = json.loads(line)
-            out = (t.get("stdout") or "") + (t.get("stderr") or "")
-            ok = t["result"] in GOOD
-            p, fl, s = count(PASSED, out), count(FAILED, out), count(SKIPPED, out)
-            if p + fl + s > 0:  # a cmocka program
-                passed, failed, skipped = passed + p, failed + fl, skipped + s
-                if not ok and fl == 0:
-                    failed += 1  # exited badly after its summary
-            elif t["result"] == "SKIP":
-                skipped += 1
-            elif ok:
-                passed += 1
-            else:
-                failed += 1
-            if not ok:
-                bad_programs.append(f"{t['name']} ({t['result']})")
+    for t in results(paths):
+        out = (t.get("stdout") or "") + (t.get("stderr") or "")
+        ok = t["result"] in GOOD
+        p, fl, s = count(PASSED, out), count(FAILED, out), count(SKIPPED, out)
+        if p + fl + s > 0:  # a cmocka program
+            passed, failed, skipped = passed + p, failed + fl, skipped + s
+            if not ok and fl == 0:
+                failed += 1  # exited badly after its summary
+        elif t["result"] == "SKIP":
+            skipped += 1
+        elif ok:
+            passed += 1
+        else:
+            failed += 1
+        if not ok:
+            bad_programs.append(f"{t['name']} ({t['result']})")
     if bad_programs:
         print("failing tests: " + ", ".join(bad_programs))
     line = f"{passed} passed, {failed} failed"
@@ -55,4 +61,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))
