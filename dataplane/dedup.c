@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Copyright (c) 2026 The tally authors
  *
- * The dedup table: per-client anti-replay bitmaps, found through an
- * open-addressing hash index (xxHash3 of the client id, linear probing,
- * backward-shift deletion) and kept in least-recently-used order by an
- * intrusive list, so check, record and evict are all O(1).
+ * The dedup table: per-client anti-replay bitmaps, found through an ixmap
+ * keyed by xxHash3 of the client id, and kept in least-recently-used order
+ * by an intrusive list, so check, record and evict are all O(1).
  */
 
 #include <errno.h>
@@ -14,6 +13,7 @@
 #include <xxhash.h>
 
 #include "dedup.h"
+#include "ixmap.h"
 
 #define NIL UINT32_MAX
 
@@ -32,8 +32,7 @@ struct tally_dedup {
 	uint32_t used;     /* entries ever handed out (never exceeds cap) */
 	uint32_t mru, lru; /* ends of the recency list */
 	size_t stride;     /* bytes per entry */
-	uint32_t mask;     /* index size - 1 */
-	uint32_t *index;   /* entry number + 1, or 0 for empty */
+	struct tally_ixmap index;
 	uint64_t evictions;
 	unsigned char *entries;
 };
@@ -44,49 +43,47 @@ entry_at(const struct tally_dedup *d, uint32_t e)
 	return (struct entry *)(d->entries + (size_t)e * d->stride);
 }
 
-static uint32_t
-home(const struct tally_dedup *d, uint64_t client)
+static uint64_t
+client_hash(uint64_t client)
 {
-	return (uint32_t)XXH3_64bits(&client, sizeof(client)) & d->mask;
+	return XXH3_64bits(&client, sizeof(client));
+}
+
+struct probe {
+	const struct tally_dedup *d;
+	uint64_t client;
+};
+
+static bool
+holds_client(const void *ctx, uint32_t e)
+{
+	const struct probe *p = ctx;
+
+	return entry_at(p->d, e)->client == p->client;
+}
+
+static uint64_t
+hash_of_entry(const void *ctx, uint32_t e)
+{
+	return client_hash(entry_at(ctx, e)->client);
 }
 
 /* Index slot holding @client, or the empty slot where it would go. */
 static uint32_t
-find_slot(const struct tally_dedup *d, uint64_t client)
+find_slot(const struct tally_dedup *d, uint64_t client, bool *found)
 {
-	uint32_t i = home(d, client);
+	struct probe p = { d, client };
 
-	while (d->index[i] != 0 && entry_at(d, d->index[i] - 1)->client != client)
-		i = (i + 1) & d->mask;
-	return i;
+	return tally_ixmap_find(&d->index, client_hash(client), holds_client, &p, found);
 }
 
 static struct entry *
 lookup(const struct tally_dedup *d, uint64_t client)
 {
-	uint32_t i = find_slot(d, client);
+	bool found;
+	uint32_t i = find_slot(d, client, &found);
 
-	return d->index[i] ? entry_at(d, d->index[i] - 1) : NULL;
-}
-
-/* Remove index slot @i, shifting later members of its probe run back. */
-static void
-index_delete(struct tally_dedup *d, uint32_t i)
-{
-	uint32_t j = i;
-
-	for (;;) {
-		j = (j + 1) & d->mask;
-		if (d->index[j] == 0)
-			break;
-		uint32_t h = home(d, entry_at(d, d->index[j] - 1)->client);
-		/* Move j into the hole at i unless h lies cyclically in (i, j]. */
-		if (((j - h) & d->mask) >= ((j - i) & d->mask)) {
-			d->index[i] = d->index[j];
-			i = j;
-		}
-	}
-	d->index[i] = 0;
+	return found ? entry_at(d, tally_ixmap_entry(&d->index, i)) : NULL;
 }
 
 static void
@@ -126,7 +123,6 @@ tally_dedup_create(const struct tally_dedup_config *cfg, int *err)
 		.clients = TALLY_DEDUP_DEFAULT_CLIENTS,
 	};
 	struct tally_dedup *d;
-	uint32_t slots = 2;
 
 	if (cfg == NULL)
 		cfg = &def;
@@ -135,10 +131,6 @@ tally_dedup_create(const struct tally_dedup_config *cfg, int *err)
 		*err = -EINVAL;
 		return NULL;
 	}
-	/* Load factor at most 1/2 keeps linear probes short. */
-	while (slots < 2 * cfg->clients)
-		slots *= 2;
-
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		goto nomem;
@@ -147,10 +139,8 @@ tally_dedup_create(const struct tally_dedup_config *cfg, int *err)
 	d->cap = cfg->clients;
 	d->mru = d->lru = NIL;
 	d->stride = sizeof(struct entry) + d->words * sizeof(uint64_t);
-	d->mask = slots - 1;
-	d->index = calloc(slots, sizeof(*d->index));
 	d->entries = malloc(d->stride * d->cap);
-	if (d->index == NULL || d->entries == NULL)
+	if (d->entries == NULL || tally_ixmap_init(&d->index, d->cap) != 0)
 		goto nomem;
 	return d;
 nomem:
@@ -164,7 +154,7 @@ tally_dedup_free(tally_dedup_t *d)
 {
 	if (d == NULL)
 		return;
-	free(d->index);
+	tally_ixmap_fini(&d->index);
 	free(d->entries);
 	free(d);
 }
@@ -218,9 +208,11 @@ entry_take(struct tally_dedup *d)
 
 	if (d->used < d->cap)
 		return d->used++;
+	bool found;
+
 	e = d->lru;
 	list_unlink(d, e);
-	index_delete(d, find_slot(d, entry_at(d, e)->client));
+	tally_ixmap_delete(&d->index, find_slot(d, entry_at(d, e)->client, &found), hash_of_entry, d);
 	d->evictions++;
 	return e;
 }
@@ -230,11 +222,12 @@ tally_dedup_record(tally_dedup_t *d, tally_opid_t op)
 {
 	uint32_t slot, e;
 	struct entry *x;
+	bool found;
 
 	if (op.seq == 0)
 		return -EINVAL;
-	slot = find_slot(d, op.client);
-	x = d->index[slot] ? entry_at(d, d->index[slot] - 1) : NULL;
+	slot = find_slot(d, op.client, &found);
+	x = found ? entry_at(d, tally_ixmap_entry(&d->index, slot)) : NULL;
 	if (verdict(d, x, op.seq) != TALLY_DEDUP_NEW)
 		return -EALREADY;
 
@@ -245,9 +238,9 @@ tally_dedup_record(tally_dedup_t *d, tally_opid_t op)
 		x->highest = 0;
 		memset(x->bits, 0, d->words * sizeof(uint64_t));
 		/* Eviction may have shifted the probe run: look the slot up again. */
-		d->index[find_slot(d, op.client)] = e + 1;
+		tally_ixmap_put(&d->index, find_slot(d, op.client, &found), e);
 	} else {
-		e = d->index[slot] - 1;
+		e = tally_ixmap_entry(&d->index, slot);
 		list_unlink(d, e);
 	}
 	list_push_front(d, e);
