@@ -33,6 +33,8 @@
 #define TALLY_WIRE_KEY_ID_LEN 16    /**< key ids are 128 bits */
 #define TALLY_WIRE_INDEX_UNKNOWN UINT32_C(0xFFFFFFFF)
 #define TALLY_WIRE_CLIENT_STR_MAX 64 /**< key, value and token bytes in a client record */
+/** Most 64-byte records one frame can carry. */
+#define TALLY_WIRE_MAX_SLOTS ((TALLY_WIRE_MAX_PAYLOAD - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / 64)
 /** Bytes of one vector on the wire: whole 64-byte beats of 8 slots. */
 #define TALLY_WIRE_VEC_BYTES (((TALLY_MAX_NODES + 7) / 8) * 64)
 
