@@ -56,9 +56,11 @@ enum tally_offload_disposition {
 
 /** Per-frame result of tally_offload_rx(). */
 struct tally_offload_rxinfo {
-	uint8_t disposition; /**< enum tally_offload_disposition */
-	uint8_t verdict;     /**< enum tally_wire_verdict (TALLY_WIRE_OK unless dropped) */
-	uint16_t merged;     /**< records the engine merged from this frame */
+	uint8_t disposition;         /**< enum tally_offload_disposition */
+	uint8_t verdict;             /**< enum tally_wire_verdict (TALLY_WIRE_OK unless dropped) */
+	uint16_t merged;             /**< records the engine merged from this frame */
+	struct tally_wire_addr addr; /**< the frame's addresses (unless dropped), for replies */
+	struct tally_wire_hdr hdr;   /**< its header (unless dropped) */
 };
 
 /** A merged record: what the receiver now holds for one origin slot of one key. */

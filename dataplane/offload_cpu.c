@@ -147,6 +147,8 @@ cpu_rx(void *b, const void *const *frames, const uint16_t *lens, unsigned n,
 			in->disposition = TALLY_OFFLOAD_DROPPED;
 			continue;
 		}
+		in->addr = f.addr;
+		in->hdr = f.hdr;
 		if (f.hdr.type != TALLY_WIRE_REPLICATE) {
 			in->disposition = TALLY_OFFLOAD_TO_HOST;
 			continue;

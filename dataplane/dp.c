@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * The DPDK poll loop of one node, modelled on DPDK's l2fwd: bursts of 32,
+ * one rx and one tx queue, transmissions buffered and flushed per poll. The
+ * engine verifies and merges; this file only moves frames and builds acks.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "dp.h"
+
+#define MAX_BURST 256
+/* Completions of one burst: every frame full of records. */
+#define MAX_COMPL (MAX_BURST * TALLY_WIRE_MAX_SLOTS)
+
+struct tally_dp {
+	struct tally_dp_config cfg;
+	struct rte_mempool *pool;
+	struct rte_ether_addr mac;
+	uint64_t seq;                 /* of frames this node originates */
+	struct rte_mbuf *txq[MAX_BURST];
+	unsigned ntx;
+	struct tally_dp_stats st;
+	struct tally_offload_completion compl[MAX_COMPL];
+};
+
+static uint16_t
+be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+struct tally_dp *
+tally_dp_create(const struct tally_dp_config *in, int *err)
+{
+	struct rte_eth_conf conf = { 0 };
+	struct tally_dp *dp;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	int socket, rc;
+
+	if (in->engine == NULL || in->self >= TALLY_MAX_NODES || in->burst > MAX_BURST ||
+	    (in->mtu != 0 && (in->mtu < 128 || in->mtu > 9000))) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if (!rte_eth_dev_is_valid_port(in->port_id)) {
+		*err = -ENODEV;
+		return NULL;
+	}
+	dp = rte_zmalloc("tally_dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
+	if (dp == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	dp->cfg = *in;
+	if (dp->cfg.udp_port == 0)
+		dp->cfg.udp_port = TALLY_WIRE_DEFAULT_PORT;
+	if (dp->cfg.burst == 0)
+		dp->cfg.burst = 32;
+	if (dp->cfg.rx_desc == 0)
+		dp->cfg.rx_desc = 1024;
+	if (dp->cfg.tx_desc == 0)
+		dp->cfg.tx_desc = 1024;
+	if (dp->cfg.mbufs == 0)
+		dp->cfg.mbufs = 8191;
+	if (dp->cfg.mtu == 0)
+		dp->cfg.mtu = 1500;
+
+	socket = rte_eth_dev_socket_id(in->port_id);
+	if (socket < 0)
+		socket = (int)rte_socket_id();
+	snprintf(name, sizeof(name), "tally_mb_%u", in->port_id);
+	/* Room for a whole frame in one segment: the codec reads it contiguously. */
+	dp->pool = rte_pktmbuf_pool_create(name, dp->cfg.mbufs, 256, 0,
+					   RTE_PKTMBUF_HEADROOM + 14 + dp->cfg.mtu, socket);
+	if (dp->pool == NULL) {
+		rc = -rte_errno;
+		goto fail;
+	}
+	if ((rc = rte_eth_dev_configure(in->port_id, 1, 1, &conf)) != 0)
+		goto fail;
+	uint16_t rxd = (uint16_t)dp->cfg.rx_desc, txd = (uint16_t)dp->cfg.tx_desc;
+	if ((rc = rte_eth_dev_adjust_nb_rx_tx_desc(in->port_id, &rxd, &txd)) != 0 ||
+	    (rc = rte_eth_rx_queue_setup(in->port_id, 0, rxd, (unsigned)socket, NULL, dp->pool)) != 0 ||
+	    (rc = rte_eth_tx_queue_setup(in->port_id, 0, txd, (unsigned)socket, NULL)) != 0 ||
+	    (rc = rte_eth_dev_start(in->port_id)) != 0)
+		goto fail;
+	/* Ring and af_packet ports may refuse; a missing promiscuous mode only
+	 * matters when peers address this port by a MAC it does not own. */
+	(void)rte_eth_promiscuous_enable(in->port_id);
+	if ((rc = rte_eth_macaddr_get(in->port_id, &dp->mac)) != 0)
+		goto fail;
+	return dp;
+fail:
+	rte_mempool_free(dp->pool);
+	rte_free(dp);
+	*err = rc < 0 ? rc : -EIO;
+	return NULL;
+}
+
+void
+tally_dp_destroy(struct tally_dp *dp)
+{
+	if (dp == NULL)
+		return;
+	tally_dp_flush(dp);
+	rte_pktmbuf_free_bulk(dp->txq, dp->ntx);
+	(void)rte_eth_dev_stop(dp->cfg.port_id);
+	rte_mempool_free(dp->pool);
+	rte_free(dp);
+}
+
+void
+tally_dp_flush(struct tally_dp *dp)
+{
+	uint16_t sent;
+
+	if (dp->ntx == 0)
+		return;
+	sent = rte_eth_tx_burst(dp->cfg.port_id, 0, dp->txq, (uint16_t)dp->ntx);
+	dp->st.tx += sent;
+	if (sent < dp->ntx) {
+		dp->st.tx_full += dp->ntx - sent;
+		rte_pktmbuf_free_bulk(dp->txq + sent, dp->ntx - sent);
+	}
+	dp->ntx = 0;
+}
+
+static void
+queue_tx(struct tally_dp *dp, struct rte_mbuf *m)
+{
+	dp->txq[dp->ntx++] = m;
+	if (dp->ntx == dp->cfg.burst)
+		tally_dp_flush(dp);
+}
+
+int
+tally_dp_send(struct tally_dp *dp, const void *frame, uint16_t len)
+{
+	struct rte_mbuf *m;
+	void *d;
+
+	if (len > 14 + dp->cfg.mtu)
+		return -EMSGSIZE;
+	m = rte_pktmbuf_alloc(dp->pool);
+	if (m == NULL) {
+		dp->st.tx_nombuf++;
+		return -ENOBUFS;
+	}
+	d = rte_pktmbuf_append(m, len);
+	if (d == NULL) {
+		rte_pktmbuf_free(m);
+		return -EMSGSIZE;
+	}
+	memcpy(d, frame, len);
+	queue_tx(dp, m);
+	return 0;
+}
+
+void
+tally_dp_addr(const struct tally_dp *dp, struct tally_wire_addr *self)
+{
+	memset(self, 0, sizeof(*self));
+	memcpy(self->src_mac, dp->mac.addr_bytes, 6);
+	self->src_ip = dp->cfg.ip;
+	self->src_port = dp->cfg.udp_port;
+}
+
+int
+tally_dp_send_acks(struct tally_dp *dp, const struct tally_wire_addr *from,
+		   const struct tally_wire_hdr *hdr, const struct tally_offload_completion *c,
+		   unsigned n)
+{
+	struct tally_wire_hdr h = {
+		.type = TALLY_WIRE_REPLICATE_ACK,
+		.sender = dp->cfg.self,
+		.epoch = dp->cfg.epoch,
+		.ref = hdr->seq,
+	};
+	struct tally_wire_addr a;
+	unsigned i = 0;
+
+	/* Back to where the frame came from. */
+	memcpy(a.src_mac, dp->mac.addr_bytes, 6);
+	memcpy(a.dst_mac, from->src_mac, 6);
+	a.src_ip = dp->cfg.ip;
+	a.dst_ip = from->src_ip;
+	a.src_port = dp->cfg.udp_port;
+	a.dst_port = from->src_port;
+	while (i < n) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
+		struct tally_wire_writer w;
+
+		if (m == NULL) {
+			dp->st.tx_nombuf++;
+			return -ENOBUFS;
+		}
+		h.seq = ++dp->seq;
+		if (tally_wire_begin(&w, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m),
+				     dp->cfg.mtu, &a, &h) != 0) {
+			rte_pktmbuf_free(m);
+			return -EINVAL;
+		}
+		for (; i < n; i++) {
+			struct tally_wire_slot s = {
+				.index = c[i].index, .kind = TALLY_WIRE_KIND_PNCOUNTER,
+				.origin = c[i].origin, .p = c[i].p, .n = c[i].n,
+			};
+			memcpy(s.key, c[i].key, TALLY_WIRE_KEY_ID_LEN);
+			if (tally_wire_add_slot(&w, &s) != 0)
+				break; /* full: the rest go in the next frame */
+		}
+		size_t len = tally_wire_finish(&w, &dp->cfg.keys);
+		rte_pktmbuf_append(m, (uint16_t)len);
+		queue_tx(dp, m);
+		dp->st.acks++;
+	}
+	return 0;
+}
+
+/* A tally frame: IPv4, UDP, to the cluster port. Anything else is not ours. */
+static bool
+is_tally(const struct tally_dp *dp, const uint8_t *f, uint16_t len)
+{
+	return len >= TALLY_WIRE_L2L4_LEN && be16(f + 12) == 0x0800 && (f[14] & 0xf0) == 0x40 &&
+	       f[23] == 17 && be16(f + 14 + (f[14] & 0x0f) * 4 + 2) == dp->cfg.udp_port;
+}
+
+unsigned
+tally_dp_poll(struct tally_dp *dp)
+{
+	struct rte_mbuf *pkts[MAX_BURST], *keep[MAX_BURST];
+	const void *data[MAX_BURST];
+	uint16_t len[MAX_BURST];
+	struct tally_offload_rxinfo info[MAX_BURST];
+	unsigned nrx, n = 0, done = 0;
+
+	dp->st.polls++;
+	nrx = rte_eth_rx_burst(dp->cfg.port_id, 0, pkts, (uint16_t)dp->cfg.burst);
+	if (nrx == 0) {
+		dp->st.idle_polls++;
+		tally_dp_flush(dp);
+		return 0;
+	}
+	dp->st.rx += nrx;
+	for (unsigned i = 0; i < nrx; i++) {
+		const uint8_t *f = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+		uint16_t l = rte_pktmbuf_data_len(pkts[i]);
+
+		if (is_tally(dp, f, l) && pkts[i]->nb_segs == 1) {
+			keep[n] = pkts[i];
+			data[n] = f;
+			len[n] = l;
+			n++;
+			continue;
+		}
+		if (pkts[i]->nb_segs != 1)
+			dp->st.rx_multiseg++;
+		else
+			dp->st.rx_other++;
+		rte_pktmbuf_free(pkts[i]);
+	}
+
+	while (done < n) {
+		unsigned nc, got = tally_offload_rx(dp->cfg.engine, data + done, len + done, n - done,
+						    info + done, dp->compl, MAX_COMPL, &nc);
+		/* Completions come in frame order: ack each consumed frame's run. */
+		for (unsigned c = 0; c < nc;) {
+			unsigned fi = done + dp->compl[c].frame, e = c;
+
+			while (e < nc && dp->compl[e].frame == dp->compl[c].frame)
+				e++;
+			if (info[fi].disposition == TALLY_OFFLOAD_CONSUMED)
+				(void)tally_dp_send_acks(dp, &info[fi].addr, &info[fi].hdr,
+							 &dp->compl[c], e - c);
+			c = e;
+		}
+		done += got;
+	}
+
+	for (unsigned i = 0; i < n; i++) {
+		if (info[i].disposition == TALLY_OFFLOAD_TO_HOST) {
+			/* The engine verified it; its records sit at a fixed offset. */
+			struct tally_wire_frame f = {
+				.addr = info[i].addr,
+				.hdr = info[i].hdr,
+				.records = (const uint8_t *)data[i] + TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN,
+				.record_size = tally_wire_record_size(info[i].hdr.type),
+			};
+			struct tally_dp_host_frame hf = { data[i], len[i], &f, info[i].merged };
+
+			dp->st.host++;
+			if (dp->cfg.host != NULL)
+				dp->cfg.host(dp->cfg.host_ctx, dp, &hf);
+		}
+		rte_pktmbuf_free(keep[i]);
+	}
+	tally_dp_flush(dp);
+	return nrx;
+}
+
+void
+tally_dp_stats(const struct tally_dp *dp, struct tally_dp_stats *out)
+{
+	*out = dp->st;
+}
+
+const struct tally_dp_config *
+tally_dp_config(const struct tally_dp *dp)
+{
+	return &dp->cfg;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ */
+
+/**
+ * @file
+ * The DPDK port runtime of one node: an l2fwd-style poll loop over one
+ * ethdev port (any PMD: net_ring, net_null, net_af_packet, net_tap, real
+ * NICs). Each poll receives a burst, keeps tally frames (IPv4/UDP to the
+ * cluster port) and drops the rest, hands the burst to the offload engine,
+ * acknowledges what the engine merged, passes what needs judgement (client,
+ * control, unplaceable records) to the host's callback, and flushes queued
+ * transmissions in bursts.
+ *
+ * The runtime owns its mbuf pool and its port's queues; it never decides
+ * quorums or sessions, and it never prints: counters are in tally_dp_stats().
+ * EAL must be initialised first (rte_eal_init, with --no-huge where there
+ * are no hugepages); one lcore polls one runtime.
+ */
+
+#ifndef TALLY_DP_H
+#define TALLY_DP_H
+
+#include <stdint.h>
+
+#include "offload.h"
+#include "wire.h"
+
+struct tally_dp;
+
+/** A frame the engine returned to the host (disposition TO_HOST). */
+struct tally_dp_host_frame {
+	const uint8_t *data;                  /**< the whole Ethernet frame */
+	uint16_t len;
+	const struct tally_wire_frame *frame; /**< verified by the engine; records point into data */
+	uint16_t merged;                      /**< records the engine already merged */
+};
+
+/** Called for each frame the host must act on, during tally_dp_poll(). */
+typedef void (*tally_dp_host_fn)(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *f);
+
+struct tally_dp_config {
+	uint16_t port_id;           /**< the DPDK port to drive */
+	uint16_t self;              /**< this node's id */
+	uint32_t epoch;             /**< this node's incarnation, stamped on its frames */
+	uint32_t ip;                /**< this node's IPv4 address, host order */
+	uint16_t udp_port;          /**< cluster port; 0 = TALLY_WIRE_DEFAULT_PORT */
+	unsigned burst;             /**< rx and tx burst, 1..256; 0 = 32 */
+	unsigned rx_desc, tx_desc;  /**< descriptors per queue; 0 = 1024 */
+	unsigned mbufs;             /**< mbuf pool size; 0 = 8191 */
+	unsigned mtu;               /**< IP MTU of the link, 128..9000; 0 = 1500 */
+	struct tally_wire_keys keys;
+	tally_offload_t *engine;    /**< merges; owned by the caller */
+	tally_dp_host_fn host;      /**< may be NULL: host frames are then counted and dropped */
+	void *host_ctx;
+};
+
+struct tally_dp_stats {
+	uint64_t rx;              /**< frames received */
+	uint64_t rx_other;        /**< not tally (not IPv4/UDP to the cluster port): dropped */
+	uint64_t rx_multiseg;     /**< tally frames in several segments: dropped */
+	uint64_t tx;              /**< frames sent */
+	uint64_t tx_full;         /**< frames dropped: transmit queue full */
+	uint64_t tx_nombuf;       /**< frames not built: mbuf pool empty */
+	uint64_t acks;            /**< REPLICATE_ACK frames sent by the runtime */
+	uint64_t host;            /**< frames given to the host callback */
+	uint64_t polls, idle_polls;
+};
+
+/**
+ * Configure and start @p cfg->port_id (one rx and one tx queue, promiscuous).
+ * @return the runtime, or NULL with *err: -EINVAL (bad config), -ENODEV (no
+ * such port), -ENOMEM, or DPDK's negative error from configuring the port.
+ */
+struct tally_dp *tally_dp_create(const struct tally_dp_config *cfg, int *err);
+
+/** Stop the port and free the runtime (NULL allowed). */
+void tally_dp_destroy(struct tally_dp *dp);
+
+/**
+ * One iteration of the poll loop: receive a burst, process it, flush
+ * transmissions. @return frames received (0 when idle).
+ */
+unsigned tally_dp_poll(struct tally_dp *dp);
+
+/**
+ * Queue a frame of @p len bytes for transmission (copied into an mbuf); it
+ * leaves at the next flush or when a burst is full.
+ * @return 0, -EMSGSIZE (over the MTU), -ENOBUFS (mbuf pool empty).
+ */
+int tally_dp_send(struct tally_dp *dp, const void *frame, uint16_t len);
+
+/** Send whatever is queued now. */
+void tally_dp_flush(struct tally_dp *dp);
+
+/**
+ * Queue REPLICATE_ACKs answering a frame from @p from with header @p hdr
+ * (back to its addresses, ref = its sequence) for @p n completions, in as
+ * many frames as they need. @return 0, or -ENOBUFS.
+ */
+int tally_dp_send_acks(struct tally_dp *dp, const struct tally_wire_addr *from,
+		       const struct tally_wire_hdr *hdr, const struct tally_offload_completion *c,
+		       unsigned n);
+
+/** This node's addresses on the port: its MAC, IP and UDP port. */
+void tally_dp_addr(const struct tally_dp *dp, struct tally_wire_addr *self);
+
+/** Current counters. */
+void tally_dp_stats(const struct tally_dp *dp, struct tally_dp_stats *out);
+
+/** The configuration the runtime runs with, defaults filled in. */
+const struct tally_dp_config *tally_dp_config(const struct tally_dp *dp);
+
+#endif /* TALLY_DP_H */
