@@ -77,9 +77,12 @@ tally_dp_create(const struct tally_dp_config *in, int *err)
 	if (socket < 0)
 		socket = (int)rte_socket_id();
 	snprintf(name, sizeof(name), "tally_mb_%u", in->port_id);
-	/* Room for a whole frame in one segment: the codec reads it contiguously. */
+	/* Room for a whole frame in one segment (the codec reads it contiguously),
+	 * and never less than DPDK's default, which some PMDs (af_packet) need. */
+	unsigned room = 14 + dp->cfg.mtu > RTE_MBUF_DEFAULT_DATAROOM ? 14 + dp->cfg.mtu
+								     : RTE_MBUF_DEFAULT_DATAROOM;
 	dp->pool = rte_pktmbuf_pool_create(name, dp->cfg.mbufs, 256, 0,
-					   RTE_PKTMBUF_HEADROOM + 14 + dp->cfg.mtu, socket);
+					   (uint16_t)(RTE_PKTMBUF_HEADROOM + room), socket);
 	if (dp->pool == NULL) {
 		rc = -rte_errno;
 		goto fail;
