@@ -56,6 +56,10 @@ int tally_bench_kernels_main(int argc, char **argv);
 /** Entry point of "tally-bench rtl" (bench_rtl.c). */
 int tally_bench_rtl_main(int argc, char **argv);
 
+/** Entry point of "tally-bench dataplane" (bench_dataplane.c); initialises
+ * DPDK's EAL itself, so it runs at most once per process. */
+int tally_bench_dataplane_main(int argc, char **argv);
+
 /** Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t tally_bench_now_ns(void);
 

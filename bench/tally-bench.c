@@ -16,6 +16,8 @@ static const struct tally_bench_cmd cmds[] = {
 	  tally_bench_kernels_main },
 	{ "rtl", "RTL merge kernels in simulation and synthesis, projected beside CPU and 100GbE",
 	  tally_bench_rtl_main },
+	{ "dataplane", "replicate records merged per second on one core through the DPDK poll loop",
+	  tally_bench_dataplane_main },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
