@@ -206,4 +206,23 @@ int tally_bench_rtl_stream(tally_ksim_t *s, enum tally_ksim_kind kind, uint64_t 
 unsigned tally_bench_rtl_project(const char *kernel, double merges_per_cycle,
 				 struct tally_bench_merge_rate *out);
 
+/*
+ * Option parsing shared by the subcommands: each prints one message naming
+ * the subcommand and the option ("tally-bench rtl: --runs 'x': ...") and
+ * returns -EINVAL on bad input, so every subcommand answers alike.
+ */
+
+/** Option --@p name of @p cmd: a whole number in [@p min, @p max] into @p out. */
+int tally_bench_opt_u64(const char *cmd, const char *name, const char *arg, uint64_t min,
+			uint64_t max, uint64_t *out);
+
+/** Option --@p name of @p cmd: a non-empty file name into @p out. */
+int tally_bench_opt_file(const char *cmd, const char *name, const char *arg, const char **out);
+
+/** The message for getopt_long()'s ':' (a value missing) or '?' (unknown option). */
+int tally_bench_opt_error(const char *cmd, int c, char **argv);
+
+/** -EINVAL, with a message, when arguments remain after the options. */
+int tally_bench_opt_end(const char *cmd, int argc, char **argv);
+
 #endif /* TALLY_BENCH_H */

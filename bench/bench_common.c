@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <sched.h>
@@ -334,4 +335,49 @@ tally_bench_json_merge_table(FILE *f, const struct tally_bench_merge_rate *rows,
 		fputc('}', f);
 	}
 	fputc(']', f);
+}
+
+int
+tally_bench_opt_u64(const char *cmd, const char *name, const char *arg, uint64_t min, uint64_t max,
+		    uint64_t *out)
+{
+	if (tally_bench_parse_u64(arg, min, max, out) != 0) {
+		fprintf(stderr, "tally-bench %s: --%s '%s': want a whole number in %llu..%llu\n", cmd,
+			name, arg, (unsigned long long)min, (unsigned long long)max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+tally_bench_opt_file(const char *cmd, const char *name, const char *arg, const char **out)
+{
+	if (arg[0] == '\0') {
+		fprintf(stderr, "tally-bench %s: --%s: want a file name\n", cmd, name);
+		return -EINVAL;
+	}
+	*out = arg;
+	return 0;
+}
+
+int
+tally_bench_opt_error(const char *cmd, int c, char **argv)
+{
+	if (c == ':')
+		fprintf(stderr, "tally-bench %s: option '%s' needs a value\n", cmd, argv[optind - 1]);
+	else if (optopt != 0) /* names a bad short option even inside "-vx" */
+		fprintf(stderr, "tally-bench %s: unknown option '-%c'\n", cmd, optopt);
+	else
+		fprintf(stderr, "tally-bench %s: unknown option '%s'\n", cmd, argv[optind - 1]);
+	return -EINVAL;
+}
+
+int
+tally_bench_opt_end(const char *cmd, int argc, char **argv)
+{
+	if (optind < argc) {
+		fprintf(stderr, "tally-bench %s: unexpected argument '%s'\n", cmd, argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -276,28 +276,19 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->quick = true;
 			break;
 		case 'r':
-			if (tally_bench_parse_u64(optarg, 1, RUNS_MAX, &v) != 0) {
-				fprintf(stderr, "tally-bench dataplane: --runs '%s': want a whole number in 1..%u\n",
-					optarg, RUNS_MAX);
+			if (tally_bench_opt_u64("dataplane", "runs", optarg, 1, RUNS_MAX, &v) != 0)
 				return -EINVAL;
-			}
 			o->runs = (unsigned)v;
 			break;
 		case 'n':
-			if (tally_bench_parse_u64(optarg, 1, RECORDS_MAX, &v) != 0) {
-				fprintf(stderr, "tally-bench dataplane: --records '%s': want a whole number in 1..%llu\n",
-					optarg, (unsigned long long)RECORDS_MAX);
+			if (tally_bench_opt_u64("dataplane", "records", optarg, 1, RECORDS_MAX, &v) != 0)
 				return -EINVAL;
-			}
 			o->records = v;
 			records_set = true;
 			break;
 		case 'b':
-			if (tally_bench_parse_u64(optarg, 1, BURST_MAX, &v) != 0) {
-				fprintf(stderr, "tally-bench dataplane: --burst '%s': want a whole number in 1..%u\n",
-					optarg, BURST_MAX);
+			if (tally_bench_opt_u64("dataplane", "burst", optarg, 1, BURST_MAX, &v) != 0)
 				return -EINVAL;
-			}
 			o->burst = (unsigned)v;
 			break;
 		case 'k':
@@ -310,32 +301,18 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->kernels = optarg;
 			break;
 		case 'j':
-			if (optarg[0] == '\0') {
-				fprintf(stderr, "tally-bench dataplane: --json: want a file name\n");
+			if (tally_bench_opt_file("dataplane", "json", optarg, &o->json) != 0)
 				return -EINVAL;
-			}
-			o->json = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			return 1;
-		case ':':
-			fprintf(stderr, "tally-bench dataplane: option '%s' needs a value\n",
-				argv[optind - 1]);
-			return -EINVAL;
 		default:
-			if (optopt != 0)
-				fprintf(stderr, "tally-bench dataplane: unknown option '-%c'\n", optopt);
-			else
-				fprintf(stderr, "tally-bench dataplane: unknown option '%s'\n",
-					argv[optind - 1]);
-			return -EINVAL;
+			return tally_bench_opt_error("dataplane", c, argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tally-bench dataplane: unexpected argument '%s'\n", argv[optind]);
+	if (tally_bench_opt_end("dataplane", argc, argv) != 0)
 		return -EINVAL;
-	}
 	if (o->quick && !records_set)
 		o->records = RECORDS_QUICK;
 	return 0;

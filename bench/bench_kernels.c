@@ -282,28 +282,19 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->quick = true;
 			break;
 		case 'r':
-			if (tally_bench_parse_u64(optarg, 1, RUNS_MAX, &v) != 0) {
-				fprintf(stderr, "tally-bench kernels: --runs '%s': want a whole number in 1..%u\n",
-					optarg, RUNS_MAX);
+			if (tally_bench_opt_u64("kernels", "runs", optarg, 1, RUNS_MAX, &v) != 0)
 				return -EINVAL;
-			}
 			o->runs = (unsigned)v;
 			break;
 		case 'd':
-			if (tally_bench_parse_u64(optarg, 2, DRAM_MIB_MAX, &v) != 0) {
-				fprintf(stderr, "tally-bench kernels: --dram-mib '%s': want a whole number of MiB in 2..%u\n",
-					optarg, DRAM_MIB_MAX);
+			if (tally_bench_opt_u64("kernels", "dram-mib", optarg, 2, DRAM_MIB_MAX, &v) != 0)
 				return -EINVAL;
-			}
 			o->dram_mib = v;
 			dram_set = true;
 			break;
 		case 'j':
-			if (optarg[0] == '\0') {
-				fprintf(stderr, "tally-bench kernels: --json: want a file name\n");
+			if (tally_bench_opt_file("kernels", "json", optarg, &o->json) != 0)
 				return -EINVAL;
-			}
-			o->json = optarg;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -311,24 +302,12 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'h':
 			usage(stdout);
 			return 1;
-		case ':':
-			fprintf(stderr, "tally-bench kernels: option '%s' needs a value\n",
-				argv[optind - 1]);
-			return -EINVAL;
 		default:
-			/* optopt names a bad short option even inside "-vx". */
-			if (optopt != 0)
-				fprintf(stderr, "tally-bench kernels: unknown option '-%c'\n", optopt);
-			else
-				fprintf(stderr, "tally-bench kernels: unknown option '%s'\n",
-					argv[optind - 1]);
-			return -EINVAL;
+			return tally_bench_opt_error("kernels", c, argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tally-bench kernels: unexpected argument '%s'\n", argv[optind]);
+	if (tally_bench_opt_end("kernels", argc, argv) != 0)
 		return -EINVAL;
-	}
 	if (o->quick && !dram_set)
 		o->dram_mib = DRAM_MIB_QUICK;
 	return 0;

@@ -402,20 +402,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->quick = true;
 			break;
 		case 'r':
-			if (tally_bench_parse_u64(optarg, 1, RUNS_MAX, &v) != 0) {
-				fprintf(stderr, "tally-bench rtl: --runs '%s': want a whole number in 1..%u\n",
-					optarg, RUNS_MAX);
+			if (tally_bench_opt_u64("rtl", "runs", optarg, 1, RUNS_MAX, &v) != 0)
 				return -EINVAL;
-			}
 			o->runs = (unsigned)v;
 			runs_set = true;
 			break;
 		case 'p':
-			if (tally_bench_parse_u64(optarg, 1, PAIRS_MAX, &v) != 0) {
-				fprintf(stderr, "tally-bench rtl: --pairs '%s': want a whole number in 1..%llu\n",
-					optarg, (unsigned long long)PAIRS_MAX);
+			if (tally_bench_opt_u64("rtl", "pairs", optarg, 1, PAIRS_MAX, &v) != 0)
 				return -EINVAL;
-			}
 			o->pairs = v;
 			pairs_set = true;
 			break;
@@ -434,21 +428,12 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'h':
 			usage(stdout);
 			return 1;
-		case ':':
-			fprintf(stderr, "tally-bench rtl: option '%s' needs a value\n", argv[optind - 1]);
-			return -EINVAL;
 		default:
-			if (optopt != 0)
-				fprintf(stderr, "tally-bench rtl: unknown option '-%c'\n", optopt);
-			else
-				fprintf(stderr, "tally-bench rtl: unknown option '%s'\n", argv[optind - 1]);
-			return -EINVAL;
+			return tally_bench_opt_error("rtl", c, argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tally-bench rtl: unexpected argument '%s'\n", argv[optind]);
+	if (tally_bench_opt_end("rtl", argc, argv) != 0)
 		return -EINVAL;
-	}
 	if (o->quick && !runs_set)
 		o->runs = RUNS_QUICK;
 	if (o->quick && !pairs_set)
