@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Copyright (c) 2026 The tally authors
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * The NIC's receive path: parse and check every frame on the 512-bit rx
+ * stream as docs/wire.md says, check its MAC in one of SLOTS frame slots,
+ * and retire frames in arrival order: a descriptor per frame (header,
+ * verdict, whether it merges) and, for a valid REPLICATE frame, its slot
+ * records, each followed by nothing else until an end-of-frame marker.
+ *
+ * C reference: tally_wire_decode() in dataplane/wire.c. The checks and
+ * their order are the same, so a frame gets the same verdict here as in C;
+ * tests/rtl/nic feeds both the same frames and compares.
+ *
+ * Stream: beat k of a frame carries frame bytes 64k..64k+63, byte i of the
+ * beat at tdata[8i +: 8]; every beat but the last is full; tkeep of the
+ * last beat marks its valid bytes (contiguous from byte 0). Frames longer
+ * than the largest valid frame are read to their end, but their beats past
+ * that size are not stored: such a frame fails a length check anyway, and
+ * every check before that one needs only the first two beats.
+ *
+ * The parser never stalls inside a frame. Between frames it waits for the
+ * next slot (round robin) to be free: the only back-pressure on the rx
+ * stream. Checks of a beat are done as it arrives; the verdict is known at
+ * the frame's last beat, except the MAC and the records, which only count
+ * if the MAC is right and are settled by the slot.
+ */
+module nic_rx #(
+    // slots per vector (the cluster's largest node count)
+    parameter int NODES = 8,
+    // frame slots, each with a MAC engine: frames checked side by side
+    parameter int SLOTS = 20,
+    // descriptors that may wait for the table to finish their frames
+    parameter int DESC_DEPTH = 16
+) (
+    input  wire logic                 clk,
+    input  wire logic                 rst,
+
+    // frames from the MAC
+    input  wire logic [511:0]         s_axis_tdata,
+    input  wire logic [63:0]          s_axis_tkeep,
+    input  wire logic                 s_axis_tvalid,
+    output wire logic                 s_axis_tready,
+    input  wire logic                 s_axis_tlast,
+
+    // configuration
+    input  wire logic [127:0]         node_key,
+    input  wire logic [127:0]         client_key,
+    input  wire logic                 merge_enable,
+
+    // slot records of merged frames; every frame ends with an eof marker
+    output wire logic [31:0]          m_rec_index,
+    output wire logic [127:0]         m_rec_key,
+    output wire logic [7:0]           m_rec_origin,
+    output wire logic [63:0]          m_rec_p,
+    output wire logic [63:0]          m_rec_n,
+    output wire logic                 m_rec_eof,
+    output wire logic                 m_rec_valid,
+    input  wire logic                 m_rec_ready,
+
+    // one descriptor per frame, in order, pushed as the frame retires
+    output nic_pkg::desc_t            m_desc,
+    output wire logic                 m_desc_valid,
+    input  wire logic                 m_desc_ready,
+
+    // nothing received is in flight here
+    output wire logic                 idle
+);
+
+import nic_pkg::*;
+
+localparam int SLOT_W = SLOTS > 1 ? $clog2(SLOTS) : 1;
+localparam int ADDR_W = $clog2(MAX_BEATS);
+localparam int CNT_W = $clog2(MAX_BEATS + 1);
+localparam int BEAT_W = 11;  // beat index, saturating: frames up to 128 KiB
+localparam int VB = (NODES + 7) / 8;  // beats per vector on the wire
+localparam int VEC_TAIL = 8 * NODES - 64 * (VB - 1);  // live bytes of a vector's last beat
+localparam int REC_DEPTH = 4;
+localparam int DESC_W = $bits(desc_t);
+
+initial begin
+    if (NODES < 1 || NODES > 255) $fatal(1, "%m: NODES must be 1..255");
+    if (SLOTS < 1) $fatal(1, "%m: SLOTS must be at least 1");
+    if (DESC_DEPTH < 2) $fatal(1, "%m: DESC_DEPTH must be at least 2");
+end
+
+function automatic logic [7:0] byte_at(input logic [511:0] d, input int i);
+    return d[8*i +: 8];
+endfunction
+
+function automatic logic [15:0] be16(input logic [511:0] d, input int i);
+    return {d[8*i +: 8], d[8*(i+1) +: 8]};
+endfunction
+
+// all bytes from i (inclusive) to j (exclusive) are zero
+function automatic logic zero(input logic [511:0] d, input int i, input int j);
+    logic ok = 1'b1;
+    for (int k = 0; k < 64; k++) begin
+        if (k >= i && k < j && d[8*k +: 8] != 8'd0) ok = 1'b0;
+    end
+    return ok;
+endfunction
+
+// all bytes at or above n are zero (n may exceed 64)
+function automatic logic zero_from(input logic [511:0] d, input logic [7:0] n);
+    logic ok = 1'b1;
+    for (int i = 0; i < 64; i++) begin
+        if (8'(i) >= n && d[8*i +: 8] != 8'd0) ok = 1'b0;
+    end
+    return ok;
+endfunction
+
+// beats per record for a frame type; 0 for an unknown type
+function automatic logic [4:0] record_beats(input logic [7:0] t);
+    case (t)
+        T_REPLICATE, T_REPLICATE_ACK, T_READ_REQUEST: return 5'd1;
+        T_READ_REPLY, T_REPAIR: return 5'(1 + 2 * VB);
+        T_DIGEST: return 5'(1 + VB);
+        T_CLIENT_REQUEST, T_CLIENT_REPLY: return 5'd4;
+        default: return 5'd0;
+    endcase
+endfunction
+
+// record_ok() of wire.c, one beat at a time: is beat ph of a record bad?
+function automatic logic record_bad(input logic [511:0] d, input logic [7:0] t, input logic [4:0] ph,
+                                    input logic [7:0] kl, input logic [7:0] vl, input logic [7:0] tl);
+    logic ok;
+    ok = 1'b1;
+    case (t)
+        T_REPLICATE, T_REPLICATE_ACK:
+            ok = byte_at(d, 4) == 8'd1 && byte_at(d, 5) < 8'(NODES) && zero(d, 6, 8) && zero(d, 40, 64);
+        T_READ_REQUEST:
+            ok = byte_at(d, 4) == 8'd1 && zero(d, 5, 8) && zero(d, 24, 64);
+        T_READ_REPLY, T_REPAIR:
+            if (ph == 5'd0) begin
+                ok = byte_at(d, 4) == 8'd1 && byte_at(d, 5) == 8'd0 && byte_at(d, 7) == 8'd0 &&
+                     byte_at(d, 6) <= 8'd1 && zero(d, 24, 64);
+            end else if (ph == 5'(VB) || ph == 5'(2 * VB)) begin
+                ok = zero_from(d, 8'(VEC_TAIL));
+            end
+        T_DIGEST:
+            if (ph == 5'd0) begin
+                ok = byte_at(d, 4) == 8'd1 && zero(d, 5, 8) && zero(d, 32, 64);
+            end else if (ph == 5'(VB)) begin
+                ok = zero_from(d, 8'(VEC_TAIL));
+            end
+        T_CLIENT_REQUEST, T_CLIENT_REPLY:
+            case (ph)
+                5'd0: begin
+                    ok = byte_at(d, 0) >= 8'd1 && byte_at(d, 0) <= 8'd4 && byte_at(d, 3) <= 8'd64 &&
+                         byte_at(d, 4) <= 8'd64 && byte_at(d, 5) <= 8'd64 && zero(d, 44, 64);
+                    if (t == T_CLIENT_REQUEST) begin
+                        ok = ok && byte_at(d, 3) >= 8'd1 && byte_at(d, 1) <= 8'(NODES) &&
+                             byte_at(d, 2) <= 8'(NODES) && zero(d, 6, 8) && zero(d, 32, 40);
+                    end else begin
+                        ok = ok && byte_at(d, 1) == 8'd0 && byte_at(d, 2) == 8'd0 &&
+                             zero(d, 24, 32) && zero(d, 40, 44);
+                    end
+                end
+                5'd1: ok = zero_from(d, kl);
+                5'd2: ok = zero_from(d, vl);
+                default: ok = zero_from(d, tl);
+            endcase
+        default: ok = 1'b1;  // no records: the type check has failed
+    endcase
+    return !ok;
+endfunction
+
+// ---- parser ----
+
+logic              in_frame_reg = 1'b0;
+logic [BEAT_W-1:0] beat_reg = '0;        // index of the next beat
+logic [SLOT_W-1:0] slot_reg = '0;        // slot of this frame
+hdr_t              hdr_reg;
+logic              l3_ok_reg = 1'b0, magic_ok_reg = 1'b0, version_ok_reg = 1'b0, hdr_ok_reg = 1'b0;
+logic [15:0]       ip_len_reg = '0, udp_len_reg = '0;
+logic [4:0]        rs_reg = '0;          // beats per record
+logic [4:0]        ph_reg = '0;          // beat of the current record
+logic [7:0]        kl_reg = '0, vl_reg = '0, tl_reg = '0;
+logic              pend_bad_reg = 1'b0;  // the last beat's record check, if it was a record
+logic              rec_bad_reg = 1'b0;
+
+logic [SLOTS-1:0]  slot_free, slot_done, slot_mac_ok;
+logic [511:0]      slot_rd_data [SLOTS];
+
+logic              beat_in, first, last;
+logic [17:0]       len;
+logic [6:0]        last_bytes;
+logic [3:0]        pre_verdict;
+logic              rec_bad_now;
+logic              beat_bad;
+
+assign s_axis_tready = in_frame_reg || slot_free[slot_reg];
+assign beat_in = s_axis_tvalid && s_axis_tready;
+assign first = !in_frame_reg;
+assign last = s_axis_tlast;
+
+always_comb begin
+    last_bytes = '0;
+    for (int i = 0; i < 64; i++) begin
+        last_bytes = last_bytes + 7'(s_axis_tkeep[i]);
+    end
+end
+
+assign len = {1'b0, first ? '0 : beat_reg, 6'd0} + 18'(last_bytes);
+assign beat_bad = record_bad(s_axis_tdata, hdr_reg.ftype, ph_reg, kl_reg, vl_reg, tl_reg);
+// the previous beat was a record beat, not the trailer
+assign rec_bad_now = rec_bad_reg || (beat_reg >= BEAT_W'(3) && pend_bad_reg);
+
+// The verdict known at the last beat: every check but the MAC and records.
+always_comb begin
+    if (first || beat_reg < BEAT_W'(2) || len < 18'(MIN_FRAME)) begin
+        pre_verdict = V_SHORT;
+    end else if (!l3_ok_reg) begin
+        pre_verdict = V_NOT_IPV4_UDP;
+    end else if (18'(ip_len_reg) != len - 18'd14 || 18'(udp_len_reg) != len - 18'd34 ||
+                 len > 18'(MAX_FRAME) || beat_reg == '1) begin
+        pre_verdict = V_BAD_LENGTH;
+    end else if (!magic_ok_reg) begin
+        pre_verdict = V_BAD_MAGIC;
+    end else if (!version_ok_reg) begin
+        pre_verdict = V_BAD_VERSION;
+    end else if (rs_reg == '0) begin
+        pre_verdict = V_BAD_TYPE;
+    end else if (!hdr_ok_reg) begin
+        pre_verdict = V_BAD_HEADER;
+    end else if (len[5:0] != 6'd16 ||
+                 21'(beat_reg) - 21'd2 != 21'(hdr_reg.count) * 21'(rs_reg)) begin
+        pre_verdict = V_BAD_COUNT;
+    end else begin
+        pre_verdict = V_OK;  // so far: the slot checks the MAC
+    end
+end
+
+// IPv4 header checksum (bytes 14..33) of beat 0
+function automatic logic ipv4_sum_ok(input logic [511:0] d);
+    logic [19:0] sum = '0;
+    for (int i = 14; i < 34; i += 2) begin
+        sum = sum + 20'(be16(d, i));
+    end
+    sum = 20'(sum[15:0]) + 20'(sum[19:16]);
+    sum = 20'(sum[15:0]) + 20'(sum[19:16]);
+    return sum[15:0] == 16'hffff;
+endfunction
+
+// per-slot frame metadata, written at the frame's last beat
+logic [3:0]        meta_pre [SLOTS];
+logic              meta_rec_bad [SLOTS];
+logic [CNT_W-1:0]  meta_beats [SLOTS];
+hdr_t              meta_hdr [SLOTS];
+
+always_ff @(posedge clk) begin
+    if (beat_in) begin
+        beat_reg <= beat_reg == '1 ? beat_reg : beat_reg + 1'b1;
+        in_frame_reg <= 1'b1;
+        if (first) begin
+            beat_reg <= BEAT_W'(1);
+            // Ethernet, IPv4, UDP
+            l3_ok_reg <= be16(s_axis_tdata, 12) == 16'h0800 && byte_at(s_axis_tdata, 14) == 8'h45 &&
+                         (be16(s_axis_tdata, 20) & 16'h3fff) == 16'd0 && byte_at(s_axis_tdata, 23) == 8'd17 &&
+                         ipv4_sum_ok(s_axis_tdata);
+            ip_len_reg <= be16(s_axis_tdata, 16);
+            udp_len_reg <= be16(s_axis_tdata, 38);
+            hdr_reg.dst_mac <= s_axis_tdata[47:0];
+            hdr_reg.src_mac <= s_axis_tdata[95:48];
+            hdr_reg.src_ip <= {be16(s_axis_tdata, 26), be16(s_axis_tdata, 28)};
+            hdr_reg.dst_ip <= {be16(s_axis_tdata, 30), be16(s_axis_tdata, 32)};
+            hdr_reg.src_port <= be16(s_axis_tdata, 34);
+            hdr_reg.dst_port <= be16(s_axis_tdata, 36);
+            // tally header, payload bytes 0..21
+            magic_ok_reg <= s_axis_tdata[8*42 +: 32] == 32'h594c4154;  // "TALY"
+            version_ok_reg <= byte_at(s_axis_tdata, 46) == 8'd1;
+            hdr_reg.ftype <= byte_at(s_axis_tdata, 47);
+            rs_reg <= record_beats(byte_at(s_axis_tdata, 47));
+            hdr_reg.sender <= s_axis_tdata[8*50 +: 16];
+            hdr_reg.count <= s_axis_tdata[8*52 +: 16];
+            hdr_reg.epoch <= s_axis_tdata[8*58 +: 32];
+            hdr_ok_reg <= s_axis_tdata[8*48 +: 16] == 16'd0 &&
+                          (byte_at(s_axis_tdata, 47) == T_CLIENT_REQUEST ? s_axis_tdata[8*50 +: 16] == 16'hffff
+                                                                         : s_axis_tdata[8*50 +: 16] < 16'(NODES)) &&
+                          byte_at(s_axis_tdata, 54) == 8'(NODES) && zero(s_axis_tdata, 55, 58) &&
+                          zero(s_axis_tdata, 62, 64);
+            ph_reg <= '0;
+            pend_bad_reg <= 1'b0;
+            rec_bad_reg <= 1'b0;
+        end else if (beat_reg == BEAT_W'(1)) begin
+            // payload bytes 22..85
+            hdr_reg.seq <= s_axis_tdata[8*2 +: 64];
+            hdr_reg.fref <= s_axis_tdata[8*10 +: 64];
+            hdr_ok_reg <= hdr_ok_reg && zero(s_axis_tdata, 0, 2) && zero(s_axis_tdata, 18, 64);
+        end else begin
+            // records
+            rec_bad_reg <= rec_bad_now;
+            pend_bad_reg <= beat_bad;
+            ph_reg <= ph_reg + 5'd1 == rs_reg ? 5'd0 : ph_reg + 5'd1;
+            if (ph_reg == 5'd0) begin
+                kl_reg <= byte_at(s_axis_tdata, 3);
+                vl_reg <= byte_at(s_axis_tdata, 4);
+                tl_reg <= byte_at(s_axis_tdata, 5);
+            end
+        end
+        if (last) begin
+            in_frame_reg <= 1'b0;
+            beat_reg <= '0;
+            slot_reg <= slot_reg == SLOT_W'(SLOTS - 1) ? '0 : slot_reg + 1'b1;
+            meta_pre[slot_reg] <= pre_verdict;
+            meta_rec_bad[slot_reg] <= rec_bad_now;
+            meta_beats[slot_reg] <= CNT_W'(beat_reg + 1'b1);
+            meta_hdr[slot_reg] <= hdr_reg;
+        end
+    end
+
+    if (rst) begin
+        in_frame_reg <= 1'b0;
+        beat_reg <= '0;
+        slot_reg <= '0;
+    end
+end
+
+// ---- frame slots ----
+
+for (genvar s = 0; s < SLOTS; s++) begin : g_slot
+    logic mine, rd_mine;
+    assign mine = beat_in && slot_reg == SLOT_W'(s);
+
+    nic_frame_slot #(
+        .BEATS(MAX_BEATS)
+    ) slot_inst (
+        .clk(clk),
+        .rst(rst),
+        .claim(mine && first),
+        .free(slot_free[s]),
+        .wr_en(mine && (first || beat_reg < BEAT_W'(MAX_BEATS))),
+        .wr_addr(first ? '0 : ADDR_W'(beat_reg)),
+        .wr_data(s_axis_tdata),
+        .job(mine && last),
+        .job_check(pre_verdict == V_OK),
+        .job_beats(CNT_W'(beat_reg + 1'b1)),
+        .job_key(hdr_reg.ftype == T_CLIENT_REQUEST || hdr_reg.ftype == T_CLIENT_REPLY ? client_key : node_key),
+        .done(slot_done[s]),
+        .mac_ok(slot_mac_ok[s]),
+        .rd_en(rd_mine),
+        .rd_addr(ret_addr_reg),
+        .rd_data(slot_rd_data[s]),
+        .release_slot(release_slot && ret_reg == SLOT_W'(s))
+    );
+    assign rd_mine = ret_rd && ret_reg == SLOT_W'(s);
+end
+
+// ---- retire, in arrival order ----
+
+typedef enum logic [1:0] {R_WAIT, R_READ, R_EOF} rstate_t;
+
+rstate_t           rstate_reg = R_WAIT;
+logic [SLOT_W-1:0] ret_reg = '0;
+logic [ADDR_W-1:0] ret_addr_reg = '0;
+logic [ADDR_W-1:0] ret_end_reg = '0;    // last record beat
+logic              inflight_reg = 1'b0; // a record read lands this clock
+logic              ret_rd, release_slot;
+
+// record FIFO (registers): {eof, n, p, origin, key, index}
+localparam int REC_W = 1 + 64 + 64 + 8 + 128 + 32;
+logic [REC_W-1:0]  rec_mem [REC_DEPTH];
+logic [1:0]        rec_wr_reg = '0, rec_rd_reg = '0;
+logic [2:0]        rec_count_reg = '0;
+logic              rec_push, rec_pop;
+logic [REC_W-1:0]  rec_in;
+
+// descriptor FIFO
+localparam int DESC_AW = $clog2(DESC_DEPTH);
+logic [DESC_W-1:0] desc_mem [DESC_DEPTH];
+logic [DESC_AW-1:0] desc_wr_reg = '0, desc_rd_reg = '0;
+logic [DESC_AW:0]  desc_count_reg = '0;
+logic              desc_push, desc_pop;
+desc_t             desc_in;
+logic [3:0]        verdict;
+logic [511:0]      ret_data;
+
+assign ret_data = slot_rd_data[ret_reg];
+// a slot record's reserved bytes (checked by the parser) are not needed here
+logic unused_reserved;
+assign unused_reserved = ^{ret_data[511:320], ret_data[63:48], ret_data[39:32]};
+
+always_comb begin
+    if (meta_pre[ret_reg] != V_OK) begin
+        verdict = meta_pre[ret_reg];
+    end else if (!slot_mac_ok[ret_reg]) begin
+        verdict = V_BAD_MAC;
+    end else if (meta_rec_bad[ret_reg]) begin
+        verdict = V_BAD_RECORD;
+    end else begin
+        verdict = V_OK;
+    end
+    desc_in.hdr = meta_hdr[ret_reg];
+    desc_in.verdict = verdict;
+    desc_in.merge = verdict == V_OK && meta_hdr[ret_reg].ftype == T_REPLICATE && merge_enable;
+end
+
+always_comb begin
+    ret_rd = 1'b0;
+    release_slot = 1'b0;
+    desc_push = 1'b0;
+    rec_push = inflight_reg;
+    rec_in = {1'b0, ret_data[8*32 +: 64], ret_data[8*24 +: 64], ret_data[8*5 +: 8],
+              ret_data[8*8 +: 128], ret_data[31:0]};
+    case (rstate_reg)
+        R_WAIT: desc_push = slot_done[ret_reg] && desc_count_reg != (DESC_AW+1)'(DESC_DEPTH);
+        R_READ: ret_rd = 32'(rec_count_reg) + 32'(inflight_reg) < REC_DEPTH - 1;
+        R_EOF: begin
+            if (!inflight_reg && rec_count_reg != 3'(REC_DEPTH)) begin
+                rec_push = 1'b1;
+                rec_in = {1'b1, {(REC_W-1){1'b0}}};
+                release_slot = 1'b1;
+            end
+        end
+        default: ;
+    endcase
+end
+
+always_ff @(posedge clk) begin
+    inflight_reg <= ret_rd;
+    case (rstate_reg)
+        R_WAIT: if (desc_push) begin
+            ret_addr_reg <= ADDR_W'(2);
+            ret_end_reg <= ADDR_W'(meta_beats[ret_reg] - CNT_W'(2));
+            rstate_reg <= desc_in.merge && meta_beats[ret_reg] > CNT_W'(3) ? R_READ : R_EOF;
+        end
+        R_READ: if (ret_rd) begin
+            ret_addr_reg <= ret_addr_reg + 1'b1;
+            if (ret_addr_reg == ret_end_reg) rstate_reg <= R_EOF;
+        end
+        R_EOF: if (release_slot) begin
+            ret_reg <= ret_reg == SLOT_W'(SLOTS - 1) ? '0 : ret_reg + 1'b1;
+            rstate_reg <= R_WAIT;
+        end
+        default: rstate_reg <= R_WAIT;
+    endcase
+
+    if (rst) begin
+        rstate_reg <= R_WAIT;
+        ret_reg <= '0;
+        inflight_reg <= 1'b0;
+    end
+end
+
+// record FIFO
+assign rec_pop = m_rec_valid && m_rec_ready;
+assign {m_rec_eof, m_rec_n, m_rec_p, m_rec_origin, m_rec_key, m_rec_index} = rec_mem[rec_rd_reg];
+assign m_rec_valid = rec_count_reg != '0;
+
+always_ff @(posedge clk) begin
+    if (rec_push) begin
+        rec_mem[rec_wr_reg] <= rec_in;
+        rec_wr_reg <= rec_wr_reg + 1'b1;
+    end
+    if (rec_pop) begin
+        rec_rd_reg <= rec_rd_reg + 1'b1;
+    end
+    rec_count_reg <= rec_count_reg + 3'(rec_push) - 3'(rec_pop);
+    if (rst) begin
+        rec_wr_reg <= '0;
+        rec_rd_reg <= '0;
+        rec_count_reg <= '0;
+    end
+end
+
+// descriptor FIFO
+assign desc_pop = m_desc_valid && m_desc_ready;
+assign m_desc = desc_mem[desc_rd_reg];
+assign m_desc_valid = desc_count_reg != '0;
+
+always_ff @(posedge clk) begin
+    if (desc_push) begin
+        desc_mem[desc_wr_reg] <= desc_in;
+        desc_wr_reg <= desc_wr_reg == DESC_AW'(DESC_DEPTH - 1) ? '0 : desc_wr_reg + 1'b1;
+    end
+    if (desc_pop) begin
+        desc_rd_reg <= desc_rd_reg == DESC_AW'(DESC_DEPTH - 1) ? '0 : desc_rd_reg + 1'b1;
+    end
+    desc_count_reg <= desc_count_reg + (DESC_AW+1)'(desc_push) - (DESC_AW+1)'(desc_pop);
+    if (rst) begin
+        desc_wr_reg <= '0;
+        desc_rd_reg <= '0;
+        desc_count_reg <= '0;
+    end
+end
+
+assign idle = !in_frame_reg && &slot_free && rec_count_reg == '0 && desc_count_reg == '0 &&
+              rstate_reg == R_WAIT;
+
+endmodule
+
+`resetall
