@@ -19,7 +19,12 @@
 
 #define KEY_LEN TALLY_WIRE_KEY_ID_LEN
 
-static const struct tally_offload_backend *const backends[] = { &tally_offload_cpu };
+static const struct tally_offload_backend *const backends[] = {
+	&tally_offload_cpu,
+#ifdef TALLY_OFFLOAD_SIM
+	&tally_offload_sim,
+#endif
+};
 
 struct tally_offload {
 	const struct tally_offload_backend *be;

@@ -41,7 +41,7 @@ typedef struct tally_offload tally_offload_t;
 
 /** How to build an engine. */
 struct tally_offload_config {
-	const char *backend;         /**< "cpu"; NULL means "cpu" */
+	const char *backend;         /**< "cpu" or "sim" (docs/offload.md); NULL means "cpu" */
 	uint32_t table_entries;      /**< keys the table holds, 1..2^24 */
 	const char *kernels;         /**< cpu: "scalar", "avx2", "avx512"; NULL for the best */
 	struct tally_wire_keys keys; /**< to verify frames */
@@ -90,7 +90,7 @@ tally_offload_t *tally_offload_create(const struct tally_offload_config *cfg, in
 /** Release @p o (NULL allowed). */
 void tally_offload_destroy(tally_offload_t *o);
 
-/** The backend's name ("cpu"). */
+/** The backend's name ("cpu" or "sim"). */
 const char *tally_offload_backend(const tally_offload_t *o);
 
 /**

@@ -37,5 +37,7 @@ struct tally_offload_backend {
 };
 
 extern const struct tally_offload_backend tally_offload_cpu;
+/* The Verilated NIC; in every build but the fuzzing one (which has no RTL). */
+extern const struct tally_offload_backend tally_offload_sim;
 
 #endif /* TALLY_OFFLOAD_BACKEND_H */

@@ -8,6 +8,7 @@
 # model's archive, and copy PREFIX__ALL.a and PREFIX.h to OUTDIR for meson.
 # --build-id sets TOP's BUILD_ID parameter to the first 32 bits of the
 # SHA-256 of the .sv sources, so a model says which RTL it was built from.
+# Slow code (construction, coverage tables) is built with -O0: it runs once.
 # The Verilator runtime (verilated.cpp and friends) is built once by meson,
 # not here, so several models link into one program without duplicates.
 set -euo pipefail
@@ -22,5 +23,5 @@ shift 3
 obj="$outdir/$prefix.obj"
 rm -rf "$obj"
 verilator --cc -O3 -Wall --Mdir "$obj" --prefix "$prefix" --top-module "$top" "${build_id[@]}" "$@"
-make -s -C "$obj" -f "$prefix.mk" "${prefix}__ALL.a" OPT_FAST=-O2 OPT_SLOW=-O1 >/dev/null
+make -s -C "$obj" -f "$prefix.mk" "${prefix}__ALL.a" OPT_FAST=-O2 OPT_SLOW=-O0 >/dev/null
 cp "$obj/${prefix}__ALL.a" "$obj/$prefix.h" "$outdir/"

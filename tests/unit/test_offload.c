@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Copyright (c) 2026 The tally authors
  *
- * The offload engine through its public interface, on the cpu backend:
+ * The offload engine through its public interface, on the backend named by
+ * --backend (cpu, the default, or sim: the Verilated NIC):
  * configuration errors, the key table (a full table is an error, never an
  * overwrite), random bursts of REPLICATE frames with duplicates, reordering
  * and replays ending equal to the reference merge of everything sent, the
@@ -20,6 +21,7 @@
 #define FRAME_MAX 1600
 
 static struct tally_wire_keys keys;
+static const char *backend = "cpu";
 static const struct tally_wire_addr addr = { .src_ip = 1, .dst_ip = 2, .src_port = 7470, .dst_port = 7470 };
 
 static int
@@ -34,7 +36,7 @@ setup(void **state)
 static tally_offload_t *
 make(uint32_t entries)
 {
-	struct tally_offload_config cfg = { .backend = "cpu", .table_entries = entries, .keys = keys };
+	struct tally_offload_config cfg = { .backend = backend, .table_entries = entries, .keys = keys };
 	int err = 1;
 	tally_offload_t *o = tally_offload_create(&cfg, &err);
 
@@ -76,6 +78,12 @@ test_config_errors(void **state)
 	tally_offload_t *o = tally_offload_create(&cfg, &err);
 	assert_non_null(o);
 	assert_string_equal(tally_offload_backend(o), "cpu");
+	tally_offload_destroy(o);
+	cfg.backend = backend;
+	cfg.kernels = NULL;
+	o = tally_offload_create(&cfg, &err);
+	assert_non_null(o);
+	assert_string_equal(tally_offload_backend(o), backend);
 	tally_offload_destroy(o);
 	tally_offload_destroy(NULL);
 }
@@ -343,8 +351,14 @@ test_states_and_compare(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--backend") == 0) {
+		backend = argv[2];
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: %s [--backend cpu|sim]\n", argv[0]);
+		return 2;
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_key_table),

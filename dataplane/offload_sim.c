@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * The sim backend of the offload engine: the NIC's job done by the NIC
+ * itself, rtl/nic_top.sv Verilated and clocked in-process (rtl/sim/nic_sim.h).
+ * Received frames go into its rx stream unchanged; the NIC parses, checks
+ * and merges them, and its events become the rx results and completions.
+ * The host's table calls are NIC commands. Nothing here reads a frame or
+ * merges a value: if this backend and the cpu backend agree, the RTL does
+ * what the C reference does.
+ *
+ * The model is clocked only inside these calls; a burst is pushed whole, so
+ * frames overlap in the NIC's pipeline as they would on the wire.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nic_sim.h"
+#include "offload_backend.h"
+#include "tally_csr.h"
+
+/* Watchdog: clocks a burst or command may take before the NIC is declared
+ * stalled. Far above any legal time (a 9 KB frame hashes in ~2,500 clocks). */
+#define SIM_WATCHDOG_BASE 100000u
+#define SIM_WATCHDOG_PER_FRAME 10000u
+
+struct sim {
+	tally_nsim_t *nic;
+	unsigned nodes;
+	bool broken; /* the NIC stalled once: nothing it says can be trusted */
+	struct tally_nsim_cmd cmd;
+	struct tally_nsim_event ev;
+};
+
+static int
+load_key(tally_nsim_t *nic, uint32_t base, const uint8_t *k)
+{
+	for (unsigned i = 0; i < 4; i++) {
+		uint32_t w = (uint32_t)k[4 * i] | (uint32_t)k[4 * i + 1] << 8 | (uint32_t)k[4 * i + 2] << 16 |
+			     (uint32_t)k[4 * i + 3] << 24;
+		if (tally_nsim_csr_write(nic, base + 4 * i, w) != 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+static void *
+sim_create(const struct tally_offload_config *cfg, int *err)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	s->nic = tally_nsim_create(NULL, err);
+	if (s->nic == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->nodes = tally_nsim_nodes(s->nic);
+	if (s->nodes != TALLY_MAX_NODES || cfg->table_entries > tally_nsim_depth(s->nic)) {
+		*err = -EINVAL; /* a model built for other sizes, or a table larger than the NIC's */
+		goto fail;
+	}
+	if (load_key(s->nic, TALLY_CSR_NODE_KEY0, cfg->keys.node.k) != 0 ||
+	    load_key(s->nic, TALLY_CSR_CLIENT_KEY0, cfg->keys.client.k) != 0) {
+		*err = -EIO;
+		goto fail;
+	}
+	*err = 0;
+	return s;
+fail:
+	tally_nsim_free(s->nic);
+	free(s);
+	return NULL;
+}
+
+static void
+sim_destroy(void *b)
+{
+	struct sim *s = b;
+
+	tally_nsim_free(s->nic);
+	free(s);
+}
+
+/* Run one command to its event (s->ev). @return 0, or -EIO if the NIC stalled. */
+static int
+command(struct sim *s, uint8_t op, uint32_t index, const uint8_t *key, const uint64_t *p,
+	const uint64_t *n)
+{
+	struct tally_nsim_cmd *c = &s->cmd;
+
+	if (s->broken)
+		return -EIO;
+	c->op = op;
+	c->index = index;
+	if (key != NULL)
+		memcpy(c->key, key, sizeof(c->key));
+	else
+		memset(c->key, 0, sizeof(c->key));
+	memset(c->p, 0, sizeof(c->p));
+	memset(c->n, 0, sizeof(c->n));
+	if (p != NULL)
+		memcpy(c->p, p, s->nodes * sizeof(uint64_t));
+	if (n != NULL)
+		memcpy(c->n, n, s->nodes * sizeof(uint64_t));
+	tally_nsim_cmd_push(s->nic, c);
+	if (tally_nsim_run(s->nic, SIM_WATCHDOG_BASE) != 0 || tally_nsim_event_pop(s->nic, &s->ev) != 0 ||
+	    s->ev.kind != TALLY_NSIM_EVT_CMD) {
+		s->broken = true;
+		return -EIO;
+	}
+	return 0;
+}
+
+static void
+sim_row_set(void *b, uint32_t index, const uint8_t *key)
+{
+	struct sim *s = b;
+
+	(void)command(s, key != NULL ? TALLY_NSIM_OP_SET : TALLY_NSIM_OP_CLEAR, index, key, NULL, NULL);
+}
+
+static int
+sim_merge_slot(void *b, const struct tally_wire_slot *r, struct tally_offload_completion *out)
+{
+	struct sim *s = b;
+	uint64_t p[TALLY_NSIM_MAX_NODES] = { 0 }, n[TALLY_NSIM_MAX_NODES] = { 0 };
+
+	if (r->origin >= s->nodes)
+		return -EINVAL;
+	p[r->origin] = r->p;
+	n[r->origin] = r->n;
+	if (command(s, TALLY_NSIM_OP_MERGE, r->index, r->key, p, n) != 0 || !s->ev.hit)
+		return -EINVAL;
+	if (out != NULL) {
+		memset(out, 0, sizeof(*out));
+		out->index = r->index;
+		out->origin = r->origin;
+		memcpy(out->key, r->key, TALLY_WIRE_KEY_ID_LEN);
+		out->p = s->ev.p[r->origin];
+		out->n = s->ev.n[r->origin];
+	}
+	return 0;
+}
+
+static int
+sim_merge_state(void *b, const struct tally_wire_state *st)
+{
+	struct sim *s = b;
+
+	if (command(s, TALLY_NSIM_OP_MERGE, st->index, st->key, st->p.slot, st->n.slot) != 0 || !s->ev.hit)
+		return -EINVAL;
+	return 0;
+}
+
+static void
+sim_read(const void *b, uint32_t index, tally_pncounter_t *out)
+{
+	struct sim *s = (struct sim *)b; /* clocking the model is not a logical change */
+
+	memset(out, 0, sizeof(*out));
+	if (command(s, TALLY_NSIM_OP_READ, index, NULL, NULL, NULL) != 0)
+		return;
+	memcpy(out->p.slot, s->ev.p, s->nodes * sizeof(uint64_t));
+	memcpy(out->n.slot, s->ev.n, s->nodes * sizeof(uint64_t));
+}
+
+static void
+sim_compare(const void *b, uint32_t index, const tally_vec_t *p, const tally_vec_t *n,
+	    tally_vv_order_t *op, tally_vv_order_t *on)
+{
+	struct sim *s = (struct sim *)b;
+
+	*op = *on = TALLY_VV_CONCURRENT;
+	if (command(s, TALLY_NSIM_OP_COMPARE, index, NULL, p->slot, n->slot) != 0)
+		return;
+	*op = (tally_vv_order_t)s->ev.order_p;
+	*on = (tally_vv_order_t)s->ev.order_n;
+}
+
+/* The most records a frame of @p len bytes can carry. */
+static unsigned
+max_records(uint16_t len)
+{
+	unsigned min = TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN + TALLY_WIRE_MAC_LEN;
+	unsigned r = len < min ? 0 : (len - min) / 64;
+
+	return r < TALLY_WIRE_MAX_SLOTS ? r : TALLY_WIRE_MAX_SLOTS;
+}
+
+static unsigned
+sim_rx(void *b, const void *const *frames, const uint16_t *lens, unsigned n,
+       struct tally_offload_rxinfo *info, struct tally_offload_completion *compl, unsigned max_compl,
+       unsigned *ncompl)
+{
+	struct sim *s = b;
+	unsigned pushed = 0, room = max_compl, nc = 0, done = 0, first_compl = 0;
+
+	*ncompl = 0;
+	if (s->broken)
+		return 0;
+	/* Push the frames whose completions surely fit, all at once. */
+	while (pushed < n && max_records(lens[pushed]) <= room) {
+		room -= max_records(lens[pushed]);
+		if (tally_nsim_rx_push(s->nic, frames[pushed], lens[pushed]) != 0)
+			break;
+		pushed++;
+	}
+	if (tally_nsim_run(s->nic, SIM_WATCHDOG_BASE + (uint64_t)pushed * SIM_WATCHDOG_PER_FRAME) != 0) {
+		s->broken = true;
+		return 0;
+	}
+	/* Events come in frame order: a frame's records, then the frame. */
+	while (done < pushed && tally_nsim_event_pop(s->nic, &s->ev) == 0) {
+		const struct tally_nsim_event *e = &s->ev;
+
+		if (e->kind == TALLY_NSIM_EVT_RECORD) {
+			struct tally_offload_completion *c = &compl[nc++];
+
+			memset(c, 0, sizeof(*c));
+			c->frame = (uint16_t)done;
+			c->index = e->index;
+			c->origin = e->origin;
+			memcpy(c->key, e->key, TALLY_WIRE_KEY_ID_LEN);
+			c->p = e->p[e->origin];
+			c->n = e->n[e->origin];
+			continue;
+		}
+		if (e->kind != TALLY_NSIM_EVT_FRAME)
+			continue;
+		struct tally_offload_rxinfo *in = &info[done];
+
+		in->disposition = e->disposition;
+		in->verdict = e->verdict;
+		in->merged = e->merged;
+		if (e->verdict == TALLY_WIRE_OK) {
+			memcpy(in->addr.dst_mac, e->dst_mac, 6);
+			memcpy(in->addr.src_mac, e->src_mac, 6);
+			in->addr.src_ip = e->src_ip;
+			in->addr.dst_ip = e->dst_ip;
+			in->addr.src_port = e->src_port;
+			in->addr.dst_port = e->dst_port;
+			in->hdr = (struct tally_wire_hdr){
+				.type = e->type,
+				.sender = e->sender,
+				.count = e->count,
+				.epoch = e->epoch,
+				.seq = e->seq,
+				.ref = e->ref,
+			};
+		}
+		for (unsigned i = first_compl; i < nc; i++) {
+			compl[i].sender = e->sender;
+			compl[i].seq = e->seq;
+		}
+		first_compl = nc;
+		done++;
+	}
+	*ncompl = nc;
+	return done;
+}
+
+const struct tally_offload_backend tally_offload_sim = {
+	.name = "sim",
+	.create = sim_create,
+	.destroy = sim_destroy,
+	.row_set = sim_row_set,
+	.rx = sim_rx,
+	.merge_slot = sim_merge_slot,
+	.merge_state = sim_merge_state,
+	.read = sim_read,
+	.compare = sim_compare,
+};
