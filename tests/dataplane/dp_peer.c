@@ -10,7 +10,7 @@
  * counters on exit, as DPDK's l2fwd does.
  *
  *   tally-dp-peer [EAL options] -- --role send|recv --node N [--frames F]
- *                 [--seed S] [--timeout SECONDS]
+ *                 [--seed S] [--timeout SECONDS] [--backend cpu|sim]
  */
 
 #include <errno.h>
@@ -44,6 +44,7 @@ static struct {
 	bool send;
 	unsigned node, frames, timeout;
 	uint64_t seed;
+	const char *backend; /* NULL: the default, cpu */
 } opt = { .frames = 1000, .timeout = 30, .seed = 1 };
 
 static struct tally_wire_keys keys;
@@ -142,8 +143,11 @@ usage(FILE *f, int rc)
 {
 	fprintf(f, "usage: tally-dp-peer [EAL options] -- --role send|recv --node N\n"
 		   "                     [--frames F] [--seed S] [--timeout SECONDS]\n"
+		   "                     [--backend cpu|sim]\n"
 		   "  One dataplane node on the first DPDK port, e.g. with\n"
 		   "  --no-huge -m 256 --no-pci --vdev=net_af_packet0,iface=veth0\n"
+		   "  --backend: the offload engine, cpu (C kernels, the default) or sim\n"
+		   "  (the Verilated NIC)\n"
 		   "  exit status: 0 when the run completed (sender: everything acknowledged;\n"
 		   "  receiver: table equal to the reference), 1 otherwise, 2 usage\n");
 	return rc;
@@ -156,6 +160,7 @@ main(int argc, char **argv)
 		{ "role", required_argument, NULL, 'r' },    { "node", required_argument, NULL, 'n' },
 		{ "frames", required_argument, NULL, 'f' },  { "seed", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "backend", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const uint8_t cluster[32] = { 'n', 'e', 't', 'n', 's' };
@@ -189,6 +194,9 @@ main(int argc, char **argv)
 		case 't':
 			opt.timeout = (unsigned)atoi(optarg);
 			break;
+		case 'b':
+			opt.backend = optarg;
+			break;
 		case 'h':
 			return usage(stdout, 0);
 		default:
@@ -210,8 +218,16 @@ main(int argc, char **argv)
 		snprintf(name, sizeof(name), "netns-key:%u", k);
 		tally_wire_key_id(name, strlen(name), kid[k]);
 	}
-	struct tally_offload_config ec = { .table_entries = KEYS, .keys = keys };
+	struct tally_offload_config ec = { .backend = opt.backend, .table_entries = KEYS, .keys = keys };
 	tally_offload_t *engine = tally_offload_create(&ec, &err);
+	if (engine == NULL) {
+		if (err == -ENOENT)
+			fprintf(stderr, "tally-dp-peer: unknown backend '%s' (known: cpu, sim)\n", opt.backend);
+		else
+			fprintf(stderr, "tally-dp-peer: cannot create the %s offload engine: %s\n",
+				opt.backend ? opt.backend : "cpu", strerror(-err));
+		return err == -ENOENT ? 2 : 1;
+	}
 	for (unsigned k = 0; engine != NULL && k < KEYS; k++) {
 		uint32_t ix;
 		tally_offload_key_alloc(engine, kid[k], &ix);
@@ -261,10 +277,10 @@ main(int argc, char **argv)
 	tally_dp_stats(dp, &ds);
 	tally_offload_stats(engine, &es);
 	printf("tally-dp-peer node %u (%s): rx %" PRIu64 " (other %" PRIu64 "), tx %" PRIu64
-	       " (queue full %" PRIu64 "), acks sent %" PRIu64 "; engine: %" PRIu64 " consumed, %" PRIu64
+	       " (queue full %" PRIu64 "), acks sent %" PRIu64 "; %s engine: %" PRIu64 " consumed, %" PRIu64
 	       " to host, %" PRIu64 " dropped, %" PRIu64 " records merged\n",
 	       opt.node, opt.send ? "send" : "recv", ds.rx, ds.rx_other, ds.tx, ds.tx_full, ds.acks,
-	       es.consumed, es.to_host, es.dropped, es.records_merged);
+	       tally_offload_backend(engine), es.consumed, es.to_host, es.dropped, es.records_merged);
 	if (opt.send)
 		printf("tally-dp-peer: %u of %u frames acknowledged\n", nacked, opt.frames);
 	else

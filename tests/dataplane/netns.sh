@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright (c) 2026 The tally authors
 #
-# netns.sh PEER: two tally-dp-peer processes in two network namespaces,
+# netns.sh PEER [BACKEND]: two tally-dp-peer processes in two network namespaces,
 # joined by a veth pair and DPDK's net_af_packet PMD. The sender sends 1000
 # REPLICATE frames and retransmits until each is acknowledged; the receiver
-# must end with exactly the reference merge. Needs root and iproute2; without
+# must end with exactly the reference merge. BACKEND (cpu, the default, or
+# sim) is both peers' offload engine. Needs root and iproute2; without
 # them it fails and says why (it never skips). Removes its namespaces and
 # veth pair on any exit, interrupted or not.
 set -euo pipefail
 peer=$1
+backend=${2:-cpu}
 frames=${TALLY_NETNS_FRAMES:-1000}
 seed=${TALLY_TEST_SEED:-$RANDOM}
 
@@ -45,15 +47,15 @@ eal() { # eal NS IFACE CORE
 	echo --no-huge -m 256 --no-pci --no-shconf --no-telemetry -l "$3" --log-level=lib.eal:error \
 		"--vdev=net_af_packet0,iface=$2"
 }
-echo "netns: seed $seed, $frames frames, $a <-> $b"
+echo "netns: seed $seed, $frames frames, $a <-> $b, $backend backend"
 # shellcheck disable=SC2046
 ip netns exec "$b" "$peer" $(eal "$b" "$vb" 1) -- --role recv --node 1 --frames "$frames" \
-	--seed "$seed" --timeout 60 >"$work/recv.log" 2>&1 &
+	--seed "$seed" --timeout 60 --backend "$backend" >"$work/recv.log" 2>&1 &
 recv=$!
 sleep 1
 # shellcheck disable=SC2046
 ip netns exec "$a" "$peer" $(eal "$a" "$va" 0) -- --role send --node 0 --frames "$frames" \
-	--seed "$seed" --timeout 60 >"$work/send.log" 2>&1 &
+	--seed "$seed" --timeout 60 --backend "$backend" >"$work/send.log" 2>&1 &
 send=$!
 rc=0
 wait "$send" || rc=$?

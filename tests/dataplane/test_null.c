@@ -6,6 +6,8 @@
  * not tally's, its transmit side swallows what it is given. The runtime must
  * count and drop every received frame without handing one to the engine,
  * and must transmit what it is asked to.
+ *
+ *   test_null [--backend cpu|sim]   (the offload engine; cpu by default)
  */
 
 #include <string.h>
@@ -58,16 +60,27 @@ main(int argc, char **argv)
 	uint8_t cluster[32] = { 0 };
 	int err;
 
-	(void)argc;
+	const char *backend = "cpu";
+
+	if (argc == 3 && strcmp(argv[1], "--backend") == 0) {
+		backend = argv[2];
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: %s [--backend cpu|sim]\n", argv[0]);
+		return 2;
+	}
 	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0 || rte_eth_dev_count_avail() != 1) {
 		fprintf(stderr, "test_null: EAL or the net_null0 port did not come up\n");
 		return 1;
 	}
 	tally_wire_keys_derive(&keys, cluster);
-	struct tally_offload_config ec = { .table_entries = 16, .keys = keys };
+	struct tally_offload_config ec = { .backend = backend, .table_entries = 16, .keys = keys };
 	engine = tally_offload_create(&ec, &err);
+	if (engine == NULL) {
+		fprintf(stderr, "test_null: cannot create the %s engine: %s\n", backend, strerror(-err));
+		return 1;
+	}
 	struct tally_dp_config dc = { .port_id = 0, .keys = keys, .engine = engine };
-	dp = engine ? tally_dp_create(&dc, &err) : NULL;
+	dp = tally_dp_create(&dc, &err);
 	if (dp == NULL) {
 		fprintf(stderr, "test_null: cannot start the dataplane: %s\n", strerror(-err));
 		return 1;

@@ -8,9 +8,17 @@
  * frames that are not tally's. Each table must end equal to an independent
  * reference: per key and origin slot, the largest value sent. Every record
  * must be acknowledged with at least the value it carried.
+ *
+ * The exchange runs twice, on the cpu backend and on the sim backend (the
+ * Verilated NIC), from the same seed and so with the same frames in the
+ * same order; the last test checks that both runs end with identical
+ * tables, dispositions and drop counts.
+ *
+ *   test_ring [--backend cpu|sim]   (default: both, and their comparison)
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +51,21 @@ struct node {
 static struct tally_wire_keys keys;
 static uint8_t kid[KEYS][16];
 static struct node nodes[2];
+static uint16_t ports[2];
+
+/* What a run leaves behind, to compare the backends. */
+struct snapshot {
+	bool taken;
+	bool placed[2][KEYS];
+	uint32_t index[2][KEYS];
+	tally_pncounter_t counter[2][KEYS];
+	struct tally_offload_stats engine[2];
+	uint64_t acks[2];
+};
+
+enum { CPU, SIM, BACKENDS };
+static const char *const backend_name[BACKENDS] = { "cpu", "sim" };
+static struct snapshot snap[BACKENDS];
 
 static unsigned
 key_number(const uint8_t *key)
@@ -85,14 +108,17 @@ host(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *hf)
 }
 
 static void
-make_node(struct node *n, unsigned id, uint16_t port)
+make_node(struct node *n, unsigned id, uint16_t port, const char *backend)
 {
-	struct tally_offload_config ec = { .table_entries = 1024, .keys = keys };
+	struct tally_offload_config ec = { .backend = backend, .table_entries = 1024, .keys = keys };
 	int err;
 
+	memset(n, 0, sizeof(*n));
 	n->id = id;
 	n->engine = tally_offload_create(&ec, &err);
-	assert_non_null(n->engine);
+	if (n->engine == NULL)
+		fail_msg("tally_offload_create(%s): %s", backend, strerror(-err));
+	assert_string_equal(tally_offload_backend(n->engine), backend);
 	struct tally_dp_config dc = {
 		.port_id = port, .self = (uint16_t)id, .ip = 0x0a000001 + id, .keys = keys,
 		.engine = n->engine, .host = host, .host_ctx = n,
@@ -151,14 +177,15 @@ build_frame(uint8_t *buf, struct node *from, struct node *to, uint64_t seq, stru
 }
 
 static void
-test_exchange(void **state)
+exchange(int b)
 {
 	static uint8_t frames[2][FRAMES][BUF];
 	static uint16_t len[2][FRAMES];
 	unsigned order[FRAMES];
 	struct prng g;
 
-	(void)state;
+	make_node(&nodes[0], 0, ports[0], backend_name[b]);
+	make_node(&nodes[1], 1, ports[1], backend_name[b]);
 	prop_init(&g, 3000);
 	for (int dir = 0; dir < 2; dir++)
 		for (unsigned f = 0; f < FRAMES; f++)
@@ -233,17 +260,103 @@ test_exchange(void **state)
 	assert_int_equal(ds.rx_other, 1);
 	assert_true(es.consumed > 0 && es.to_host > 0 && es.records_host > 0);
 	assert_int_equal(ds.tx_full + ds.tx_nombuf, 0);
+
+	struct snapshot *sn = &snap[b];
+	for (int i = 0; i < 2; i++) {
+		for (unsigned k = 0; k < KEYS; k++) {
+			sn->placed[i][k] = tally_offload_key_lookup(nodes[i].engine, kid[k], &sn->index[i][k]) == 0;
+			if (sn->placed[i][k])
+				assert_int_equal(tally_offload_read(nodes[i].engine, sn->index[i][k], &sn->counter[i][k]), 0);
+		}
+		tally_offload_stats(nodes[i].engine, &sn->engine[i]);
+		tally_dp_stats(nodes[i].dp, &ds);
+		sn->acks[i] = ds.acks;
+		tally_dp_destroy(nodes[i].dp);
+		tally_offload_destroy(nodes[i].engine);
+		nodes[i].dp = NULL;
+		nodes[i].engine = NULL;
+	}
+	sn->taken = true;
+}
+
+static void
+test_exchange_cpu(void **state)
+{
+	(void)state;
+	exchange(CPU);
+}
+
+static void
+test_exchange_sim(void **state)
+{
+	(void)state;
+	exchange(SIM);
+}
+
+/* The same frames in the same order: the NIC must end where the C reference does. */
+static void
+test_backends_agree(void **state)
+{
+	const struct snapshot *c = &snap[CPU], *s = &snap[SIM];
+
+	(void)state;
+	if (!c->taken || !s->taken)
+		fail_msg("a backend's exchange did not finish; nothing to compare");
+	for (int i = 0; i < 2; i++) {
+		for (unsigned k = 0; k < KEYS; k++) {
+			if (c->placed[i][k] != s->placed[i][k] || (c->placed[i][k] && c->index[i][k] != s->index[i][k]))
+				fail_msg("node %d key %u: placed %d at %u on cpu, %d at %u on sim", i, k,
+					 c->placed[i][k], c->index[i][k], s->placed[i][k], s->index[i][k]);
+			if (!c->placed[i][k])
+				continue;
+			for (unsigned o = 0; o < TALLY_MAX_NODES; o++)
+				if (c->counter[i][k].p.slot[o] != s->counter[i][k].p.slot[o] ||
+				    c->counter[i][k].n.slot[o] != s->counter[i][k].n.slot[o])
+					fail_msg("node %d key %u origin %u: cpu p=%" PRIu64 " n=%" PRIu64
+						 ", sim p=%" PRIu64 " n=%" PRIu64 " (seed %" PRIu64 ")",
+						 i, k, o, c->counter[i][k].p.slot[o], c->counter[i][k].n.slot[o],
+						 s->counter[i][k].p.slot[o], s->counter[i][k].n.slot[o], prop_seed());
+		}
+		const struct tally_offload_stats *a = &c->engine[i], *b = &s->engine[i];
+		assert_int_equal(a->frames, b->frames);
+		assert_int_equal(a->consumed, b->consumed);
+		assert_int_equal(a->to_host, b->to_host);
+		assert_int_equal(a->dropped, b->dropped);
+		for (unsigned v = 0; v < TALLY_WIRE_VERDICT_END; v++)
+			assert_int_equal(a->drops[v], b->drops[v]);
+		assert_int_equal(a->records_merged, b->records_merged);
+		assert_int_equal(a->records_host, b->records_host);
+		assert_int_equal(a->keys_used, b->keys_used);
+		assert_int_equal(c->acks[i], s->acks[i]);
+	}
+	print_message("cpu and sim: identical tables (%" PRIu64 " and %" PRIu64 " keys), dispositions and "
+		      "drop counts\n", c->engine[0].keys_used, c->engine[1].keys_used);
 }
 
 int
 main(int argc, char **argv)
 {
-	(void)argc;
 	/* No hugepages, no PCI, no shared files: runs anywhere, in parallel. */
 	char *eal[] = { argv[0], "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
 			"-l", "0", "--log-level=lib.eal:error", NULL };
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_exchange) };
+	const struct CMUnitTest all[] = {
+		cmocka_unit_test(test_exchange_cpu),
+		cmocka_unit_test(test_exchange_sim),
+		cmocka_unit_test(test_backends_agree),
+	};
+	const struct CMUnitTest *tests = all;
+	size_t ntests = 3;
 	struct rte_ring *ab, *ba;
+
+	if (argc == 3 && strcmp(argv[1], "--backend") == 0 && strcmp(argv[2], "cpu") == 0) {
+		ntests = 1;
+	} else if (argc == 3 && strcmp(argv[1], "--backend") == 0 && strcmp(argv[2], "sim") == 0) {
+		tests = &all[1];
+		ntests = 1;
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: %s [--backend cpu|sim]\n", argv[0]);
+		return 2;
+	}
 	uint8_t cluster[32] = { 9, 9, 9 };
 
 	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
@@ -266,13 +379,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "test_ring: cannot build the ring ports\n");
 		return 1;
 	}
-	make_node(&nodes[0], 0, (uint16_t)pa);
-	make_node(&nodes[1], 1, (uint16_t)pb);
-	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	for (int i = 0; i < 2; i++) {
-		tally_dp_destroy(nodes[i].dp);
-		tally_offload_destroy(nodes[i].engine);
-	}
+	ports[0] = (uint16_t)pa;
+	ports[1] = (uint16_t)pb;
+	int rc = _cmocka_run_group_tests("test_ring", tests, ntests, NULL, NULL);
 	rte_eal_cleanup();
 	return rc;
 }
