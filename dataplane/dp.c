@@ -274,6 +274,13 @@ tally_dp_poll(struct tally_dp *dp)
 	while (done < n) {
 		unsigned nc, got = tally_offload_rx(dp->cfg.engine, data + done, len + done, n - done,
 						    info + done, dp->compl, MAX_COMPL, &nc);
+		if (got == 0) {
+			/* A failed engine: drop the rest, never spin. */
+			dp->st.rx_engine_fail += n - done;
+			for (unsigned i = done; i < n; i++)
+				info[i].disposition = TALLY_OFFLOAD_DROPPED;
+			break;
+		}
 		/* Completions come in frame order: ack each consumed frame's run. */
 		for (unsigned c = 0; c < nc;) {
 			unsigned fi = done + dp->compl[c].frame, e = c;

@@ -59,6 +59,7 @@ struct tally_dp_stats {
 	uint64_t rx;              /**< frames received */
 	uint64_t rx_other;        /**< not tally (not IPv4/UDP to the cluster port): dropped */
 	uint64_t rx_multiseg;     /**< tally frames in several segments: dropped */
+	uint64_t rx_engine_fail;  /**< tally frames the offload engine failed to process: dropped */
 	uint64_t tx;              /**< frames sent */
 	uint64_t tx_full;         /**< frames dropped: transmit queue full */
 	uint64_t tx_nombuf;       /**< frames not built: mbuf pool empty */

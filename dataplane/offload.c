@@ -165,11 +165,13 @@ tally_offload_key_alloc(tally_offload_t *o, const uint8_t key[KEY_LEN], uint32_t
 	}
 	if (o->nfree == 0)
 		return -ENOSPC;
-	uint32_t row = o->free_rows[--o->nfree];
+	uint32_t row = o->free_rows[o->nfree - 1];
+	if (o->be->row_set(o->b, row, key) != 0)
+		return -EIO; /* the row stays free */
+	o->nfree--;
 	memcpy(o->keys[row], key, KEY_LEN);
 	o->used[row] = 1;
 	tally_ixmap_put(&o->map, pos, row);
-	o->be->row_set(o->b, row, key);
 	o->st.keys_used++;
 	*index = row;
 	return 1;
@@ -194,8 +196,9 @@ tally_offload_key_free(tally_offload_t *o, uint32_t index)
 
 	if (index >= o->entries || !o->used[index])
 		return -EINVAL;
+	if (o->be->row_set(o->b, index, NULL) != 0)
+		return -EIO;
 	tally_ixmap_delete(&o->map, find(o, o->keys[index], &found), row_hash, o);
-	o->be->row_set(o->b, index, NULL);
 	o->used[index] = 0;
 	memset(o->keys[index], 0, KEY_LEN);
 	o->free_rows[o->nfree++] = index;
@@ -260,8 +263,7 @@ tally_offload_read(const tally_offload_t *o, uint32_t index, tally_pncounter_t *
 {
 	if (index >= o->entries || !o->used[index])
 		return -EINVAL;
-	o->be->read(o->b, index, out);
-	return 0;
+	return o->be->read(o->b, index, out);
 }
 
 int
@@ -270,8 +272,7 @@ tally_offload_compare(const tally_offload_t *o, uint32_t index, const tally_vec_
 {
 	if (index >= o->entries || !o->used[index])
 		return -EINVAL;
-	o->be->compare(o->b, index, p, n, order_p, order_n);
-	return 0;
+	return o->be->compare(o->b, index, p, n, order_p, order_n);
 }
 
 void

@@ -96,7 +96,8 @@ const char *tally_offload_backend(const tally_offload_t *o);
 /**
  * The index of key @p key, allocating an entry (zero counter) if the table
  * does not hold it yet. @return 1 if allocated now, 0 if it existed;
- * -ENOSPC when the table is full (nothing changes).
+ * -ENOSPC when the table is full (nothing changes); -EIO when the engine has
+ * failed (a NIC that stopped answering: nothing it holds can be trusted).
  */
 int tally_offload_key_alloc(tally_offload_t *o, const uint8_t key[TALLY_WIRE_KEY_ID_LEN], uint32_t *index);
 
@@ -104,7 +105,7 @@ int tally_offload_key_alloc(tally_offload_t *o, const uint8_t key[TALLY_WIRE_KEY
 int tally_offload_key_lookup(const tally_offload_t *o, const uint8_t key[TALLY_WIRE_KEY_ID_LEN],
 			     uint32_t *index);
 
-/** Free entry @p index. @return 0, or -EINVAL if it is not in use. */
+/** Free entry @p index. @return 0, -EINVAL if it is not in use, or -EIO (engine failed). */
 int tally_offload_key_free(tally_offload_t *o, uint32_t index);
 
 /**
@@ -113,7 +114,9 @@ int tally_offload_key_free(tally_offload_t *o, uint32_t index);
  * up to @p max_compl completions into @p compl, their number into *ncompl.
  * A frame is processed only if its completions fit, so the return value
  * (frames processed, in order) may be below @p n; call again for the rest.
- * @p max_compl must be at least TALLY_WIRE_MAX_SLOTS, so any one frame fits.
+ * @p max_compl must be at least TALLY_WIRE_MAX_SLOTS, so any one frame fits,
+ * and then 0 for @p n > 0 means the engine has failed (the sim backend's
+ * watchdog saw the NIC stall): the caller must drop the frames.
  */
 unsigned tally_offload_rx(tally_offload_t *o, const void *const *frames, const uint16_t *lens,
 			  unsigned n, struct tally_offload_rxinfo *info,
@@ -130,14 +133,14 @@ unsigned tally_offload_apply_slots(tally_offload_t *o, const struct tally_wire_s
 /** Merge whole states (REPAIR, READ_REPLY). @return states merged, stopping as apply_slots. */
 unsigned tally_offload_apply_states(tally_offload_t *o, const struct tally_wire_state *states, unsigned n);
 
-/** Copy entry @p index's counter into @p out. @return 0, or -EINVAL if not in use. */
+/** Copy entry @p index's counter into @p out. @return 0, -EINVAL if not in use, -EIO (engine failed). */
 int tally_offload_read(const tally_offload_t *o, uint32_t index, tally_pncounter_t *out);
 
 /**
  * Compare version vectors against entry @p index: the entry's P with @p p and
  * its N with @p n (a token's view of the key), giving the order of the entry
  * relative to each. The entry dominates the token when both are EQUAL or AFTER.
- * @return 0, or -EINVAL if not in use.
+ * @return 0, -EINVAL if not in use, or -EIO (engine failed).
  */
 int tally_offload_compare(const tally_offload_t *o, uint32_t index, const tally_vec_t *p,
 			  const tally_vec_t *n, tally_vv_order_t *order_p, tally_vv_order_t *order_n);

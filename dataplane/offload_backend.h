@@ -19,20 +19,23 @@ struct tally_offload_backend {
 	const char *name;
 	void *(*create)(const struct tally_offload_config *cfg, int *err);
 	void (*destroy)(void *b);
-	/** Make row @p index hold @p key with a zero counter, or (key NULL) free it. */
-	void (*row_set)(void *b, uint32_t index, const uint8_t *key);
-	/** As tally_offload_rx(); stats are the caller's. */
+	/** Make row @p index hold @p key with a zero counter, or (key NULL) free it.
+	 * @return 0, or -EIO if the engine has failed. */
+	int (*row_set)(void *b, uint32_t index, const uint8_t *key);
+	/** As tally_offload_rx(); stats are the caller's. Returns 0 for n > 0 only
+	 * when the engine has failed. */
 	unsigned (*rx)(void *b, const void *const *frames, const uint16_t *lens, unsigned n,
 		       struct tally_offload_rxinfo *info, struct tally_offload_completion *compl,
 		       unsigned max_compl, unsigned *ncompl);
-	/** Merge one slot record; -EINVAL if its row does not hold its key. */
+	/** Merge one slot record; -EINVAL if its row does not hold its key, -EIO
+	 * if the engine has failed (and so for merge_state, read, compare). */
 	int (*merge_slot)(void *b, const struct tally_wire_slot *r, struct tally_offload_completion *c);
 	/** Merge one state record; -EINVAL as merge_slot. */
 	int (*merge_state)(void *b, const struct tally_wire_state *s);
 	/** Row @p index's counter (the caller knows the row is in use). */
-	void (*read)(const void *b, uint32_t index, tally_pncounter_t *out);
+	int (*read)(const void *b, uint32_t index, tally_pncounter_t *out);
 	/** Orders of row @p index's P and N relative to @p p and @p n. */
-	void (*compare)(const void *b, uint32_t index, const tally_vec_t *p, const tally_vec_t *n,
+	int (*compare)(const void *b, uint32_t index, const tally_vec_t *p, const tally_vec_t *n,
 			tally_vv_order_t *op, tally_vv_order_t *on);
 };
 

@@ -75,7 +75,7 @@ cpu_destroy(void *b)
 	free(c);
 }
 
-static void
+static int
 cpu_row_set(void *b, uint32_t index, const uint8_t *key)
 {
 	struct cpu *c = b;
@@ -86,6 +86,7 @@ cpu_row_set(void *b, uint32_t index, const uint8_t *key)
 		memcpy(c->key[index], key, TALLY_WIRE_KEY_ID_LEN);
 	else
 		memset(c->key[index], 0, TALLY_WIRE_KEY_ID_LEN);
+	return 0;
 }
 
 static bool
@@ -177,16 +178,17 @@ cpu_rx(void *b, const void *const *frames, const uint16_t *lens, unsigned n,
 	return i;
 }
 
-static void
+static int
 cpu_read(const void *b, uint32_t index, tally_pncounter_t *out)
 {
 	const struct cpu *c = b;
 
 	out->p = c->rows[index].half[0];
 	out->n = c->rows[index].half[1];
+	return 0;
 }
 
-static void
+static int
 cpu_compare(const void *b, uint32_t index, const tally_vec_t *p, const tally_vec_t *n,
 	    tally_vv_order_t *op, tally_vv_order_t *on)
 {
@@ -194,6 +196,7 @@ cpu_compare(const void *b, uint32_t index, const tally_vec_t *p, const tally_vec
 
 	*op = tally_vv_compare(&c->rows[index].half[0], p);
 	*on = tally_vv_compare(&c->rows[index].half[1], n);
+	return 0;
 }
 
 const struct tally_offload_backend tally_offload_cpu = {

@@ -117,12 +117,12 @@ command(struct sim *s, uint8_t op, uint32_t index, const uint8_t *key, const uin
 	return 0;
 }
 
-static void
+static int
 sim_row_set(void *b, uint32_t index, const uint8_t *key)
 {
 	struct sim *s = b;
 
-	(void)command(s, key != NULL ? TALLY_NSIM_OP_SET : TALLY_NSIM_OP_CLEAR, index, key, NULL, NULL);
+	return command(s, key != NULL ? TALLY_NSIM_OP_SET : TALLY_NSIM_OP_CLEAR, index, key, NULL, NULL);
 }
 
 static int
@@ -135,7 +135,9 @@ sim_merge_slot(void *b, const struct tally_wire_slot *r, struct tally_offload_co
 		return -EINVAL;
 	p[r->origin] = r->p;
 	n[r->origin] = r->n;
-	if (command(s, TALLY_NSIM_OP_MERGE, r->index, r->key, p, n) != 0 || !s->ev.hit)
+	if (command(s, TALLY_NSIM_OP_MERGE, r->index, r->key, p, n) != 0)
+		return -EIO;
+	if (!s->ev.hit)
 		return -EINVAL;
 	if (out != NULL) {
 		memset(out, 0, sizeof(*out));
@@ -153,24 +155,25 @@ sim_merge_state(void *b, const struct tally_wire_state *st)
 {
 	struct sim *s = b;
 
-	if (command(s, TALLY_NSIM_OP_MERGE, st->index, st->key, st->p.slot, st->n.slot) != 0 || !s->ev.hit)
-		return -EINVAL;
-	return 0;
+	if (command(s, TALLY_NSIM_OP_MERGE, st->index, st->key, st->p.slot, st->n.slot) != 0)
+		return -EIO;
+	return s->ev.hit ? 0 : -EINVAL;
 }
 
-static void
+static int
 sim_read(const void *b, uint32_t index, tally_pncounter_t *out)
 {
 	struct sim *s = (struct sim *)b; /* clocking the model is not a logical change */
 
 	memset(out, 0, sizeof(*out));
 	if (command(s, TALLY_NSIM_OP_READ, index, NULL, NULL, NULL) != 0)
-		return;
+		return -EIO;
 	memcpy(out->p.slot, s->ev.p, s->nodes * sizeof(uint64_t));
 	memcpy(out->n.slot, s->ev.n, s->nodes * sizeof(uint64_t));
+	return 0;
 }
 
-static void
+static int
 sim_compare(const void *b, uint32_t index, const tally_vec_t *p, const tally_vec_t *n,
 	    tally_vv_order_t *op, tally_vv_order_t *on)
 {
@@ -178,9 +181,10 @@ sim_compare(const void *b, uint32_t index, const tally_vec_t *p, const tally_vec
 
 	*op = *on = TALLY_VV_CONCURRENT;
 	if (command(s, TALLY_NSIM_OP_COMPARE, index, NULL, p->slot, n->slot) != 0)
-		return;
+		return -EIO;
 	*op = (tally_vv_order_t)s->ev.order_p;
 	*on = (tally_vv_order_t)s->ev.order_n;
+	return 0;
 }
 
 /* The most records a frame of @p len bytes can carry. */
