@@ -60,6 +60,11 @@ int tally_bench_rtl_main(int argc, char **argv);
  * DPDK's EAL itself, so it runs at most once per process. */
 int tally_bench_dataplane_main(int argc, char **argv);
 
+/** Entry point of "tally-bench nic" (bench_nic.c): the whole NIC pipeline
+ * through its Verilated model, its yosys reports, and host time per record
+ * with the cpu and sim offload backends. */
+int tally_bench_nic_main(int argc, char **argv);
+
 /** Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t tally_bench_now_ns(void);
 

@@ -18,6 +18,8 @@ static const struct tally_bench_cmd cmds[] = {
 	  tally_bench_rtl_main },
 	{ "dataplane", "replicate records merged per second on one core through the DPDK poll loop",
 	  tally_bench_dataplane_main },
+	{ "nic", "the NIC pipeline RTL: records/clock, latency, vs 100GbE, synthesis, host ns/record",
+	  tally_bench_nic_main },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
