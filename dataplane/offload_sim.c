@@ -26,12 +26,22 @@
 #define SIM_WATCHDOG_BASE 100000u
 #define SIM_WATCHDOG_PER_FRAME 10000u
 
+/* One frame's completions among those collected for a burst. */
+struct frame_run {
+	unsigned first, count;
+};
+
 struct sim {
 	tally_nsim_t *nic;
 	unsigned nodes;
-	bool broken; /* the NIC stalled once: nothing it says can be trusted */
+	bool broken;         /* the NIC stalled once: nothing it says can be trusted */
+	uint16_t next_frame; /* the arrival number the NIC gives the next frame */
 	struct tally_nsim_cmd cmd;
 	struct tally_nsim_event ev;
+	/* a burst's completions as they come, and where each frame's are */
+	struct tally_offload_completion *pend;
+	struct frame_run *runs;
+	unsigned cap;
 };
 
 static int
@@ -84,6 +94,8 @@ sim_destroy(void *b)
 	struct sim *s = b;
 
 	tally_nsim_free(s->nic);
+	free(s->pend);
+	free(s->runs);
 	free(s);
 }
 
@@ -197,48 +209,91 @@ max_records(uint16_t len)
 	return r < TALLY_WIRE_MAX_SLOTS ? r : TALLY_WIRE_MAX_SLOTS;
 }
 
+/* Make room for @p n completions of the burst in flight. @return 0 or -ENOMEM. */
+static int
+reserve(struct sim *s, unsigned n)
+{
+	if (n <= s->cap)
+		return 0;
+	struct tally_offload_completion *c = realloc(s->pend, n * sizeof(*c));
+	struct frame_run *r = realloc(s->runs, n * sizeof(*r));
+
+	if (c != NULL)
+		s->pend = c;
+	if (r != NULL)
+		s->runs = r;
+	if (c == NULL || r == NULL)
+		return -ENOMEM;
+	s->cap = n;
+	return 0;
+}
+
 static unsigned
 sim_rx(void *b, const void *const *frames, const uint16_t *lens, unsigned n,
        struct tally_offload_rxinfo *info, struct tally_offload_completion *compl, unsigned max_compl,
        unsigned *ncompl)
 {
 	struct sim *s = b;
-	unsigned pushed = 0, room = max_compl, nc = 0, done = 0, first_compl = 0;
+	unsigned pushed = 0, room = max_compl, npend = 0, done = 0, nc = 0;
+	uint16_t base = s->next_frame;
 
 	*ncompl = 0;
 	if (s->broken)
 		return 0;
 	/* Push the frames whose completions surely fit, all at once. */
-	while (pushed < n && max_records(lens[pushed]) <= room) {
-		room -= max_records(lens[pushed]);
-		if (tally_nsim_rx_push(s->nic, frames[pushed], lens[pushed]) != 0)
-			break;
-		pushed++;
+	while (pushed < n && max_records(lens[pushed]) <= room)
+		room -= max_records(lens[pushed++]);
+	if (reserve(s, pushed > max_compl ? pushed : max_compl) != 0)
+		return 0;
+	for (unsigned i = 0; i < pushed; i++) {
+		if (tally_nsim_rx_push(s->nic, frames[i], lens[i]) != 0) {
+			s->broken = true; /* a frame we cannot hand over: the NIC is out of step */
+			return 0;
+		}
+		s->runs[i].count = 0;
 	}
+	s->next_frame = (uint16_t)(base + pushed);
 	if (tally_nsim_run(s->nic, SIM_WATCHDOG_BASE + (uint64_t)pushed * SIM_WATCHDOG_PER_FRAME) != 0) {
 		s->broken = true;
 		return 0;
 	}
-	/* Events come in frame order: a frame's records, then the frame. */
+	/*
+	 * Frames finish as their MACs complete, so a short frame may overtake a
+	 * long one: a frame's records come just before its FRAME event, and the
+	 * event's frame number says which frame of the burst it is. Collect
+	 * them, then hand the completions out in frame order.
+	 */
 	while (done < pushed && tally_nsim_event_pop(s->nic, &s->ev) == 0) {
 		const struct tally_nsim_event *e = &s->ev;
+		unsigned f = (uint16_t)(e->frame - base);
 
+		if (e->kind == TALLY_NSIM_EVT_CMD)
+			continue;
+		if (f >= pushed || npend >= s->cap) {
+			s->broken = true; /* an event for a frame we did not push */
+			return 0;
+		}
 		if (e->kind == TALLY_NSIM_EVT_RECORD) {
-			struct tally_offload_completion *c = &compl[nc++];
+			struct tally_offload_completion *c = &s->pend[npend++];
 
 			memset(c, 0, sizeof(*c));
-			c->frame = (uint16_t)done;
+			c->frame = (uint16_t)f;
 			c->index = e->index;
 			c->origin = e->origin;
 			memcpy(c->key, e->key, TALLY_WIRE_KEY_ID_LEN);
 			c->p = e->p[e->origin];
 			c->n = e->n[e->origin];
+			if (s->runs[f].count++ == 0)
+				s->runs[f].first = npend - 1;
 			continue;
 		}
-		if (e->kind != TALLY_NSIM_EVT_FRAME)
-			continue;
-		struct tally_offload_rxinfo *in = &info[done];
+		struct tally_offload_rxinfo *in = &info[f];
 
+		for (unsigned i = 0; i < s->runs[f].count; i++) {
+			s->pend[s->runs[f].first + i].sender = e->sender;
+			s->pend[s->runs[f].first + i].seq = e->seq;
+		}
+		memset(in, 0, sizeof(*in));
 		in->disposition = e->disposition;
 		in->verdict = e->verdict;
 		in->merged = e->merged;
@@ -258,15 +313,18 @@ sim_rx(void *b, const void *const *frames, const uint16_t *lens, unsigned n,
 				.ref = e->ref,
 			};
 		}
-		for (unsigned i = first_compl; i < nc; i++) {
-			compl[i].sender = e->sender;
-			compl[i].seq = e->seq;
-		}
-		first_compl = nc;
 		done++;
 	}
+	if (done != pushed) {
+		s->broken = true;
+		return 0;
+	}
+	for (unsigned f = 0; f < pushed; f++) {
+		memcpy(&compl[nc], &s->pend[s->runs[f].first], s->runs[f].count * sizeof(*compl));
+		nc += s->runs[f].count;
+	}
 	*ncompl = nc;
-	return done;
+	return pushed;
 }
 
 const struct tally_offload_backend tally_offload_sim = {

@@ -64,12 +64,14 @@ typedef struct packed {
     logic [63:0] fref;
 } hdr_t;
 
-// A frame's descriptor from the rx path: header, verdict and whether its
-// records go to the table.
+// A frame's descriptor from the rx path: header, arrival number (frames
+// the rx path accepted before it, mod 2^16), verdict and whether its records
+// go to the table.
 typedef struct packed {
-    hdr_t       hdr;
-    logic [3:0] verdict;
-    logic       merge;
+    hdr_t        hdr;
+    logic [15:0] fnum;
+    logic [3:0]  verdict;
+    logic        merge;
 } desc_t;
 
 endpackage

@@ -8,9 +8,10 @@
 /*
  * The NIC's receive path: parse and check every frame on the 512-bit rx
  * stream as docs/wire.md says, check its MAC in one of SLOTS frame slots,
- * and retire frames in arrival order: a descriptor per frame (header,
- * verdict, whether it merges) and, for a valid REPLICATE frame, its slot
- * records, each followed by nothing else until an end-of-frame marker.
+ * and retire each frame once its MAC is known: a descriptor per frame
+ * (header, verdict, whether it merges, its arrival number) and, for a valid
+ * REPLICATE frame, its slot records, each followed by nothing else until an
+ * end-of-frame marker.
  *
  * C reference: tally_wire_decode() in dataplane/wire.c. The checks and
  * their order are the same, so a frame gets the same verdict here as in C;
@@ -23,11 +24,23 @@
  * that size are not stored: such a frame fails a length check anyway, and
  * every check before that one needs only the first two beats.
  *
- * The parser never stalls inside a frame. Between frames it waits for the
- * next slot (round robin) to be free: the only back-pressure on the rx
- * stream. Checks of a beat are done as it arrives; the verdict is known at
- * the frame's last beat, except the MAC and the records, which only count
- * if the MAC is right and are settled by the slot.
+ * The parser never stalls inside a frame. Between frames it waits for any
+ * slot to be free, taking the first free one after the last frame's: the
+ * only back-pressure on the rx stream. Checks of a beat are done as it arrives; the verdict is
+ * known at the frame's last beat, except the MAC and the records, which only
+ * count if the MAC is right and are settled by the slot.
+ *
+ * Frames retire as their MACs complete, not in arrival order: a jumbo
+ * frame's MAC takes over 2,000 clocks, and frames behind it must not wait
+ * for it, or the slots would fill and the rx stream stall (merges commute,
+ * so the order in which frames reach the table does not matter). Among the
+ * slots that are done, the retire stage takes the first at or after the
+ * slot it retired last (rotating priority), so every done frame retires
+ * within SLOTS retirements. Slots are given out and searched in the same
+ * rotation, so frames that finish in arrival order (frames of one size)
+ * retire in it; others may not, and each descriptor carries the frame's
+ * arrival number (frames since reset, mod 2^16) so the host can tell which
+ * frame it describes.
  */
 module nic_rx #(
     // slots per vector (the cluster's largest node count)
@@ -174,7 +187,8 @@ endfunction
 
 logic              in_frame_reg = 1'b0;
 logic [BEAT_W-1:0] beat_reg = '0;        // index of the next beat
-logic [SLOT_W-1:0] slot_reg = '0;        // slot of this frame
+logic [SLOT_W-1:0] slot_reg = '0;        // slot of this frame, after its first beat
+logic [15:0]       fnum_reg = '0;        // arrival number of the next frame
 hdr_t              hdr_reg;
 logic              l3_ok_reg = 1'b0, magic_ok_reg = 1'b0, version_ok_reg = 1'b0, hdr_ok_reg = 1'b0;
 logic [15:0]       ip_len_reg = '0, udp_len_reg = '0;
@@ -190,14 +204,33 @@ logic [511:0]      slot_rd_data [SLOTS];  // the slots' RAM outputs: data
 /* verilator coverage_on */
 
 logic              beat_in, first, last;
+logic [SLOT_W-1:0] alloc;                // the first free slot after this frame's
+logic [SLOT_W-1:0] cur_slot;             // this beat's slot
 logic [17:0]       len;
 logic [6:0]        last_bytes;
 logic [3:0]        pre_verdict;
 logic              rec_bad_now;
 logic              beat_bad;
 
-assign s_axis_tready = in_frame_reg || slot_free[slot_reg];
+// rotating priority over the free slots, from the one after the last frame's
+always_comb begin
+    logic found;
+    found = 1'b0;
+    alloc = '0;
+    for (int k = 1; k <= SLOTS; k++) begin
+        logic [SLOT_W:0] i;
+        i = (SLOT_W+1)'(slot_reg) + (SLOT_W+1)'(k);
+        if (i >= (SLOT_W+1)'(SLOTS)) i = i - (SLOT_W+1)'(SLOTS);
+        if (!found && slot_free[i[SLOT_W-1:0]]) begin
+            alloc = i[SLOT_W-1:0];
+            found = 1'b1;
+        end
+    end
+end
+
+assign s_axis_tready = in_frame_reg || |slot_free;
 assign beat_in = s_axis_tvalid && s_axis_tready;
+assign cur_slot = in_frame_reg ? slot_reg : alloc;
 assign first = !in_frame_reg;
 assign last = s_axis_tlast;
 
@@ -250,6 +283,7 @@ function automatic logic ipv4_sum_ok(input logic [511:0] d);
 endfunction
 
 // per-slot frame metadata, written at the frame's last beat
+logic [15:0]       meta_fnum [SLOTS];
 logic [3:0]        meta_pre [SLOTS];
 logic              meta_rec_bad [SLOTS];
 logic [CNT_W-1:0]  meta_beats [SLOTS];
@@ -261,6 +295,7 @@ always_ff @(posedge clk) begin
         in_frame_reg <= 1'b1;
         if (first) begin
             beat_reg <= BEAT_W'(1);
+            slot_reg <= alloc;
             // Ethernet, IPv4, UDP
             l3_ok_reg <= be16(s_axis_tdata, 12) == 16'h0800 && byte_at(s_axis_tdata, 14) == 8'h45 &&
                          (be16(s_axis_tdata, 20) & 16'h3fff) == 16'd0 && byte_at(s_axis_tdata, 23) == 8'd17 &&
@@ -308,11 +343,12 @@ always_ff @(posedge clk) begin
         if (last) begin
             in_frame_reg <= 1'b0;
             beat_reg <= '0;
-            slot_reg <= slot_reg == SLOT_W'(SLOTS - 1) ? '0 : slot_reg + 1'b1;
-            meta_pre[slot_reg] <= pre_verdict;
-            meta_rec_bad[slot_reg] <= rec_bad_now;
-            meta_beats[slot_reg] <= CNT_W'(beat_reg + 1'b1);
-            meta_hdr[slot_reg] <= hdr_reg;
+            fnum_reg <= fnum_reg + 16'd1;
+            meta_fnum[cur_slot] <= fnum_reg;
+            meta_pre[cur_slot] <= pre_verdict;
+            meta_rec_bad[cur_slot] <= rec_bad_now;
+            meta_beats[cur_slot] <= CNT_W'(beat_reg + 1'b1);
+            meta_hdr[cur_slot] <= hdr_reg;
         end
     end
 
@@ -320,6 +356,7 @@ always_ff @(posedge clk) begin
         in_frame_reg <= 1'b0;
         beat_reg <= '0;
         slot_reg <= '0;
+        fnum_reg <= '0;
     end
 end
 
@@ -327,7 +364,7 @@ end
 
 for (genvar s = 0; s < SLOTS; s++) begin : g_slot
     logic mine, rd_mine;
-    assign mine = beat_in && slot_reg == SLOT_W'(s);
+    assign mine = beat_in && cur_slot == SLOT_W'(s);
 
     nic_frame_slot #(
         .BEATS(MAX_BEATS)
@@ -353,12 +390,16 @@ for (genvar s = 0; s < SLOTS; s++) begin : g_slot
     assign rd_mine = ret_rd && ret_reg == SLOT_W'(s);
 end
 
-// ---- retire, in arrival order ----
+// ---- retire, as MACs complete ----
 
 typedef enum logic [1:0] {R_WAIT, R_READ, R_EOF} rstate_t;
 
 rstate_t           rstate_reg = R_WAIT;
-logic [SLOT_W-1:0] ret_reg = '0;
+logic [SLOT_W-1:0] ret_reg = '0;        // the slot being retired (R_READ, R_EOF)
+logic [SLOT_W-1:0] ret_start_reg = '0;  // where the search for the next starts
+logic [SLOT_W-1:0] pick;                // the first done slot from ret_start_reg
+logic              pick_valid;
+logic [SLOT_W-1:0] ret_cur;             // the slot the retire stage looks at
 logic [ADDR_W-1:0] ret_addr_reg = '0;
 logic [ADDR_W-1:0] ret_end_reg = '0;    // last record beat
 logic              inflight_reg = 1'b0; // a record read lands this clock
@@ -386,24 +427,41 @@ desc_t             desc_in;
 logic [3:0]        verdict;
 logic [511:0]      ret_data;
 
+// rotating priority over the done slots
+always_comb begin
+    pick = '0;
+    pick_valid = 1'b0;
+    for (int k = 0; k < SLOTS; k++) begin
+        logic [SLOT_W:0] i;
+        i = (SLOT_W+1)'(ret_start_reg) + (SLOT_W+1)'(k);
+        if (i >= (SLOT_W+1)'(SLOTS)) i = i - (SLOT_W+1)'(SLOTS);
+        if (!pick_valid && slot_done[i[SLOT_W-1:0]]) begin
+            pick = i[SLOT_W-1:0];
+            pick_valid = 1'b1;
+        end
+    end
+end
+assign ret_cur = rstate_reg == R_WAIT ? pick : ret_reg;
+
 assign ret_data = slot_rd_data[ret_reg];
 // a slot record's reserved bytes (checked by the parser) are not needed here
 logic unused_reserved;
 assign unused_reserved = ^{ret_data[511:320], ret_data[63:48], ret_data[39:32]};
 
 always_comb begin
-    if (meta_pre[ret_reg] != V_OK) begin
-        verdict = meta_pre[ret_reg];
-    end else if (!slot_mac_ok[ret_reg]) begin
+    if (meta_pre[ret_cur] != V_OK) begin
+        verdict = meta_pre[ret_cur];
+    end else if (!slot_mac_ok[ret_cur]) begin
         verdict = V_BAD_MAC;
-    end else if (meta_rec_bad[ret_reg]) begin
+    end else if (meta_rec_bad[ret_cur]) begin
         verdict = V_BAD_RECORD;
     end else begin
         verdict = V_OK;
     end
-    desc_in.hdr = meta_hdr[ret_reg];
+    desc_in.hdr = meta_hdr[ret_cur];
+    desc_in.fnum = meta_fnum[ret_cur];
     desc_in.verdict = verdict;
-    desc_in.merge = verdict == V_OK && meta_hdr[ret_reg].ftype == T_REPLICATE && merge_enable;
+    desc_in.merge = verdict == V_OK && meta_hdr[ret_cur].ftype == T_REPLICATE && merge_enable;
 end
 
 always_comb begin
@@ -414,7 +472,7 @@ always_comb begin
     rec_in = {1'b0, ret_data[8*32 +: 64], ret_data[8*24 +: 64], ret_data[8*5 +: 8],
               ret_data[8*8 +: 128], ret_data[31:0]};
     case (rstate_reg)
-        R_WAIT: desc_push = slot_done[ret_reg] && desc_count_reg != (DESC_AW+1)'(DESC_DEPTH);
+        R_WAIT: desc_push = pick_valid && desc_count_reg != (DESC_AW+1)'(DESC_DEPTH);
         R_READ: ret_rd = 32'(rec_count_reg) + 32'(inflight_reg) < REC_DEPTH - 1;
         R_EOF: begin
             if (!inflight_reg && rec_count_reg != 3'(REC_DEPTH)) begin
@@ -431,16 +489,17 @@ always_ff @(posedge clk) begin
     inflight_reg <= ret_rd;
     case (rstate_reg)
         R_WAIT: if (desc_push) begin
+            ret_reg <= pick;
             ret_addr_reg <= ADDR_W'(2);
-            ret_end_reg <= ADDR_W'(meta_beats[ret_reg] - CNT_W'(2));
-            rstate_reg <= desc_in.merge && meta_beats[ret_reg] > CNT_W'(3) ? R_READ : R_EOF;
+            ret_end_reg <= ADDR_W'(meta_beats[pick] - CNT_W'(2));
+            rstate_reg <= desc_in.merge && meta_beats[pick] > CNT_W'(3) ? R_READ : R_EOF;
         end
         R_READ: if (ret_rd) begin
             ret_addr_reg <= ret_addr_reg + 1'b1;
             if (ret_addr_reg == ret_end_reg) rstate_reg <= R_EOF;
         end
         R_EOF: if (release_slot) begin
-            ret_reg <= ret_reg == SLOT_W'(SLOTS - 1) ? '0 : ret_reg + 1'b1;
+            ret_start_reg <= ret_reg == SLOT_W'(SLOTS - 1) ? '0 : ret_reg + 1'b1;
             rstate_reg <= R_WAIT;
         end
         default: rstate_reg <= R_WAIT;
@@ -449,6 +508,7 @@ always_ff @(posedge clk) begin
     if (rst) begin
         rstate_reg <= R_WAIT;
         ret_reg <= '0;
+        ret_start_reg <= '0;
         inflight_reg <= 1'b0;
     end
 end

@@ -25,7 +25,11 @@
  *               P and N after the merge (the completion the host acks from);
  *   EVT_FRAME   a frame finished: its header and addresses, verdict,
  *               disposition (consumed, to host, dropped) and records merged.
- *               A frame's EVT_RECORDs come before its EVT_FRAME;
+ *               A frame's EVT_RECORDs come before its EVT_FRAME, with no
+ *               other frame's in between. Frames finish as their MACs do,
+ *               not always in arrival order: m_evt_frame, on both kinds,
+ *               is the frame's arrival number (frames received since
+ *               reset, mod 2^16);
  *   EVT_CMD     a host command done: op, row, hit, P, N and orders.
  * A record whose index is unknown or names another key is not merged and
  * makes its frame go to the host; it produces no event.
@@ -65,6 +69,7 @@ module nic_top #(
 
     // events to the host
     output wire logic [1:0]             m_evt_kind,
+    output wire logic [15:0]            m_evt_frame,
     output wire logic [2:0]             m_evt_op,
     output wire logic [31:0]            m_evt_index,
     output wire logic [7:0]             m_evt_origin,
@@ -250,6 +255,8 @@ assign desc_ready = evt_valid && frame_end && m_evt_ready;
 
 assign m_evt_valid = evt_valid;
 assign m_evt_kind = from_host ? EVT_CMD : eof ? EVT_FRAME : EVT_RECORD;
+// the records at the table's output belong to the oldest descriptor's frame
+assign m_evt_frame = from_host ? 16'd0 : desc.fnum;
 assign m_evt_op = tm_op;
 assign m_evt_index = tm_index;
 assign m_evt_origin = origin;

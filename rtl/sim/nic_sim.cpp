@@ -161,6 +161,7 @@ struct tally_nsim {
 		tally_nsim_event e;
 		std::memset(&e, 0, sizeof(e));
 		e.kind = model->m_evt_kind;
+		e.frame = model->m_evt_frame;
 		e.op = model->m_evt_op;
 		e.hit = model->m_evt_hit;
 		e.origin = model->m_evt_origin;

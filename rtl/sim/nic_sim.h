@@ -13,7 +13,10 @@
  * decides whether the rx stream offers its next beat (no offer is a bubble)
  * and whether the event stream is ready (not ready is back-pressure).
  * Events (a merged record, a finished frame, a finished command) are
- * collected in order and taken with tally_nsim_event_pop().
+ * collected in the order the NIC emits them and taken with
+ * tally_nsim_event_pop(); frames finish as their MACs complete, so a short
+ * frame may finish before a long one that arrived first (the event's frame
+ * number says which frame it is).
  *
  * Vectors are arrays of tally_nsim_nodes() u64 slots. This API owns only the
  * simulation; it knows nothing of keys, tables or quorums.
@@ -61,6 +64,7 @@ struct tally_nsim_cmd {
 /** An event; which fields mean something depends on kind. */
 struct tally_nsim_event {
 	uint8_t kind;  /**< enum tally_nsim_event_kind */
+	uint16_t frame; /**< RECORD, FRAME: the frame's arrival number (frames pushed before it, mod 2^16) */
 	uint8_t op;    /**< CMD: the op */
 	uint8_t hit;   /**< RECORD, CMD: the row held the key */
 	uint8_t origin;

@@ -44,7 +44,9 @@
  * clocks, its records merge one a clock, the first record leaves exactly
  * 16 (B - 2) + 23 clocks after the last beat (see first_record_clocks()),
  * and frames of one size arrive with no back-pressure at all when the NIC
- * has at least 17 slots (docs/nic.md); event back-pressure held until every
+ * has at least 17 slots (docs/nic.md), nor one-record frames behind a jumbo
+ * frame (which they overtake: frames retire as their MACs finish); event
+ * back-pressure held until every
  * FIFO is full; giant frames (a counter that wrapped instead of saturating
  * would take one for a valid frame). CONTROL.MERGE_ENABLE = 0 hands every
  * valid REPLICATE frame to the host and merges nothing; OP_COMPARE equals
@@ -86,7 +88,7 @@
 #define MIN_FRAME (REC0 + TALLY_WIRE_MAC_LEN)                    /* 144 */
 #define MAX_FRAME (TALLY_WIRE_L2L4_LEN + TALLY_WIRE_MAX_PAYLOAD) /* 9014 */
 #define FRAME_CAP 16384 /* the largest frame built (oversized ones included) */
-#define FQ 128          /* frames in flight: queued, in the NIC, not yet retired */
+#define FQ 4096         /* frames in flight: queued, in the NIC, not yet retired, or retired after an older one still in flight */
 #define CQ 64           /* commands in flight */
 #define WINDOW 3        /* frames queued ahead of the rx stream */
 #define CMDS_OUT 4      /* random commands in flight at most */
@@ -95,11 +97,10 @@
 #define HOT 4           /* rows that take half the placed records */
 
 /*
- * The MAC's clocks as the RTL documents them (nic_frame_slot.sv: a frame of
- * B beats takes 2 + 17 (B - 2) + 9 clocks of the slot's FSM plus siphash24's
- * finalization, 8 clocks). It is an upper bound: the real figure is 16 a
- * beat (first_record_clocks()). A frame that fails a check before the MAC
- * is not hashed.
+ * An upper bound on the MAC's clocks: 17 a beat, one more than the RTL takes
+ * (nic_frame_slot.sv; the exact figure is asserted through
+ * first_record_clocks()). A frame that fails a check before the MAC is not
+ * hashed.
  */
 static uint64_t
 mac_clocks(unsigned beats)
@@ -112,14 +113,16 @@ mac_clocks(unsigned beats)
  * flight up to it (each started at its own last beat, no later than this
  * one's), plus, for each such frame, its records (one a clock through the
  * table, placed or not) and RETIRE_CLOCKS (descriptor, record read, end
- * marker, table latency 3, event), plus one clock per command issued
- * meanwhile (commands go first), plus WD_SLACK. Counted in clocks with
- * m_evt_ready high: without it only the MAC engines progress, which never
- * lengthens what is left. Frames measure at up to 94% of it (a jumbo frame
- * alone: 16 clocks a beat against the 17 documented).
+ * marker, table latency 3, event), plus the retirement of up to SLOTS - 1
+ * frames that arrived after it and finished first (frames retire as their
+ * MACs finish, with rotating priority among the finished: nic_rx.sv), plus
+ * one clock per command issued meanwhile (commands go first), plus
+ * WD_SLACK. Counted in clocks with m_evt_ready high: without it only the MAC
+ * engines progress, which never lengthens what is left.
  */
 #define RETIRE_CLOCKS 8
 #define WD_SLACK 16
+#define MOST_RECORDS ((TALLY_WIRE_MAX_PAYLOAD - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / 64)
 
 static struct {
 	unsigned long frames;
@@ -184,9 +187,11 @@ fresh_key(uint8_t key[KEY_LEN])
 /* ------------------------------------------------------------ expectations */
 
 /* A merged record: the cpu engine's completion and the whole row after it. */
+/* A record the cpu engine merged: its completion (which record) and the
+ * values the record carried. */
 struct rexp {
 	struct tally_offload_completion c;
-	tally_vec_t p, n;
+	uint64_t p, n;
 };
 
 /* A frame given to both sides, until its FRAME event. */
@@ -206,6 +211,7 @@ struct fexp {
 	uint64_t mac;   /* documented MAC clocks, 0 if the frame is not hashed */
 	uint64_t first_beat, last_beat, first_rec, last_rec;
 	uint64_t waited, bound; /* watchdog: clocks with m_evt_ready since the last beat */
+	bool done;              /* its FRAME event came (it leaves when the frames before it have) */
 };
 
 static struct {
@@ -610,6 +616,7 @@ struct frame {
 	int intended; /* the drop reason it was built to have, or -1 */
 };
 
+/* @p f has its FRAME event; frames leave the queue in arrival order. */
 static void
 retire(struct fexp *f)
 {
@@ -618,9 +625,15 @@ retire(struct fexp *f)
 	free(f->bytes);
 	free(f->rec);
 	free(f->refs);
-	fq.head = (fq.head + 1) % FQ;
-	fq.len--;
-	fq.nacc--;
+	f->bytes = NULL;
+	f->rec = NULL;
+	f->refs = NULL;
+	f->done = true;
+	while (fq.nacc > 0 && fq.q[fq.head].done) {
+		fq.head = (fq.head + 1) % FQ;
+		fq.len--;
+		fq.nacc--;
+	}
 }
 
 /*
@@ -690,15 +703,21 @@ push_frame(const struct frame *fr)
 		f->rec = calloc(nc ? nc : 1, sizeof(*f->rec));
 		if (f->rec == NULL)
 			die("out of memory");
-		for (unsigned k = 0; k < nc; k++) {
+		/* The merged records are the frame's records that completions name,
+		 * in order; the model row takes them when the NIC merges them, since
+		 * frames may reach the NIC's table in another order than they came. */
+		unsigned k = 0;
+		for (unsigned i = 0; rep && i < wf.hdr.count && k < nc; i++) {
 			const struct tally_offload_completion *c = &compl[k];
-			struct row *r = &rows[c->index];
-			if (c->index >= depth || !r->used)
+			tally_wire_get_slot(&wf, i, &s);
+			if (s.index != c->index || s.origin != c->origin || memcmp(s.key, c->key, KEY_LEN) != 0)
+				continue; /* unplaced */
+			if (c->index >= depth || !rows[c->index].used)
 				die("harness: a completion for row %" PRIu32 ", which is not in use", c->index);
-			r->p.slot[c->origin] = c->p;
-			r->n.slot[c->origin] = c->n;
-			f->rec[k] = (struct rexp){ .c = *c, .p = r->p, .n = r->n };
+			f->rec[k++] = (struct rexp){ .c = *c, .p = s.p, .n = s.n };
 		}
+		if (k != nc)
+			die("harness: frame %lu: %u completions, %u of them matched to its records", f->no, nc, k);
 		if (rep) {
 			want.unplaced += wf.hdr.count - f->info.merged;
 			st.unplaced += wf.hdr.count - f->info.merged;
@@ -778,13 +797,18 @@ on_record(struct fexp *f, const struct tally_nsim_event *e)
 		frame_fail(f, e, "a RECORD event (row %" PRIu32 " origin %u) the cpu engine has no completion for",
 			   e->index, e->origin);
 	r = &f->rec[f->got];
+	/* The model row after this merge, in the NIC's order of merges. */
+	struct row *m = &rows[r->c.index];
+	if (r->p > m->p.slot[r->c.origin])
+		m->p.slot[r->c.origin] = r->p;
+	if (r->n > m->n.slot[r->c.origin])
+		m->n.slot[r->c.origin] = r->n;
 	if (!e->hit || e->index != r->c.index || e->origin != r->c.origin ||
-	    memcmp(e->key, r->c.key, KEY_LEN) != 0 || e->origin >= NODES || e->p[e->origin] != r->c.p ||
-	    e->n[e->origin] != r->c.n || memcmp(e->p, r->p.slot, sizeof(r->p.slot)) != 0 ||
-	    memcmp(e->n, r->n.slot, sizeof(r->n.slot)) != 0) {
+	    memcmp(e->key, r->c.key, KEY_LEN) != 0 || e->origin >= NODES ||
+	    memcmp(e->p, m->p.slot, sizeof(m->p.slot)) != 0 || memcmp(e->n, m->n.slot, sizeof(m->n.slot)) != 0) {
 		char a[1200], b[1200], pa[512], na[512], pb[512], nb[512];
-		vecstr(pa, sizeof(pa), r->p.slot);
-		vecstr(na, sizeof(na), r->n.slot);
+		vecstr(pa, sizeof(pa), m->p.slot);
+		vecstr(na, sizeof(na), m->n.slot);
 		vecstr(pb, sizeof(pb), e->p);
 		vecstr(nb, sizeof(nb), e->n);
 		snprintf(a, sizeof(a), "row %" PRIu32 " origin %u p %s n %s", r->c.index, r->c.origin, pa, na);
@@ -828,19 +852,27 @@ take_events(void)
 	struct tally_nsim_event e;
 	unsigned n = 0;
 
+	static struct fexp *open; /* the frame whose RECORD events have begun */
+
 	while (tally_nsim_event_pop(nic, &e) == 0) {
 		n++;
 		if (e.kind == TALLY_NSIM_EVT_CMD) {
 			on_cmd(&e);
 			continue;
 		}
-		if (fq.nacc == 0)
-			die("a %s event with no frame received (row %" PRIu32 ")",
-			    e.kind == TALLY_NSIM_EVT_RECORD ? "RECORD" : "FRAME", e.index);
-		struct fexp *f = &fq.q[fq.head];
+		/* Frames finish as their MACs do: the event's arrival number says which. */
+		unsigned ahead = (uint16_t)(e.frame - (uint16_t)fq.q[fq.head].no);
+		if (fq.nacc == 0 || ahead >= fq.nacc || fq.q[(fq.head + ahead) % FQ].done)
+			die("a %s event for frame %u (row %" PRIu32 "), which is not waiting for one",
+			    e.kind == TALLY_NSIM_EVT_RECORD ? "RECORD" : "FRAME", e.frame, e.index);
+		struct fexp *f = &fq.q[(fq.head + ahead) % FQ];
+		if (open != NULL && open != f)
+			frame_fail(f, &e, "its events are interleaved with frame %lu's", open->no);
 		if (e.kind == TALLY_NSIM_EVT_RECORD) {
+			open = f;
 			on_record(f, &e);
 		} else if (e.kind == TALLY_NSIM_EVT_FRAME) {
+			open = NULL;
 			on_frame(f, &e);
 			if (timing_on && f->no - timed_base < TIMED)
 				timed[f->no - timed_base] = (struct timing){ f->first_beat, f->last_beat, f->first_rec,
@@ -894,20 +926,20 @@ step(bool offer, bool ready)
 				h = g->mac > h ? g->mac : h;
 				r += g->ntable + RETIRE_CLOCKS;
 			}
-			f->bound = h + r + WD_SLACK;
+			f->bound = h + r + (uint64_t)(slots - 1) * (MOST_RECORDS + RETIRE_CLOCKS) + WD_SLACK;
 			fq.nacc++;
 			rxs.beats = 0;
 		}
 	}
 	if (ready)
 		for (unsigned i = 0; i < fq.nacc; i++)
-			fq.q[(fq.head + i) % FQ].waited++;
+			fq.q[(fq.head + i) % FQ].waited += !fq.q[(fq.head + i) % FQ].done;
 	if (take_events() > 0)
 		progress = true;
 
-	if (fq.nacc > 0) {
-		const struct fexp *o = &fq.q[fq.head];
-		if (o->waited > o->bound)
+	for (unsigned i = 0; i < fq.nacc; i++) {
+		const struct fexp *o = &fq.q[(fq.head + i) % FQ];
+		if (!o->done && o->waited > o->bound)
 			frame_fail(o, NULL,
 				   "watchdog: no FRAME event %" PRIu64 " clocks (with m_evt_ready) after its"
 				   " last beat; the bound from the documented timing is %" PRIu64,
@@ -2237,7 +2269,7 @@ check_timing(const char *what, unsigned n, bool alone, bool line_rate)
 			die("%s, frame %u: taken %" PRIu64 " clocks after the frame before", what, i,
 			    t->first_beat - timed[i - 1].last_beat);
 	}
-	print_message("nic: %s: %u frames of %u beats, each taken in %u clocks and its %u records merged in %u;"
+	print_message("nic: %s: %u frames, the first of %u beats, taken in %u clocks and its %u records merged in %u;"
 		      " first record %" PRIu64 " clocks after the last beat%s\n",
 		      what, n, timed[0].beats, timed[0].beats, timed[0].nrec, timed[0].nrec,
 		      timed[0].first_rec - timed[0].last_beat, line_rate ? "; no back-pressure" : "");
@@ -2288,6 +2320,23 @@ test_directed_same_index(void **state)
 	 * with frames of one size; fewer (the coverage model has 4) may not */
 	check_timing("consecutive frames on one index", nf, false, slots >= 17);
 	check_row_max(x, maxp, maxn);
+
+	/* A jumbo frame, then one-record frames behind it on another row: they
+	 * must not wait for its MAC (2,000 clocks, in which the wire brings
+	 * hundreds of small frames). Frames retire as their MACs finish, so
+	 * with enough slots for frames of one size the stream is taken without
+	 * back-pressure, and the small frames' events come first. */
+	frame_on_index(&g, &fr[0], x, 2, TALLY_WIRE_MAX_SLOTS, 300000, maxp, maxn);
+	nf = TIMED;
+	for (unsigned i = 1; i < nf; i++)
+		frame_on_index(&g, &fr[i], y, i % 3, 1, 300000 + 50 * i, ymaxp, ymaxn);
+	run_direct(fr, nf);
+	check_timing("a jumbo frame, then one-record frames", nf, false, slots >= 17);
+	for (unsigned i = 1; i < nf; i++)
+		if (timed[i].frame_evt > timed[0].frame_evt)
+			die("a jumbo frame, then one-record frames: frame %u finished after the jumbo frame", i);
+	check_row_max(x, maxp, maxn);
+	check_row_max(y, ymaxp, ymaxn);
 
 	/* two indices alternating within frames, and frames back to back */
 	for (unsigned i = 0; i < 4; i++) {
