@@ -1546,10 +1546,10 @@ print_latency(const struct bench *b)
 		       sh->idle.frame_lat.min, sh->idle.record_lat.median, a, c, d);
 	}
 	printf("\nA record leaves the NIC only after its frame's MAC has verified, so the SipHash\n"
-	       "check of the whole frame (nic_frame_slot: 2 + 17 (B - 2) + 9 clocks for B beats,\n"
-	       "plus finalization) sets both latencies; every record of a frame then waits about\n"
-	       "equally (one record a clock in, one a clock out). Under load a frame can also\n"
-	       "wait for the frames before it: they retire in order.\n\n");
+	       "check of the whole frame (nic_frame_slot: 16 clocks a beat) sets both latencies;\n"
+	       "every record of a frame then waits about equally (one record a clock in, one a\n"
+	       "clock out). Frames retire as their MACs finish; frames of one size finish in\n"
+	       "arrival order, so under this load none waits for another.\n\n");
 }
 
 static void
