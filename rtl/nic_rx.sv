@@ -183,6 +183,16 @@ function automatic logic record_bad(input logic [511:0] d, input logic [7:0] t, 
     return !ok;
 endfunction
 
+// the lowest set bit's index (0 when none is set)
+function automatic logic [SLOT_W-1:0] lowest(input logic [SLOTS-1:0] v);
+    logic [SLOT_W-1:0] r;
+    r = '0;
+    for (int i = SLOTS - 1; i >= 0; i--) begin
+        if (v[i]) r = SLOT_W'(i);
+    end
+    return r;
+endfunction
+
 // ---- parser ----
 
 logic              in_frame_reg = 1'b0;
@@ -212,20 +222,16 @@ logic [3:0]        pre_verdict;
 logic              rec_bad_now;
 logic              beat_bad;
 
-// rotating priority over the free slots, from the one after the last frame's
+// Rotating priority over the free slots, from the one after the last
+// frame's: the lowest free slot above slot_reg, else the lowest free slot.
+// (Masks and two priority encoders, no adders: this sits before the slots'
+// write enables.)
 always_comb begin
-    logic found;
-    found = 1'b0;
-    alloc = '0;
-    for (int k = 1; k <= SLOTS; k++) begin
-        logic [SLOT_W:0] i;
-        i = (SLOT_W+1)'(slot_reg) + (SLOT_W+1)'(k);
-        if (i >= (SLOT_W+1)'(SLOTS)) i = i - (SLOT_W+1)'(SLOTS);
-        if (!found && slot_free[i[SLOT_W-1:0]]) begin
-            alloc = i[SLOT_W-1:0];
-            found = 1'b1;
-        end
+    logic [SLOTS-1:0] above;
+    for (int i = 0; i < SLOTS; i++) begin
+        above[i] = slot_free[i] && SLOT_W'(i) > slot_reg;
     end
+    alloc = |above ? lowest(above) : lowest(slot_free);
 end
 
 assign s_axis_tready = in_frame_reg || |slot_free;
@@ -427,19 +433,15 @@ desc_t             desc_in;
 logic [3:0]        verdict;
 logic [511:0]      ret_data;
 
-// rotating priority over the done slots
+// rotating priority over the done slots: the lowest at or above
+// ret_start_reg, else the lowest
 always_comb begin
-    pick = '0;
-    pick_valid = 1'b0;
-    for (int k = 0; k < SLOTS; k++) begin
-        logic [SLOT_W:0] i;
-        i = (SLOT_W+1)'(ret_start_reg) + (SLOT_W+1)'(k);
-        if (i >= (SLOT_W+1)'(SLOTS)) i = i - (SLOT_W+1)'(SLOTS);
-        if (!pick_valid && slot_done[i[SLOT_W-1:0]]) begin
-            pick = i[SLOT_W-1:0];
-            pick_valid = 1'b1;
-        end
+    logic [SLOTS-1:0] from_start;
+    for (int i = 0; i < SLOTS; i++) begin
+        from_start[i] = slot_done[i] && SLOT_W'(i) >= ret_start_reg;
     end
+    pick = |from_start ? lowest(from_start) : lowest(slot_done);
+    pick_valid = |slot_done;
 end
 assign ret_cur = rstate_reg == R_WAIT ? pick : ret_reg;
 
