@@ -18,6 +18,7 @@
 #include <verilated_fst_c.h>
 
 #include "nic_sim.h"
+#include "tally_csr.h"
 
 #ifdef TALLY_NSIM_COVERAGE
 #include <verilated_cov.h>
@@ -299,13 +300,17 @@ tally_nsim_create(const char *fst_path, int *err)
 	s->model->rst = 0;
 	s->cycles = 0;
 	uint32_t v = 0;
-	if (tally_nsim_csr_read(s, 0x10, &v) != 0) { /* TABLE_DEPTH */
+	if (tally_nsim_csr_read(s, TALLY_CSR_TABLE_DEPTH, &v) != 0) {
 		delete s;
 		*err = -EIO;
 		return nullptr;
 	}
 	s->depth = v;
-	tally_nsim_csr_read(s, 0x18, &v); /* MAC_ENGINES */
+	if (tally_nsim_csr_read(s, TALLY_CSR_MAC_ENGINES, &v) != 0) {
+		delete s;
+		*err = -EIO;
+		return nullptr;
+	}
 	s->slots = v;
 	*err = 0;
 	return s;
