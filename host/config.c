@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * The node configuration file: inih does the INI syntax; this file knows
+ * every section and key, parses and range-checks each value where it
+ * appears (so an error names its line), and checks the options against each
+ * other at the end. The reader counts lines itself, since Debian's inih is
+ * built without line numbers in the handler.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config.h"
+
+struct parse {
+	struct tally_config *c;
+	FILE *f;
+	const char *path;
+	unsigned line;    /* the line inih is on */
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+static int __attribute__((format(printf, 2, 3)))
+fail(struct parse *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->failed)
+		return 0; /* keep the first error */
+	p->failed = true;
+	n = snprintf(p->err, p->errlen, "%s:%u: ", p->path, p->line);
+	if (n >= 0 && (size_t)n < p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return 0;
+}
+
+/* An unsigned decimal in [lo, hi]. */
+static bool
+uint_in(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char *end;
+
+	if (*v < '0' || *v > '9')
+		return false;
+	errno = 0;
+	*out = strtoul(v, &end, 10);
+	return errno == 0 && *end == '\0' && *out >= lo && *out <= hi;
+}
+
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* "a.b.c.d" or "a.b.c.d:port"; port 0 until check_whole() (the cluster's). */
+static bool
+member_addr(const char *v, struct tally_config_member *m)
+{
+	char ip[32];
+	const char *colon = strchr(v, ':');
+	size_t len = colon ? (size_t)(colon - v) : strlen(v);
+	struct in_addr a;
+	unsigned long port = 0;
+
+	if (len == 0 || len >= sizeof(ip))
+		return false;
+	memcpy(ip, v, len);
+	ip[len] = '\0';
+	if (inet_pton(AF_INET, ip, &a) != 1)
+		return false;
+	if (colon != NULL && !uint_in(colon + 1, 1, 65535, &port))
+		return false;
+	m->present = true;
+	m->ip = ntohl(a.s_addr);
+	m->port = (uint16_t)port;
+	return true;
+}
+
+#define UINT_KEY(sec, name, field, lo, hi)                                                          \
+	if (strcmp(section, sec) == 0 && strcmp(key, name) == 0) {                                  \
+		unsigned long x;                                                                    \
+		if (!uint_in(value, lo, hi, &x))                                                    \
+			return fail(p, "%s: '%s' is not a whole number in %lu..%lu", name, value,  \
+				    (unsigned long)(lo), (unsigned long)(hi));                      \
+		c->field = (__typeof__(c->field))x;                                                 \
+		return 1;                                                                           \
+	}
+
+static int
+on_value(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse *p = user;
+	struct tally_config *c = p->c;
+
+	UINT_KEY("cluster", "partitions", partitions, 1, 65536)
+	UINT_KEY("cluster", "n", n, 1, TALLY_MAX_NODES)
+	UINT_KEY("cluster", "w", w, 1, TALLY_MAX_NODES)
+	UINT_KEY("cluster", "r", r, 1, TALLY_MAX_NODES)
+	UINT_KEY("cluster", "port", port, 1, 65535)
+	UINT_KEY("node", "id", self, 0, TALLY_MAX_NODES - 1)
+	UINT_KEY("node", "table_entries", table_entries, 1, 1u << 24)
+	UINT_KEY("node", "client_port", client_port, 1, 65535)
+	UINT_KEY("limits", "request_timeout_ms", request_timeout_ms, 1, 3600000)
+	UINT_KEY("limits", "heartbeat_ms", heartbeat_ms, 1, 60000)
+	UINT_KEY("limits", "failure_ms", failure_ms, 1, 3600000)
+
+	if (strcmp(section, "cluster") == 0 && strcmp(key, "key") == 0) {
+		if (strlen(value) != 64)
+			return fail(p, "key: want 64 hex digits (32 bytes), got %zu characters", strlen(value));
+		for (unsigned i = 0; i < 32; i++) {
+			int hi = hexval(value[2 * i]), lo = hexval(value[2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				return fail(p, "key: '%c%c' is not a hex byte", value[2 * i], value[2 * i + 1]);
+			c->key[i] = (uint8_t)(hi << 4 | lo);
+		}
+		c->key_set = true;
+		return 1;
+	}
+	if (strcmp(section, "node") == 0 && strcmp(key, "data_dir") == 0) {
+		if (*value == '\0' || strlen(value) >= sizeof(c->data_dir))
+			return fail(p, "data_dir: want a path of 1..%zu characters", sizeof(c->data_dir) - 1);
+		strcpy(c->data_dir, value);
+		return 1;
+	}
+	if (strcmp(section, "node") == 0 && strcmp(key, "backend") == 0) {
+		if (strcmp(value, "cpu") != 0 && strcmp(value, "sim") != 0)
+			return fail(p, "backend: '%s' is not one of cpu, sim", value);
+		strcpy(c->backend, value);
+		return 1;
+	}
+	if (strcmp(section, "members") == 0) {
+		unsigned long id;
+		if (!uint_in(key, 0, TALLY_MAX_NODES - 1, &id))
+			return fail(p, "members: '%s' is not a node id in 0..%d", key, TALLY_MAX_NODES - 1);
+		if (c->members[id].present)
+			return fail(p, "members: node %lu is given twice", id);
+		if (!member_addr(value, &c->members[id]))
+			return fail(p, "members: node %lu: '%s' is not an IPv4 address[:port]", id, value);
+		c->nmembers++;
+		return 1;
+	}
+	if (strcmp(section, "cluster") != 0 && strcmp(section, "node") != 0 && strcmp(section, "limits") != 0)
+		return fail(p, "unknown section [%s] (known: cluster, node, limits, members)", section);
+	return fail(p, "unknown key '%s' in [%s]", key, section);
+}
+
+/* fgets for inih, counting lines so errors can name theirs. */
+static char *
+read_line(char *buf, int size, void *stream)
+{
+	struct parse *p = stream;
+	char *r = fgets(buf, size, p->f);
+
+	if (r != NULL)
+		p->line++;
+	return r;
+}
+
+void
+tally_config_defaults(struct tally_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->partitions = 256;
+	c->n = 3;
+	c->w = 2;
+	c->r = 2;
+	c->port = 7470;
+	c->self = -1;
+	strcpy(c->data_dir, "/var/lib/tally");
+	strcpy(c->backend, "cpu");
+	c->table_entries = 4096;
+	c->client_port = 7471;
+	c->request_timeout_ms = 1000;
+	c->heartbeat_ms = 100;
+	c->failure_ms = 1000;
+}
+
+/* Checks of the options against each other. */
+static int
+check_whole(struct parse *p)
+{
+	struct tally_config *c = p->c;
+
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		if (c->members[i].present && c->members[i].port == 0)
+			c->members[i].port = c->port;
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		for (unsigned j = i + 1; j < TALLY_MAX_NODES; j++)
+			if (c->members[i].present && c->members[j].present && c->members[i].ip == c->members[j].ip &&
+			    c->members[i].port == c->members[j].port) {
+				snprintf(p->err, p->errlen, "%s: [members] nodes %u and %u have the same address",
+					 p->path, i, j);
+				return -EINVAL;
+			}
+	if (c->nmembers == 0)
+		snprintf(p->err, p->errlen, "%s: no [members]: list every node as ID = ADDRESS[:PORT]", p->path);
+	else if (c->self < 0)
+		snprintf(p->err, p->errlen, "%s: [node] id is missing: which member is this node?", p->path);
+	else if (!c->members[c->self].present)
+		snprintf(p->err, p->errlen, "%s: [node] id %d is not in [members]", p->path, c->self);
+	else if (!c->key_set)
+		snprintf(p->err, p->errlen, "%s: [cluster] key is missing (64 hex digits, the same on every node)",
+			 p->path);
+	else if (c->n > c->nmembers)
+		snprintf(p->err, p->errlen, "%s: [cluster] n = %u, but there are only %u members", p->path, c->n,
+			 c->nmembers);
+	else if (c->w > c->n || c->r > c->n)
+		snprintf(p->err, p->errlen, "%s: [cluster] w = %u and r = %u must each be at most n = %u", p->path,
+			 c->w, c->r, c->n);
+	else if (c->failure_ms <= c->heartbeat_ms)
+		snprintf(p->err, p->errlen, "%s: [limits] failure_ms = %u must exceed heartbeat_ms = %u", p->path,
+			 c->failure_ms, c->heartbeat_ms);
+	else
+		return 0;
+	return -EINVAL;
+}
+
+int
+tally_config_load(struct tally_config *c, const char *path, char *err, size_t errlen)
+{
+	struct parse p = { .c = c, .path = path, .err = err, .errlen = errlen };
+	int rc;
+
+	p.f = fopen(path, "r");
+	if (p.f == NULL) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc == -ENOENT || rc == -EACCES ? rc : -EIO;
+	}
+	rc = ini_parse_stream(read_line, &p, on_value, &p);
+	fclose(p.f);
+	if (p.failed)
+		return -EINVAL;
+	if (rc != 0) {
+		/* inih's own complaint: a line that is neither a section, a key = value nor a comment */
+		snprintf(err, errlen, "%s:%d: not a [section], a key = value or a comment", path, rc);
+		return -EINVAL;
+	}
+	return check_whole(&p);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ */
+
+/**
+ * @file
+ * The configuration of one tally node: an INI file (docs/config.md), read
+ * with inih. Every option has a default; an unknown section or key, a bad
+ * value, or options that contradict each other is an error that names the
+ * file and, where there is one, the line. This module only reads and checks
+ * the file: it starts nothing and opens no other file.
+ */
+
+#ifndef TALLY_CONFIG_H
+#define TALLY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vec.h"
+
+/** Longest path a configuration holds (data_dir). */
+#define TALLY_CONFIG_PATH_MAX 256
+
+/** A member of the cluster. */
+struct tally_config_member {
+	bool present;
+	uint32_t ip;   /**< IPv4 address, host order */
+	uint16_t port; /**< its cluster UDP port */
+};
+
+struct tally_config {
+	/* [cluster] */
+	uint32_t partitions;  /**< P: partitions of the ring, 1..65536 */
+	unsigned n, w, r;     /**< replicas per key, write and read quorums (defaults) */
+	uint8_t key[32];      /**< the cluster key (MACs, tokens) */
+	bool key_set;         /**< key given; false only in the embedded default */
+	uint16_t port;        /**< cluster UDP port (default 7470) */
+	/* [node] */
+	int self;             /**< this node's id; -1 when not given */
+	char data_dir[TALLY_CONFIG_PATH_MAX];
+	char backend[8];      /**< offload backend: "cpu" or "sim" */
+	uint32_t table_entries; /**< keys the counter table holds */
+	uint16_t client_port; /**< UDP port clients send to */
+	/* [limits] */
+	unsigned request_timeout_ms; /**< a client request's default deadline */
+	unsigned heartbeat_ms;       /**< heartbeat period */
+	unsigned failure_ms;         /**< silence after which a peer is down */
+	/* [members] */
+	struct tally_config_member members[TALLY_MAX_NODES];
+	unsigned nmembers;
+};
+
+/** Fill @p c with every default (the embedded three-node cluster's). */
+void tally_config_defaults(struct tally_config *c);
+
+/**
+ * Read @p path over the defaults in @p c, then check the whole.
+ * @return 0; or -ENOENT / -EACCES / -EIO (the file cannot be read) or
+ * -EINVAL (an error in it), with a one-line message in @p err that starts
+ * with "PATH:LINE: " or, for a check of the whole, "PATH: ".
+ */
+int tally_config_load(struct tally_config *c, const char *path, char *err, size_t errlen);
+
+#endif /* TALLY_CONFIG_H */
