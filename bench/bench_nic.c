@@ -343,19 +343,6 @@ build_shape(struct bench *b, struct shape *sh, struct tally_bench_rng *g)
 
 /* ---- the NIC model ---- */
 
-static int
-load_key(tally_nsim_t *nic, uint32_t base, const uint8_t *k)
-{
-	for (unsigned i = 0; i < 4; i++) {
-		uint32_t w = (uint32_t)k[4 * i] | (uint32_t)k[4 * i + 1] << 8 |
-			     (uint32_t)k[4 * i + 2] << 16 | (uint32_t)k[4 * i + 3] << 24;
-
-		if (tally_nsim_csr_write(nic, base + 4 * i, w) != 0)
-			return -EIO;
-	}
-	return 0;
-}
-
 /* A NIC with the wire keys loaded and every row holding its key, zero. */
 static int
 nic_open(struct bench *b)
@@ -370,9 +357,7 @@ nic_open(struct bench *b)
 		snprintf(b->why, sizeof(b->why), "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	err = load_key(b->nic, TALLY_CSR_NODE_KEY0, b->keys.node.k);
-	if (err == 0)
-		err = load_key(b->nic, TALLY_CSR_CLIENT_KEY0, b->keys.client.k);
+	err = tally_nsim_load_keys(b->nic, b->keys.node.k, b->keys.client.k);
 	if (err != 0) {
 		snprintf(b->why, sizeof(b->why), "cannot load the wire keys over the CSR bus");
 		goto out;

@@ -44,18 +44,6 @@ struct sim {
 	unsigned cap;
 };
 
-static int
-load_key(tally_nsim_t *nic, uint32_t base, const uint8_t *k)
-{
-	for (unsigned i = 0; i < 4; i++) {
-		uint32_t w = (uint32_t)k[4 * i] | (uint32_t)k[4 * i + 1] << 8 | (uint32_t)k[4 * i + 2] << 16 |
-			     (uint32_t)k[4 * i + 3] << 24;
-		if (tally_nsim_csr_write(nic, base + 4 * i, w) != 0)
-			return -EIO;
-	}
-	return 0;
-}
-
 static void *
 sim_create(const struct tally_offload_config *cfg, int *err)
 {
@@ -75,8 +63,7 @@ sim_create(const struct tally_offload_config *cfg, int *err)
 		*err = -EINVAL; /* a model built for other sizes, or a table larger than the NIC's */
 		goto fail;
 	}
-	if (load_key(s->nic, TALLY_CSR_NODE_KEY0, cfg->keys.node.k) != 0 ||
-	    load_key(s->nic, TALLY_CSR_CLIENT_KEY0, cfg->keys.client.k) != 0) {
+	if (tally_nsim_load_keys(s->nic, cfg->keys.node.k, cfg->keys.client.k) != 0) {
 		*err = -EIO;
 		goto fail;
 	}

@@ -25,6 +25,7 @@
 
 #include "cmocka_prelude.h"
 #include "kernel_sim.h"
+#include "gate.h"
 #include "prop.h"
 #include "vclock.h"
 #include "vecpairs.h"
@@ -44,33 +45,6 @@ static tally_ksim_t *sim;
 /* Tags continue from run to run, so every tuser bit toggles. */
 static uint16_t tag_base;
 
-/* A pattern of true/false per clock: always, random, or bursts. */
-enum pattern { ALWAYS, RANDOM, BURSTY, PATTERNS };
-static const char *const pattern_name[] = { "always", "random", "bursty" };
-
-struct gate {
-	enum pattern p;
-	bool state;
-	unsigned left;
-};
-
-static bool
-gate_next(struct gate *g, struct prng *r)
-{
-	switch (g->p) {
-	case ALWAYS:
-		return true;
-	case RANDOM:
-		return prng_below(r, 2);
-	default:
-		if (g->left == 0) {
-			g->state = !g->state;
-			g->left = 1 + (unsigned)prng_below(r, 16);
-		}
-		g->left--;
-		return g->state;
-	}
-}
 
 static void
 report(const char *what, unsigned long i, const struct vecpairs *p, const tally_vec_t *want,
@@ -124,7 +98,7 @@ drain(const struct vecpairs *p, unsigned long *next)
 static void
 run_pairs(const struct vecpairs *p, enum pattern offer_p, enum pattern ready_p, uint64_t salt)
 {
-	struct gate offer = { offer_p, false, 0 }, ready = { ready_p, false, 0 };
+	struct gate offer = { .p = offer_p }, ready = { .p = ready_p };
 	unsigned long pushed = 0, checked = 0, stall = 0;
 	struct prng g;
 

@@ -25,7 +25,7 @@ static char path[64];
 static void
 write_file(const char *text)
 {
-	strcpy(path, "/tmp/tally-config-XXXXXX");
+	strcpy(path, "/tmp/tally-config-XXXXXX"); /* mkstemp() fills in the X's */
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));

@@ -42,6 +42,7 @@
 
 #include "cmocka_prelude.h"
 #include "csr_sim.h"
+#include "gate.h"
 #include "prop.h"
 #include "tally_csr.h"
 
@@ -186,32 +187,6 @@ model_write(struct model *m, uint32_t addr, uint32_t data, uint8_t strb, bool *c
 
 /* ---- the bus-functional master ------------------------------------------ */
 
-enum pattern { ALWAYS, RANDOM, BURSTY, PATTERNS };
-static const char *const pattern_name[] = { "always", "random", "bursty" };
-
-struct gate {
-	enum pattern p;
-	bool state;
-	unsigned left;
-};
-
-static bool
-gate_next(struct gate *g, struct prng *r)
-{
-	switch (g->p) {
-	case ALWAYS:
-		return true;
-	case RANDOM:
-		return prng_below(r, 2);
-	default:
-		if (g->left == 0) {
-			g->state = !g->state;
-			g->left = 1 + (unsigned)prng_below(r, 16);
-		}
-		g->left--;
-		return g->state;
-	}
-}
 
 struct wr_op {
 	uint32_t addr, data;

@@ -29,6 +29,7 @@
 
 #include "cmocka_prelude.h"
 #include "nic_table_sim.h"
+#include "gate.h"
 #include "prop.h"
 #include "vclock.h"
 
@@ -229,33 +230,6 @@ emitted(const struct ntsim_resp *got)
 	expq.len--;
 }
 
-/* A pattern of true/false per clock: always, random, or bursts. */
-enum pattern { ALWAYS, RANDOM, BURSTY, PATTERNS };
-static const char *const pattern_name[] = { "always", "random", "bursty" };
-
-struct gate {
-	enum pattern p;
-	bool state;
-	unsigned left;
-};
-
-static bool
-gate_next(struct gate *g, struct prng *r)
-{
-	switch (g->p) {
-	case ALWAYS:
-		return true;
-	case RANDOM:
-		return prng_below(r, 2);
-	default:
-		if (g->left == 0) {
-			g->state = !g->state;
-			g->left = 1 + (unsigned)prng_below(r, 16);
-		}
-		g->left--;
-		return g->state;
-	}
-}
 
 /* Watchdog state: clocks of m_ready with a response due and none coming,
  * and clocks of an offer with m_ready and no acceptance. */
@@ -327,7 +301,7 @@ static void
 run(struct source *src, unsigned long n, enum pattern offer_p, enum pattern ready_p,
     uint64_t salt)
 {
-	struct gate offer = { offer_p, false, 0 }, ready = { ready_p, false, 0 };
+	struct gate offer = { .p = offer_p }, ready = { .p = ready_p };
 	struct ntsim_req q;
 	bool have = false;
 	unsigned long sent = 0;
