@@ -255,6 +255,42 @@ tally_dedup_record(tally_dedup_t *d, tally_opid_t op)
 }
 
 void
+tally_dedup_foreach(const tally_dedup_t *d, tally_dedup_visit_fn fn, void *ctx)
+{
+	for (uint32_t e = d->lru; e != NIL; e = entry_at(d, e)->prev) {
+		const struct entry *x = entry_at(d, e);
+
+		fn(ctx, x->client, x->highest, x->bits, d->words);
+	}
+}
+
+int
+tally_dedup_restore(tally_dedup_t *d, uint64_t client, uint64_t highest, const uint64_t *bits,
+		    uint32_t words)
+{
+	uint32_t slot, e;
+	struct entry *x;
+	bool found;
+
+	if (words != d->words || highest == 0)
+		return -EINVAL;
+	slot = find_slot(d, client, &found);
+	if (found) {
+		e = tally_ixmap_entry(&d->index, slot);
+		list_unlink(d, e);
+	} else {
+		e = entry_take(d);
+		entry_at(d, e)->client = client;
+		tally_ixmap_put(&d->index, find_slot(d, client, &found), e);
+	}
+	x = entry_at(d, e);
+	x->highest = highest;
+	memcpy(x->bits, bits, d->words * sizeof(uint64_t));
+	list_push_front(d, e);
+	return 0;
+}
+
+void
 tally_dedup_stats(const tally_dedup_t *d, struct tally_dedup_stats *out)
 {
 	out->clients = d->used;

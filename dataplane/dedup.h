@@ -82,6 +82,26 @@ int tally_dedup_check(const tally_dedup_t *d, tally_opid_t op);
  */
 int tally_dedup_record(tally_dedup_t *d, tally_opid_t op);
 
+/** One client's state, as tally_dedup_foreach() shows it. */
+typedef void (*tally_dedup_visit_fn)(void *ctx, uint64_t client, uint64_t highest, const uint64_t *bits,
+				     uint32_t words);
+
+/**
+ * Call @p fn for every client held, least recently used first, with its
+ * highest sequence and its window (@p words 64-bit words; bit k of the
+ * window is sequence highest - k). A durable node writes this into its
+ * snapshots; restoring in the same order keeps the recency order.
+ */
+void tally_dedup_foreach(const tally_dedup_t *d, tally_dedup_visit_fn fn, void *ctx);
+
+/**
+ * Set @p client's state to what tally_dedup_foreach() showed, making it the
+ * most recently used (evicting the least recently used if the table is full).
+ * @return 0; -EINVAL if @p words is not this table's window / 64 or @p highest is 0.
+ */
+int tally_dedup_restore(tally_dedup_t *d, uint64_t client, uint64_t highest, const uint64_t *bits,
+			uint32_t words);
+
 /** Counters a node exposes in telemetry. */
 struct tally_dedup_stats {
 	uint64_t clients;   /**< clients held now */

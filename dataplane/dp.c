@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -287,7 +288,11 @@ tally_dp_poll(struct tally_dp *dp)
 
 			while (e < nc && dp->compl[e].frame == dp->compl[c].frame)
 				e++;
-			if (info[fi].disposition == TALLY_OFFLOAD_CONSUMED)
+			bool consumed = info[fi].disposition == TALLY_OFFLOAD_CONSUMED;
+
+			if (consumed && dp->cfg.compl != NULL)
+				dp->cfg.compl(dp->cfg.host_ctx, dp, &info[fi], &dp->compl[c], e - c);
+			else if (consumed)
 				(void)tally_dp_send_acks(dp, &info[fi].addr, &info[fi].hdr,
 							 &dp->compl[c], e - c);
 			c = e;
@@ -314,6 +319,12 @@ tally_dp_poll(struct tally_dp *dp)
 	}
 	tally_dp_flush(dp);
 	return nrx;
+}
+
+uint64_t
+tally_dp_next_seq(struct tally_dp *dp)
+{
+	return ++dp->seq;
 }
 
 void

@@ -39,6 +39,16 @@ struct tally_dp_host_frame {
 /** Called for each frame the host must act on, during tally_dp_poll(). */
 typedef void (*tally_dp_host_fn)(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *f);
 
+/**
+ * Called instead of sending acks, with the completions of one frame the
+ * engine consumed (@p n of them, all from the frame with @p info's addresses
+ * and header). A host that must make merged state durable before a sender
+ * may count it (tallyd's write-ahead log) logs them and sends the acks
+ * itself with tally_dp_send_acks() once they are durable.
+ */
+typedef void (*tally_dp_compl_fn)(void *ctx, struct tally_dp *dp, const struct tally_offload_rxinfo *info,
+				  const struct tally_offload_completion *c, unsigned n);
+
 struct tally_dp_config {
 	uint16_t port_id;           /**< the DPDK port to drive */
 	uint16_t self;              /**< this node's id */
@@ -52,7 +62,8 @@ struct tally_dp_config {
 	struct tally_wire_keys keys;
 	tally_offload_t *engine;    /**< merges; owned by the caller */
 	tally_dp_host_fn host;      /**< may be NULL: host frames are then counted and dropped */
-	void *host_ctx;
+	tally_dp_compl_fn compl;    /**< may be NULL: the runtime then acks merged records at once */
+	void *host_ctx;             /**< passed to host and compl */
 };
 
 struct tally_dp_stats {
@@ -102,6 +113,12 @@ void tally_dp_flush(struct tally_dp *dp);
 int tally_dp_send_acks(struct tally_dp *dp, const struct tally_wire_addr *from,
 		       const struct tally_wire_hdr *hdr, const struct tally_offload_completion *c,
 		       unsigned n);
+
+/**
+ * The next sequence number of a frame this node originates. Frames the host
+ * builds take theirs here, so that one node's frames share one sequence.
+ */
+uint64_t tally_dp_next_seq(struct tally_dp *dp);
 
 /** This node's addresses on the port: its MAC, IP and UDP port. */
 void tally_dp_addr(const struct tally_dp *dp, struct tally_wire_addr *self);
