@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * The write-ahead log and snapshots of one node. Files in the data directory:
+ *
+ *   snap-G   the whole state at the start of generation G (none for G = 0)
+ *   wal-G    records appended during generation G
+ *
+ * Both are a 16-byte header ("TALLYSNP" or "TALLYWAL", then G) and records:
+ *
+ *   u32 body length | u8 type | 3 zero bytes | body | u64 XXH3-64 of all before
+ *
+ * A snapshot ends with an END record holding its record count; one without
+ * it is incomplete and ignored. The state is snap-G plus wal-G for the
+ * highest G with a complete snapshot (or G = 0).
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "wal.h"
+
+#define REC_HDR 8
+#define REC_SUM 8
+#define MAX_BODY (1u << 20)
+#define TYPE_END 255
+#define FILE_HDR 16
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+struct tally_wal {
+	char dir[256];
+	int dirfd;
+	int fd;              /* the current log */
+	uint64_t gen;
+	struct buf pending;  /* records not yet written */
+	int snap_fd;         /* the snapshot being written, -1 outside one */
+	struct buf snap;
+	uint64_t snap_count;
+	int failed;          /* sticky: a write or sync failed */
+	struct tally_wal_stats st;
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4); /* little-endian hosts only, as the wire codec */
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static int
+buf_reserve(struct buf *b, size_t n)
+{
+	if (b->len + n <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 65536;
+	while (cap < b->len + n)
+		cap *= 2;
+	uint8_t *p = realloc(b->p, cap);
+	if (p == NULL)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static size_t
+body_len(const struct tally_wal_rec *r)
+{
+	switch (r->type) {
+	case TALLY_WAL_SLOT:
+		return 16 + 8 + 16;
+	case TALLY_WAL_STATE:
+		return 16 + 2 * 8 * TALLY_MAX_NODES;
+	case TALLY_WAL_OPID:
+		return 16;
+	case TALLY_WAL_DEDUP:
+		return 24 + 8 * (size_t)r->words;
+	case TALLY_WAL_RECOVERED:
+	case TALLY_WAL_DROP:
+		return 16;
+	case TYPE_END:
+		return 8;
+	}
+	return 0;
+}
+
+/* Encode @r at the end of @b. */
+static int
+encode(struct buf *b, const struct tally_wal_rec *r)
+{
+	size_t bl = body_len(r);
+	uint8_t *p;
+
+	if (bl == 0 || bl > MAX_BODY || (r->type == TALLY_WAL_DEDUP && (r->words == 0 || r->bits == NULL)) ||
+	    (r->type == TALLY_WAL_SLOT && r->origin >= TALLY_MAX_NODES))
+		return -EINVAL;
+	if (buf_reserve(b, REC_HDR + bl + REC_SUM) != 0)
+		return -ENOMEM;
+	p = b->p + b->len;
+	memset(p, 0, REC_HDR + bl);
+	put32(p, (uint32_t)bl);
+	p[4] = r->type;
+	uint8_t *q = p + REC_HDR;
+	switch (r->type) {
+	case TALLY_WAL_SLOT:
+		memcpy(q, r->key, 16);
+		q[16] = r->origin;
+		put64(q + 24, r->p);
+		put64(q + 32, r->n);
+		break;
+	case TALLY_WAL_STATE:
+		memcpy(q, r->key, 16);
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+			put64(q + 16 + 8 * i, r->state.p.slot[i]);
+			put64(q + 16 + 8 * (TALLY_MAX_NODES + i), r->state.n.slot[i]);
+		}
+		break;
+	case TALLY_WAL_OPID:
+	case TYPE_END:
+		put64(q, r->client);
+		if (r->type == TALLY_WAL_OPID)
+			put64(q + 8, r->seq);
+		break;
+	case TALLY_WAL_DEDUP:
+		put64(q, r->client);
+		put64(q + 8, r->seq);
+		put32(q + 16, r->words);
+		memcpy(q + 24, r->bits, 8 * (size_t)r->words);
+		break;
+	case TALLY_WAL_RECOVERED:
+	case TALLY_WAL_DROP:
+		memcpy(q, r->key, 16);
+		break;
+	}
+	put64(p + REC_HDR + bl, XXH3_64bits(p, REC_HDR + bl));
+	b->len += REC_HDR + bl + REC_SUM;
+	return 0;
+}
+
+/* Decode the record at @p (@avail bytes). @return its length, 0 if torn or corrupt. */
+static size_t
+decode(const uint8_t *p, size_t avail, struct tally_wal_rec *r)
+{
+	if (avail < REC_HDR)
+		return 0;
+	uint32_t bl = get32(p);
+	if (bl > MAX_BODY || avail < REC_HDR + (size_t)bl + REC_SUM || p[5] || p[6] || p[7])
+		return 0;
+	if (get64(p + REC_HDR + bl) != XXH3_64bits(p, REC_HDR + bl))
+		return 0;
+	memset(r, 0, sizeof(*r));
+	r->type = p[4];
+	const uint8_t *q = p + REC_HDR;
+	switch (r->type) {
+	case TALLY_WAL_DEDUP:
+		if (bl < 24)
+			return 0;
+		r->words = get32(q + 16);
+		break;
+	case TALLY_WAL_SLOT:
+	case TALLY_WAL_STATE:
+	case TALLY_WAL_OPID:
+	case TALLY_WAL_RECOVERED:
+	case TALLY_WAL_DROP:
+	case TYPE_END:
+		break;
+	default:
+		return 0;
+	}
+	if (bl != body_len(r))
+		return 0;
+	switch (r->type) {
+	case TALLY_WAL_SLOT:
+		memcpy(r->key, q, 16);
+		r->origin = q[16];
+		if (r->origin >= TALLY_MAX_NODES)
+			return 0;
+		r->p = get64(q + 24);
+		r->n = get64(q + 32);
+		break;
+	case TALLY_WAL_STATE:
+		memcpy(r->key, q, 16);
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+			r->state.p.slot[i] = get64(q + 16 + 8 * i);
+			r->state.n.slot[i] = get64(q + 16 + 8 * (TALLY_MAX_NODES + i));
+		}
+		break;
+	case TALLY_WAL_OPID:
+		r->client = get64(q);
+		r->seq = get64(q + 8);
+		break;
+	case TYPE_END:
+		r->client = get64(q);
+		break;
+	case TALLY_WAL_DEDUP:
+		r->client = get64(q);
+		r->seq = get64(q + 8);
+		r->bits = (const uint64_t *)(const void *)(q + 24); /* 8-aligned: records are multiples of 8 */
+		break;
+	case TALLY_WAL_RECOVERED:
+	case TALLY_WAL_DROP:
+		memcpy(r->key, q, 16);
+		break;
+	}
+	return REC_HDR + bl + REC_SUM;
+}
+
+static int __attribute__((format(printf, 4, 5)))
+errmsg(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Read a whole file into memory. */
+static int
+slurp(int dirfd, const char *name, uint8_t **out, size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	uint8_t *p;
+	size_t got = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	p = malloc((size_t)sb.st_size + 1);
+	if (p == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)sb.st_size - got);
+		if (n <= 0) {
+			int e = n < 0 ? -errno : -EIO;
+			free(p);
+			close(fd);
+			return e;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*out = p;
+	*len = got;
+	return 0;
+}
+
+static void
+file_name(char *out, size_t len, const char *kind, uint64_t gen)
+{
+	snprintf(out, len, "%s-%016" PRIx64, kind, gen);
+}
+
+static bool
+parse_name(const char *name, const char *kind, uint64_t *gen)
+{
+	size_t k = strlen(kind);
+	char *end;
+
+	if (strncmp(name, kind, k) != 0 || name[k] != '-' || strlen(name + k + 1) != 16)
+		return false;
+	*gen = strtoull(name + k + 1, &end, 16);
+	return *end == '\0';
+}
+
+static bool
+header_ok(const uint8_t *p, size_t len, const char *magic, uint64_t gen)
+{
+	return len >= FILE_HDR && memcmp(p, magic, 8) == 0 && get64(p + 8) == gen;
+}
+
+/* Whether snap-@gen is complete: a valid header, whole records, an END record with their count. */
+static bool
+snapshot_complete(const uint8_t *p, size_t len, uint64_t gen)
+{
+	struct tally_wal_rec r;
+	size_t off = FILE_HDR, n;
+	uint64_t count = 0;
+
+	if (!header_ok(p, len, "TALLYSNP", gen))
+		return false;
+	while ((n = decode(p + off, len - off, &r)) != 0) {
+		off += n;
+		if (r.type == TYPE_END)
+			return r.client == count && off == len;
+		count++;
+	}
+	return false;
+}
+
+static int
+replay(const uint8_t *p, size_t len, size_t *good, tally_wal_replay_fn fn, void *ctx, uint64_t *nrec)
+{
+	struct tally_wal_rec r;
+	size_t off = FILE_HDR, n;
+
+	while ((n = decode(p + off, len - off, &r)) != 0) {
+		if (r.type != TYPE_END) {
+			int rc = fn(ctx, &r);
+			if (rc != 0)
+				return rc;
+			(*nrec)++;
+		}
+		off += n;
+	}
+	*good = off;
+	return 0;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Create @name with a header for @gen, durable with its directory entry. */
+static int
+create_file(struct tally_wal *w, const char *name, const char *magic, uint64_t gen, int *fdout)
+{
+	uint8_t hdr[FILE_HDR];
+	int fd = openat(w->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc;
+
+	if (fd < 0)
+		return -errno;
+	memcpy(hdr, magic, 8);
+	put64(hdr + 8, gen);
+	rc = write_all(fd, hdr, sizeof(hdr));
+	if (rc == 0 && fdatasync(fd) != 0)
+		rc = -errno;
+	if (rc == 0 && fsync(w->dirfd) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	*fdout = fd;
+	return 0;
+}
+
+int
+tally_wal_open(const char *dir, tally_wal_replay_fn fn, void *ctx, struct tally_wal **out, char *err,
+	       size_t errlen)
+{
+	struct tally_wal *w = calloc(1, sizeof(*w));
+	uint64_t gen = 0, g;
+	char name[64];
+	uint8_t *data = NULL;
+	size_t len = 0, good;
+	DIR *d;
+	struct dirent *de;
+	int rc;
+
+	if (w == NULL)
+		return -ENOMEM;
+	w->fd = w->snap_fd = -1;
+	snprintf(w->dir, sizeof(w->dir), "%s", dir);
+	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->dirfd < 0) {
+		rc = errmsg(err, errlen, -errno, "%s: cannot open the data directory: %s", dir, strerror(errno));
+		free(w);
+		return rc;
+	}
+
+	/* The newest complete snapshot decides the generation. */
+	d = fdopendir(dup(w->dirfd));
+	if (d == NULL) {
+		rc = errmsg(err, errlen, -errno, "%s: cannot list: %s", dir, strerror(errno));
+		goto fail;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (!parse_name(de->d_name, "snap", &g) || g <= gen)
+			continue;
+		if (slurp(w->dirfd, de->d_name, &data, &len) == 0 && snapshot_complete(data, len, g))
+			gen = g;
+		free(data);
+		data = NULL;
+	}
+	closedir(d);
+	w->gen = gen;
+
+	if (gen > 0) {
+		file_name(name, sizeof(name), "snap", gen);
+		rc = slurp(w->dirfd, name, &data, &len);
+		if (rc == 0)
+			rc = replay(data, len, &good, fn, ctx, &w->st.replayed);
+		free(data);
+		data = NULL;
+		if (rc != 0) {
+			rc = errmsg(err, errlen, rc, "%s/%s: replay failed: %s", dir, name, strerror(-rc));
+			goto fail;
+		}
+	}
+
+	file_name(name, sizeof(name), "wal", gen);
+	rc = slurp(w->dirfd, name, &data, &len);
+	if (rc == 0) {
+		if (!header_ok(data, len, "TALLYWAL", gen)) {
+			rc = errmsg(err, errlen, -EINVAL, "%s/%s: not a tally log of this generation", dir, name);
+			goto fail;
+		}
+		rc = replay(data, len, &good, fn, ctx, &w->st.replayed);
+		free(data);
+		data = NULL;
+		if (rc != 0) {
+			rc = errmsg(err, errlen, rc, "%s/%s: replay failed: %s", dir, name, strerror(-rc));
+			goto fail;
+		}
+		w->fd = openat(w->dirfd, name, O_WRONLY | O_CLOEXEC);
+		if (w->fd < 0 || (good < len && (ftruncate(w->fd, (off_t)good) != 0 || fdatasync(w->fd) != 0)) ||
+		    lseek(w->fd, 0, SEEK_END) < 0) {
+			rc = errmsg(err, errlen, -errno, "%s/%s: cannot open for append: %s", dir, name, strerror(errno));
+			goto fail;
+		}
+		w->st.torn_bytes = len - good;
+		w->st.log_bytes = good;
+	} else if (rc == -ENOENT) {
+		rc = create_file(w, name, "TALLYWAL", gen, &w->fd);
+		if (rc != 0) {
+			rc = errmsg(err, errlen, rc, "%s/%s: cannot create the log: %s", dir, name, strerror(-rc));
+			goto fail;
+		}
+		w->st.log_bytes = FILE_HDR;
+	} else {
+		rc = errmsg(err, errlen, rc, "%s/%s: cannot read the log: %s", dir, name, strerror(-rc));
+		goto fail;
+	}
+
+	/* Older generations and unfinished snapshots are no longer needed. */
+	d = fdopendir(dup(w->dirfd));
+	if (d != NULL) {
+		rewinddir(d); /* the dup shares the first listing's offset */
+		while ((de = readdir(d)) != NULL) {
+			bool old = (parse_name(de->d_name, "snap", &g) && g != gen) ||
+				   (parse_name(de->d_name, "wal", &g) && g != gen) ||
+				   strcmp(de->d_name, "snap.tmp") == 0;
+			if (old)
+				(void)unlinkat(w->dirfd, de->d_name, 0);
+		}
+		closedir(d);
+	}
+	w->st.generation = gen;
+	*out = w;
+	return 0;
+fail:
+	free(data);
+	if (w->fd >= 0)
+		close(w->fd);
+	close(w->dirfd);
+	free(w);
+	return rc;
+}
+
+int
+tally_wal_append(struct tally_wal *w, const struct tally_wal_rec *r)
+{
+	if (r->type == 0 || r->type >= TALLY_WAL_TYPE_END)
+		return -EINVAL;
+	int rc = encode(&w->pending, r);
+	if (rc == 0)
+		w->st.records++;
+	return rc;
+}
+
+bool
+tally_wal_pending(const struct tally_wal *w)
+{
+	return w->pending.len > 0;
+}
+
+int
+tally_wal_commit(struct tally_wal *w)
+{
+	uint64_t t0;
+	int rc;
+
+	if (w->failed)
+		return w->failed;
+	if (w->pending.len == 0)
+		return 0;
+	t0 = now_ns();
+	rc = write_all(w->fd, w->pending.p, w->pending.len);
+	if (rc == 0 && fdatasync(w->fd) != 0)
+		rc = -errno;
+	w->st.commit_ns += now_ns() - t0;
+	if (rc != 0) {
+		/* The file's end is now unknown: refuse everything after. */
+		w->failed = rc;
+		return rc;
+	}
+	w->st.commits++;
+	w->st.log_bytes += w->pending.len;
+	w->pending.len = 0;
+	return 0;
+}
+
+int
+tally_wal_snapshot_add(struct tally_wal *w, const struct tally_wal_rec *r)
+{
+	if (w->snap_fd < 0 || r->type == 0 || r->type >= TALLY_WAL_TYPE_END)
+		return -EINVAL;
+	int rc = encode(&w->snap, r);
+	if (rc != 0)
+		return rc;
+	w->snap_count++;
+	if (w->snap.len >= (1u << 20)) {
+		rc = write_all(w->snap_fd, w->snap.p, w->snap.len);
+		w->snap.len = 0;
+	}
+	return rc;
+}
+
+int
+tally_wal_snapshot(struct tally_wal *w, int (*fill)(void *ctx, struct tally_wal *w), void *ctx)
+{
+	char snap[64], log[64], old[64];
+	uint64_t next = w->gen + 1;
+	struct tally_wal_rec end = { .type = TYPE_END };
+	int rc, fd = -1;
+
+	rc = tally_wal_commit(w);
+	if (rc != 0)
+		return rc;
+	rc = create_file(w, "snap.tmp", "TALLYSNP", next, &w->snap_fd);
+	if (rc != 0)
+		return rc;
+	w->snap.len = 0;
+	w->snap_count = 0;
+	rc = fill(ctx, w);
+	if (rc == 0) {
+		end.client = w->snap_count;
+		rc = encode(&w->snap, &end);
+	}
+	if (rc == 0)
+		rc = write_all(w->snap_fd, w->snap.p, w->snap.len);
+	if (rc == 0 && fdatasync(w->snap_fd) != 0)
+		rc = -errno;
+	close(w->snap_fd);
+	w->snap_fd = -1;
+	file_name(snap, sizeof(snap), "snap", next);
+	if (rc == 0 && renameat(w->dirfd, "snap.tmp", w->dirfd, snap) != 0)
+		rc = -errno;
+	if (rc == 0 && fsync(w->dirfd) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		(void)unlinkat(w->dirfd, "snap.tmp", 0);
+		return rc;
+	}
+	/* From here the new snapshot is in force; a crash now reopens at next. */
+	file_name(log, sizeof(log), "wal", next);
+	rc = create_file(w, log, "TALLYWAL", next, &fd);
+	if (rc != 0) {
+		w->failed = rc;
+		return rc;
+	}
+	close(w->fd);
+	w->fd = fd;
+	file_name(old, sizeof(old), "wal", w->gen);
+	(void)unlinkat(w->dirfd, old, 0);
+	file_name(old, sizeof(old), "snap", w->gen);
+	(void)unlinkat(w->dirfd, old, 0);
+	w->gen = next;
+	w->st.generation = next;
+	w->st.log_bytes = FILE_HDR;
+	w->st.snapshots++;
+	return 0;
+}
+
+void
+tally_wal_close(struct tally_wal *w)
+{
+	if (w == NULL)
+		return;
+	(void)tally_wal_commit(w);
+	if (w->fd >= 0)
+		close(w->fd);
+	close(w->dirfd);
+	free(w->pending.p);
+	free(w->snap.p);
+	free(w);
+}
+
+void
+tally_wal_stats(const struct tally_wal *w, struct tally_wal_stats *out)
+{
+	*out = w->st;
+}

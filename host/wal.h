@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ */
+
+/**
+ * @file
+ * Durability of one node: a write-ahead log with group commit, and periodic
+ * snapshots, in the node's data directory (docs/durability.md).
+ *
+ * The log holds state, never deltas: a record says "slot o of key k is now
+ * (p, n)" or "this operation was applied". Replaying a record twice, or
+ * replaying records a snapshot already holds, is therefore harmless, the
+ * same property the wire rests on.
+ *
+ * Records are appended to a buffer; tally_wal_commit() writes the buffer and
+ * calls fdatasync() once for all of them (group commit). What a caller may
+ * only do once a record is durable (acknowledge a write) it does after the
+ * commit returns. A snapshot writes the whole state to a new file, makes it
+ * durable, renames it into place and starts a new, empty log; a crash at any
+ * point leaves either the old snapshot and log or the new ones.
+ *
+ * Every record carries a checksum; on open, a log that ends in a torn or
+ * corrupt record is cut back to its last whole record (what was cut was
+ * never committed, so never acknowledged).
+ */
+
+#ifndef TALLY_WAL_H
+#define TALLY_WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gcounter.h"
+
+/** Record types. */
+enum tally_wal_type {
+	TALLY_WAL_SLOT = 1,  /**< key, origin, p, n: one origin slot's values */
+	TALLY_WAL_STATE,     /**< key, state: a whole PN-Counter */
+	TALLY_WAL_OPID,      /**< client, seq: an operation applied here */
+	TALLY_WAL_DEDUP,     /**< client, seq (its highest), words, bits: a client's dedup window */
+	TALLY_WAL_RECOVERED, /**< key: this node's own slot of key was recovered from every member */
+	TALLY_WAL_DROP,      /**< key: the key was handed off and freed here */
+	TALLY_WAL_TYPE_END,
+};
+
+/** One record. Fields a type does not use are ignored. */
+struct tally_wal_rec {
+	uint8_t type;
+	uint8_t origin;
+	uint8_t key[16];
+	uint64_t p, n;
+	tally_pncounter_t state;
+	uint64_t client, seq;
+	uint32_t words;        /**< DEDUP: 64-bit words at bits */
+	const uint64_t *bits;  /**< DEDUP; on replay, valid during the callback only */
+};
+
+/** Counters for telemetry. */
+struct tally_wal_stats {
+	uint64_t generation;  /**< of the current snapshot and log */
+	uint64_t records;     /**< appended since open */
+	uint64_t commits;     /**< fdatasync calls of the log */
+	uint64_t log_bytes;   /**< bytes in the current log */
+	uint64_t snapshots;   /**< taken since open */
+	uint64_t replayed;    /**< records replayed at open */
+	uint64_t torn_bytes;  /**< cut from the log's end at open */
+	uint64_t commit_ns;   /**< total time in commits (write and fdatasync) */
+};
+
+struct tally_wal;
+
+/** Called for each record replayed at open; nonzero stops the open with that error. */
+typedef int (*tally_wal_replay_fn)(void *ctx, const struct tally_wal_rec *r);
+
+/**
+ * Open the log in directory @p dir (which must exist): replay the newest
+ * complete snapshot and then its log through @p fn, cut a torn tail, remove
+ * files of older generations, and get ready to append.
+ * @return 0 with *out, or a negative errno with a one-line message in @p err.
+ */
+int tally_wal_open(const char *dir, tally_wal_replay_fn fn, void *ctx, struct tally_wal **out, char *err,
+		   size_t errlen);
+
+/** Commit what is pending and close (NULL allowed). */
+void tally_wal_close(struct tally_wal *w);
+
+/** Buffer a record. @return 0, -EINVAL (bad record), -ENOMEM. */
+int tally_wal_append(struct tally_wal *w, const struct tally_wal_rec *r);
+
+/** Whether records are waiting for a commit. */
+bool tally_wal_pending(const struct tally_wal *w);
+
+/** Write the pending records and fdatasync once. @return 0 or -errno (then nothing is durable). */
+int tally_wal_commit(struct tally_wal *w);
+
+/**
+ * Take a snapshot: commit what is pending, then call @p fill, which must
+ * append (through tally_wal_snapshot_add()) every record of the whole state;
+ * the snapshot then replaces the old snapshot and log.
+ * @return 0, or -errno (the old snapshot and log stay in force).
+ */
+int tally_wal_snapshot(struct tally_wal *w, int (*fill)(void *ctx, struct tally_wal *w), void *ctx);
+
+/** Add a record to the snapshot being written; only from within fill. */
+int tally_wal_snapshot_add(struct tally_wal *w, const struct tally_wal_rec *r);
+
+/** Current counters. */
+void tally_wal_stats(const struct tally_wal *w, struct tally_wal_stats *out);
+
+#endif /* TALLY_WAL_H */

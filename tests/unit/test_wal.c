@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * The write-ahead log (host/wal.c): records of every type read back exactly
+ * after a reopen; only committed records survive; a log cut at every byte
+ * of its last record (a torn write) reopens with the whole records before
+ * it and takes appends after; a snapshot replaces the old log; a snapshot
+ * left unfinished by a crash, or one whose bytes rotted, is ignored in
+ * favour of the previous generation; a missing directory is a clear error.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmocka_prelude.h"
+#include "wal.h"
+
+#define MAXREC 4096
+
+/* What a replay saw. */
+struct seen {
+	struct tally_wal_rec r[MAXREC];
+	uint64_t bits[MAXREC][4];
+	unsigned n;
+};
+
+static struct seen seen;
+static char dir[64];
+
+static int
+collect(void *ctx, const struct tally_wal_rec *r)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->n < MAXREC);
+	s->r[s->n] = *r;
+	if (r->type == TALLY_WAL_DEDUP) {
+		assert_true(r->words <= 4);
+		memcpy(s->bits[s->n], r->bits, 8 * r->words);
+		s->r[s->n].bits = s->bits[s->n];
+	}
+	s->n++;
+	return 0;
+}
+
+static struct tally_wal *
+open_wal(void)
+{
+	struct tally_wal *w = NULL;
+	char err[256] = "";
+
+	seen.n = 0;
+	int rc = tally_wal_open(dir, collect, &seen, &w, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("open: %s", err);
+	return w;
+}
+
+static void
+fresh_dir(void)
+{
+	strcpy(dir, "/tmp/tally-wal-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+}
+
+static void
+remove_dir(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[512];
+
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static unsigned
+count_files(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static const uint64_t dedup_bits[2] = { 0x8000000000000001u, 0x5u };
+
+/* Record @i of a fixed sequence that cycles through every type. */
+static struct tally_wal_rec
+rec(unsigned i)
+{
+	struct tally_wal_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = (uint8_t)(1 + i % (TALLY_WAL_TYPE_END - 1));
+	for (unsigned b = 0; b < 16; b++)
+		r.key[b] = (uint8_t)(i * 7 + b);
+	switch (r.type) {
+	case TALLY_WAL_SLOT:
+		r.origin = (uint8_t)(i % TALLY_MAX_NODES);
+		r.p = i * 1000003u;
+		r.n = i;
+		break;
+	case TALLY_WAL_STATE:
+		for (unsigned s = 0; s < TALLY_MAX_NODES; s++) {
+			r.state.p.slot[s] = i + s;
+			r.state.n.slot[s] = i * s;
+		}
+		break;
+	case TALLY_WAL_OPID:
+		r.client = 0xc0ffee00u + i;
+		r.seq = i + 1;
+		break;
+	case TALLY_WAL_DEDUP:
+		r.client = 77 + i;
+		r.seq = 128 + i;
+		r.words = 2;
+		r.bits = dedup_bits;
+		break;
+	}
+	return r;
+}
+
+static void
+assert_rec_equal(const struct tally_wal_rec *a, const struct tally_wal_rec *b)
+{
+	assert_int_equal(a->type, b->type);
+	switch (a->type) {
+	case TALLY_WAL_SLOT:
+		assert_memory_equal(a->key, b->key, 16);
+		assert_int_equal(a->origin, b->origin);
+		assert_int_equal(a->p, b->p);
+		assert_int_equal(a->n, b->n);
+		break;
+	case TALLY_WAL_STATE:
+		assert_memory_equal(a->key, b->key, 16);
+		assert_memory_equal(&a->state, &b->state, sizeof(a->state));
+		break;
+	case TALLY_WAL_OPID:
+		assert_int_equal(a->client, b->client);
+		assert_int_equal(a->seq, b->seq);
+		break;
+	case TALLY_WAL_DEDUP:
+		assert_int_equal(a->client, b->client);
+		assert_int_equal(a->seq, b->seq);
+		assert_int_equal(a->words, b->words);
+		assert_memory_equal(a->bits, b->bits, 8 * a->words);
+		break;
+	default:
+		assert_memory_equal(a->key, b->key, 16);
+	}
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct tally_wal *w;
+	struct tally_wal_stats st;
+
+	(void)state;
+	fresh_dir();
+	w = open_wal();
+	assert_int_equal(seen.n, 0);
+	for (unsigned i = 0; i < 300; i++) {
+		struct tally_wal_rec r = rec(i);
+		assert_int_equal(tally_wal_append(w, &r), 0);
+		if (i % 50 == 49)
+			assert_int_equal(tally_wal_commit(w), 0);
+	}
+	assert_false(tally_wal_pending(w));
+	tally_wal_stats(w, &st);
+	assert_int_equal(st.commits, 6);
+	assert_int_equal(st.records, 300);
+	tally_wal_close(w);
+
+	w = open_wal();
+	assert_int_equal(seen.n, 300);
+	for (unsigned i = 0; i < 300; i++) {
+		struct tally_wal_rec r = rec(i);
+		assert_rec_equal(&seen.r[i], &r);
+	}
+	/* A bad record is refused and appends nothing. */
+	struct tally_wal_rec bad = rec(0);
+	bad.origin = TALLY_MAX_NODES;
+	assert_int_equal(tally_wal_append(w, &bad), -EINVAL);
+	bad.type = TALLY_WAL_TYPE_END;
+	assert_int_equal(tally_wal_append(w, &bad), -EINVAL);
+	assert_false(tally_wal_pending(w));
+	tally_wal_close(w);
+	remove_dir();
+}
+
+/* A log cut anywhere in its last record keeps exactly the records before. */
+static void
+test_torn_tail(void **state)
+{
+	char log[128];
+	struct stat sb;
+	off_t whole;
+
+	(void)state;
+	fresh_dir();
+	struct tally_wal *w = open_wal();
+	for (unsigned i = 0; i < 10; i++) {
+		struct tally_wal_rec r = rec(i);
+		assert_int_equal(tally_wal_append(w, &r), 0);
+	}
+	assert_int_equal(tally_wal_commit(w), 0);
+	assert_int_equal(stat(dir, &sb), 0);
+	snprintf(log, sizeof(log), "%s/wal-0000000000000000", dir);
+	assert_int_equal(stat(log, &sb), 0);
+	whole = sb.st_size;
+	struct tally_wal_rec last = rec(10); /* a STATE record: 160 bytes */
+	assert_int_equal(tally_wal_append(w, &last), 0);
+	assert_int_equal(tally_wal_commit(w), 0);
+	tally_wal_close(w);
+	assert_int_equal(stat(log, &sb), 0);
+	off_t full = sb.st_size;
+
+	for (off_t cut = whole; cut < full; cut += 7) {
+		assert_int_equal(truncate(log, cut), 0);
+		w = open_wal();
+		assert_int_equal(seen.n, 10);
+		struct tally_wal_stats st;
+		tally_wal_stats(w, &st);
+		assert_int_equal(st.torn_bytes, (uint64_t)(cut - whole));
+		/* Appending after the cut works and survives another reopen. */
+		assert_int_equal(tally_wal_append(w, &last), 0);
+		tally_wal_close(w);
+		w = open_wal();
+		assert_int_equal(seen.n, 11);
+		assert_rec_equal(&seen.r[10], &last);
+		tally_wal_close(w);
+	}
+	/* A flipped bit in the middle record ends the replay there. */
+	int fd = open(log, O_RDWR);
+	uint8_t b;
+	assert_int_equal(pread(fd, &b, 1, whole - 20), 1);
+	b ^= 0x10;
+	assert_int_equal(pwrite(fd, &b, 1, whole - 20), 1);
+	close(fd);
+	w = open_wal();
+	assert_int_equal(seen.n, 9);
+	tally_wal_close(w);
+	remove_dir();
+}
+
+static unsigned snap_records;
+
+static int
+fill(void *ctx, struct tally_wal *w)
+{
+	(void)ctx;
+	for (unsigned i = 0; i < snap_records; i++) {
+		struct tally_wal_rec r = rec(1000 + i);
+		int rc = tally_wal_snapshot_add(w, &r);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void
+test_snapshot(void **state)
+{
+	struct tally_wal_stats st;
+	struct tally_wal_rec r;
+
+	(void)state;
+	fresh_dir();
+	struct tally_wal *w = open_wal();
+	for (unsigned i = 0; i < 20; i++) {
+		r = rec(i);
+		assert_int_equal(tally_wal_append(w, &r), 0);
+	}
+	/* The snapshot commits what is pending first. */
+	snap_records = 3000;
+	assert_int_equal(tally_wal_snapshot(w, fill, NULL), 0);
+	assert_false(tally_wal_pending(w));
+	r = rec(5000);
+	assert_int_equal(tally_wal_append(w, &r), 0);
+	tally_wal_stats(w, &st);
+	assert_int_equal(st.generation, 1);
+	tally_wal_close(w);
+	assert_int_equal(count_files(), 2); /* snap-1 and wal-1 */
+
+	w = open_wal();
+	assert_int_equal(seen.n, 3001);
+	for (unsigned i = 0; i < 3000; i++) {
+		r = rec(1000 + i);
+		assert_rec_equal(&seen.r[i], &r);
+	}
+	r = rec(5000);
+	assert_rec_equal(&seen.r[3000], &r);
+
+	/* A crash while writing the next snapshot leaves snap.tmp: ignored. */
+	char p[128];
+	snprintf(p, sizeof(p), "%s/snap.tmp", dir);
+	FILE *f = fopen(p, "w");
+	fputs("TALLYSNP partial", f);
+	fclose(f);
+	/* And a snapshot of a later generation without its end record: ignored too. */
+	snprintf(p, sizeof(p), "%s/snap-0000000000000002", dir);
+	char src[128];
+	snprintf(src, sizeof(src), "%s/snap-0000000000000001", dir);
+	struct stat sb;
+	assert_int_equal(stat(src, &sb), 0);
+	{
+		int in = open(src, O_RDONLY), out = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		static uint8_t buf[1 << 20];
+		ssize_t n = read(in, buf, sizeof(buf));
+		assert_true(n > 100);
+		buf[8] = 2; /* generation 2 in its header */
+		assert_int_equal(write(out, buf, (size_t)n - 16), n - 16); /* the end record cut */
+		close(in);
+		close(out);
+	}
+	tally_wal_close(w);
+	w = open_wal();
+	assert_int_equal(seen.n, 3001);
+	tally_wal_stats(w, &st);
+	assert_int_equal(st.generation, 1);
+	tally_wal_close(w);
+	assert_int_equal(count_files(), 2); /* the debris is gone */
+
+	/* An empty snapshot is a snapshot too. */
+	w = open_wal();
+	snap_records = 0;
+	assert_int_equal(tally_wal_snapshot(w, fill, NULL), 0);
+	tally_wal_close(w);
+	w = open_wal();
+	assert_int_equal(seen.n, 0);
+	tally_wal_close(w);
+	remove_dir();
+}
+
+static void
+test_bad_dir(void **state)
+{
+	struct tally_wal *w = NULL;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(tally_wal_open("/nonexistent/tally", collect, &seen, &w, err, sizeof(err)), -ENOENT);
+	assert_null(w);
+	assert_non_null(strstr(err, "/nonexistent/tally: cannot open the data directory"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_torn_tail),
+		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_bad_dir),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
