@@ -121,6 +121,8 @@ on_value(void *user, const char *section, const char *key, const char *value)
 	UINT_KEY("node", "id", self, 0, TALLY_MAX_NODES - 1)
 	UINT_KEY("node", "table_entries", table_entries, 1, 1u << 24)
 	UINT_KEY("node", "client_port", client_port, 1, 65535)
+	UINT_KEY("node", "admin_port", admin_port, 1, 65535)
+	UINT_KEY("node", "mtu", mtu, 576, 9000)
 	UINT_KEY("limits", "request_timeout_ms", request_timeout_ms, 1, 3600000)
 	UINT_KEY("limits", "heartbeat_ms", heartbeat_ms, 1, 60000)
 	UINT_KEY("limits", "failure_ms", failure_ms, 1, 3600000)
@@ -191,6 +193,8 @@ tally_config_defaults(struct tally_config *c)
 	strcpy(c->backend, "cpu");
 	c->table_entries = 4096;
 	c->client_port = 7471;
+	c->admin_port = 7472;
+	c->mtu = 1500;
 	c->request_timeout_ms = 1000;
 	c->heartbeat_ms = 100;
 	c->failure_ms = 1000;
@@ -228,6 +232,9 @@ check_whole(struct parse *p)
 	else if (c->w > c->n || c->r > c->n)
 		snprintf(p->err, p->errlen, "%s: [cluster] w = %u and r = %u must each be at most n = %u", p->path,
 			 c->w, c->r, c->n);
+	else if (c->client_port == c->admin_port)
+		snprintf(p->err, p->errlen, "%s: [node] client_port and admin_port are both %u", p->path,
+			 c->client_port);
 	else if (c->failure_ms <= c->heartbeat_ms)
 		snprintf(p->err, p->errlen, "%s: [limits] failure_ms = %u must exceed heartbeat_ms = %u", p->path,
 			 c->failure_ms, c->heartbeat_ms);

@@ -43,6 +43,8 @@ struct tally_config {
 	char backend[8];      /**< offload backend: "cpu" or "sim" */
 	uint32_t table_entries; /**< keys the counter table holds */
 	uint16_t client_port; /**< UDP port clients send to */
+	uint16_t admin_port;  /**< TCP port of the status page (tallyctl status) */
+	unsigned mtu;         /**< IP MTU of the cluster link */
 	/* [limits] */
 	unsigned request_timeout_ms; /**< a client request's default deadline */
 	unsigned heartbeat_ms;       /**< heartbeat period */

@@ -67,6 +67,8 @@ test_full_file(void **state)
 			      "backend = sim\n"
 			      "table_entries = 2048\n"
 			      "client_port = 7481\n"
+			      "admin_port = 7482\n"
+			      "mtu = 9000\n"
 			      "[limits]\n"
 			      "request_timeout_ms = 250\n"
 			      "heartbeat_ms = 50\n"
@@ -91,6 +93,8 @@ test_full_file(void **state)
 	assert_string_equal(c.backend, "sim");
 	assert_int_equal(c.table_entries, 2048);
 	assert_int_equal(c.client_port, 7481);
+	assert_int_equal(c.admin_port, 7482);
+	assert_int_equal(c.mtu, 9000);
 	assert_int_equal(c.request_timeout_ms, 250);
 	assert_int_equal(c.heartbeat_ms, 50);
 	assert_int_equal(c.failure_ms, 400);
@@ -118,6 +122,8 @@ test_defaults(void **state)
 	assert_string_equal(c.data_dir, "/var/lib/tally");
 	assert_int_equal(c.table_entries, 4096);
 	assert_int_equal(c.client_port, 7471);
+	assert_int_equal(c.admin_port, 7472);
+	assert_int_equal(c.mtu, 1500);
 	assert_int_equal(c.request_timeout_ms, 1000);
 	assert_int_equal(c.heartbeat_ms, 100);
 	assert_int_equal(c.failure_ms, 1000);
@@ -146,6 +152,7 @@ test_bad_lines(void **state)
 	refused("[clustre]\nn = 3\n", 2, "unknown section [clustre]");
 	refused("[cluster]\n\nn = 0\n", 3, "n: '0' is not a whole number in 1..8");
 	refused("[cluster]\nn = 9\n", 2, "in 1..8");
+	refused("[node]\nmtu = 100\n", 2, "mtu: '100' is not a whole number in 576..9000");
 	refused("[cluster]\nn = three\n", 2, "'three'");
 	refused("[cluster]\nn = 3x\n", 2, "'3x'");
 	refused("[cluster]\nn = -1\n", 2, "'-1'");
@@ -196,6 +203,8 @@ test_bad_whole(void **state)
 	refused_whole(text, "w = 4 and r = 2 must each be at most n = 3");
 	snprintf(text, sizeof(text), "%s[limits]\nheartbeat_ms = 500\nfailure_ms = 500\n", base);
 	refused_whole(text, "failure_ms = 500 must exceed heartbeat_ms = 500");
+	snprintf(text, sizeof(text), "%s[node]\nadmin_port = 7471\n", base);
+	refused_whole(text, "client_port and admin_port are both 7471");
 	refused_whole("[cluster]\nkey = " KEY "\n[node]\nid = 0\n[members]\n0 = 10.0.0.1\n1 = 10.0.0.1:7470\n",
 		      "nodes 0 and 1 have the same address");
 }
