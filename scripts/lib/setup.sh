@@ -13,7 +13,7 @@ TALLY_BUILD=${TALLY_BUILD:-$TALLY_ROOT/build}
 # package to install when one is missing, so this list and meson.build agree.
 TALLY_DEB_PACKAGES=(
 	meson ninja-build pkg-config make gcc g++ clang libclang-rt-14-dev python3 iproute2
-	libdpdk-dev libibverbs-dev libxxhash-dev libcmocka-dev zlib1g-dev libsodium-dev libinih-dev
+	libdpdk-dev libibverbs-dev libxxhash-dev libcmocka-dev zlib1g-dev libsodium-dev libinih-dev libjansson-dev
 	verilator yosys z3
 )
 

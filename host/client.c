@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * libtallyclient. Operations in flight live in a ring indexed by their
+ * sequence number, so an answer finds its operation in one step; a
+ * sequence's slot is reused only after its operation completed.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "wire.h"
+
+#define RING 1024 /* > TALLY_CLIENT_MAX_IN_FLIGHT, a power of two */
+#define MAX_BATCH 32
+
+struct pending {
+	bool busy;
+	uint8_t custom;            /* op id given by the caller: not in the ring order */
+	struct tally_wire_client r;
+	uint64_t sent, deadline;
+	void *user;
+};
+
+struct tally_client {
+	int fd;
+	struct tally_wire_keys keys;
+	uint64_t id, next_seq;
+	unsigned timeout_ms, retry_ms, batch;
+	struct pending ring[RING];
+	unsigned in_flight;
+	/* the datagram being filled */
+	struct tally_wire_writer w;
+	bool open;
+	uint8_t buf[TALLY_WIRE_L2L4_LEN + TALLY_WIRE_MAX_PAYLOAD];
+	uint64_t frame_seq;
+	/* completions found while resending, handed out by the next poll */
+	struct tally_client_result done[RING];
+	unsigned ndone;
+	struct tally_client_stats st;
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+tally_client_t *
+tally_client_open(const struct tally_client_opts *o, int *err)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(o->port ? o->port : 7471) };
+	tally_client_t *c;
+	int sz = 4 << 20;
+
+	if (inet_pton(AF_INET, o->host ? o->host : "127.0.0.1", &sa.sin_addr) != 1 || o->batch > MAX_BATCH) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (tally_wire_keys_derive(&c->keys, o->key) != 0) {
+		free(c);
+		*err = -EIO;
+		return NULL;
+	}
+	memset(&c->keys.node, 0, sizeof(c->keys.node)); /* a client holds the client key alone */
+	c->timeout_ms = o->timeout_ms ? o->timeout_ms : 1000;
+	c->retry_ms = o->retry_ms ? o->retry_ms : (c->timeout_ms / 4 ? c->timeout_ms / 4 : 1);
+	c->batch = o->batch ? o->batch : MAX_BATCH;
+	c->id = o->client_id;
+	while (c->id == 0)
+		if (getrandom(&c->id, sizeof(c->id), 0) != sizeof(c->id))
+			c->id = now_ns() ^ (uint64_t)getpid() << 32;
+	c->next_seq = 1;
+	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		*err = -errno;
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c);
+		return NULL;
+	}
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	return c;
+}
+
+void
+tally_client_close(tally_client_t *c)
+{
+	if (c == NULL)
+		return;
+	close(c->fd);
+	free(c);
+}
+
+uint64_t
+tally_client_id(const tally_client_t *c)
+{
+	return c->id;
+}
+
+unsigned
+tally_client_in_flight(const tally_client_t *c)
+{
+	return c->in_flight;
+}
+
+void
+tally_client_stats(const tally_client_t *c, struct tally_client_stats *out)
+{
+	*out = c->st;
+}
+
+int
+tally_client_flush(tally_client_t *c)
+{
+	if (!c->open)
+		return 0;
+	c->open = false;
+	size_t len = tally_wire_finish(&c->w, &c->keys);
+	ssize_t n = send(c->fd, c->buf + TALLY_WIRE_L2L4_LEN, len - TALLY_WIRE_L2L4_LEN, 0);
+	if (n < 0)
+		return errno == ECONNREFUSED ? 0 : -errno; /* the node is not there (yet): the resend tries again */
+	c->st.sent++;
+	return 0;
+}
+
+static int
+add(tally_client_t *c, const struct tally_wire_client *r)
+{
+	if (c->open && (c->w.count >= c->batch || tally_wire_room(&c->w) == 0)) {
+		int rc = tally_client_flush(c);
+		if (rc != 0)
+			return rc;
+	}
+	if (!c->open) {
+		struct tally_wire_addr a = { 0 };
+		struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT,
+					    .seq = ++c->frame_seq };
+		if (tally_wire_begin(&c->w, c->buf, sizeof(c->buf), 0, &a, &h) != 0)
+			return -EINVAL;
+		c->open = true;
+	}
+	return tally_wire_add_client(&c->w, r) == 0 ? 0 : -EINVAL;
+}
+
+int
+tally_client_submit_id(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
+		       unsigned quorum, uint64_t client, uint64_t seq, void *user)
+{
+	bool write = op == TALLY_WIRE_OP_INCR || op == TALLY_WIRE_OP_DECR;
+	struct pending *p;
+
+	if ((!write && op != TALLY_WIRE_OP_GET) || keylen == 0 || keylen > TALLY_WIRE_CLIENT_STR_MAX ||
+	    (write && delta == 0) || quorum > TALLY_MAX_NODES || seq == 0 || client == 0)
+		return -EINVAL;
+	if (c->in_flight + c->ndone >= TALLY_CLIENT_MAX_IN_FLIGHT || c->ring[seq % RING].busy)
+		return -EAGAIN;
+	p = &c->ring[seq % RING];
+	memset(p, 0, sizeof(*p));
+	p->r.op = (uint8_t)op;
+	p->r.w = write ? (uint8_t)quorum : 0;
+	p->r.r = write ? 0 : (uint8_t)quorum;
+	p->r.client = client;
+	p->r.seq = seq;
+	p->r.delta = write ? delta : 0;
+	p->r.deadline_ms = c->timeout_ms;
+	p->r.key_len = (uint8_t)keylen;
+	memcpy(p->r.key, key, keylen);
+	p->custom = client != c->id;
+	p->user = user;
+	p->sent = now_ns();
+	p->deadline = p->sent + (uint64_t)c->timeout_ms * 1000000u;
+	int rc = add(c, &p->r);
+	if (rc != 0)
+		return rc;
+	p->busy = true;
+	c->in_flight++;
+	return 0;
+}
+
+int
+tally_client_submit(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
+		    unsigned quorum, void *user)
+{
+	int rc = tally_client_submit_id(c, op, key, keylen, delta, quorum, c->id, c->next_seq, user);
+
+	if (rc == 0)
+		c->next_seq++;
+	return rc;
+}
+
+static void
+complete(tally_client_t *c, struct pending *p, unsigned status, int64_t value)
+{
+	struct tally_client_result *d = &c->done[c->ndone++];
+
+	d->op = p->r.op;
+	d->status = (uint16_t)status;
+	d->value = value;
+	d->client = p->r.client;
+	d->seq = p->r.seq;
+	d->user = p->user;
+	p->busy = false;
+	c->in_flight--;
+}
+
+static void
+receive(tally_client_t *c)
+{
+	static uint8_t buf[TALLY_WIRE_MAX_PAYLOAD + 64];
+	struct tally_wire_frame f;
+
+	for (;;) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0)
+			return;
+		c->st.received++;
+		if (tally_wire_decode_payload(buf, (size_t)n, &c->keys, &f) != TALLY_WIRE_OK ||
+		    f.hdr.type != TALLY_WIRE_CLIENT_REPLY) {
+			c->st.stray++;
+			continue;
+		}
+		for (unsigned i = 0; i < f.hdr.count; i++) {
+			struct tally_wire_client r;
+			struct pending *p;
+
+			tally_wire_get_client(&f, i, &r);
+			p = &c->ring[r.seq % RING];
+			if (!p->busy || p->r.seq != r.seq || p->r.client != r.client) {
+				c->st.stray++; /* a late answer to a resend: already done */
+				continue;
+			}
+			complete(c, p, r.status, r.value);
+		}
+	}
+}
+
+static void
+resend_expire(tally_client_t *c)
+{
+	uint64_t now = now_ns();
+
+	if (c->in_flight == 0)
+		return;
+	for (unsigned i = 0; i < RING; i++) {
+		struct pending *p = &c->ring[i];
+		if (!p->busy)
+			continue;
+		if (now >= p->deadline) {
+			complete(c, p, TALLY_E_INDETERMINATE, 0);
+		} else if (now - p->sent >= (uint64_t)c->retry_ms * 1000000u) {
+			uint64_t left = (p->deadline - now) / 1000000u;
+			p->r.deadline_ms = left ? (uint32_t)left : 1;
+			p->sent = now;
+			if (add(c, &p->r) == 0)
+				c->st.resent++;
+		}
+	}
+	(void)tally_client_flush(c);
+}
+
+int
+tally_client_poll(tally_client_t *c, struct tally_client_result *out, unsigned max, int timeout_ms)
+{
+	uint64_t until = now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
+	int rc = tally_client_flush(c);
+
+	if (rc != 0)
+		return rc;
+	for (;;) {
+		receive(c);
+		resend_expire(c);
+		if (c->ndone > 0 || c->in_flight == 0)
+			break;
+		uint64_t now = now_ns();
+		if (now >= until)
+			break;
+		/* Wake for an answer, a resend or the caller's limit, whichever is first. */
+		uint64_t wait = until - now, r = (uint64_t)c->retry_ms * 1000000u;
+		if (wait > r)
+			wait = r;
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		(void)poll(&pfd, 1, (int)(wait / 1000000u) + 1);
+	}
+	unsigned n = c->ndone < max ? c->ndone : max;
+	memcpy(out, c->done, n * sizeof(*out));
+	memmove(c->done, c->done + n, (c->ndone - n) * sizeof(*out));
+	c->ndone -= n;
+	return (int)n;
+}
+
+static int
+one(tally_client_t *c, unsigned op, const char *key, uint64_t delta, unsigned quorum, int64_t *value)
+{
+	struct tally_client_result r;
+	int rc;
+
+	if (c->in_flight > 0 || c->ndone > 0)
+		return -EBUSY;
+	rc = tally_client_submit(c, op, key, strlen(key), delta, quorum, NULL);
+	if (rc != 0)
+		return rc;
+	do {
+		rc = tally_client_poll(c, &r, 1, (int)c->timeout_ms + 100);
+	} while (rc == 0);
+	if (rc < 0)
+		return rc;
+	if (r.status == TALLY_OK && value != NULL)
+		*value = r.value;
+	return r.status;
+}
+
+int
+tally_client_incr(tally_client_t *c, const char *key, int64_t delta, unsigned w, int64_t *value)
+{
+	if (delta == 0 || delta == INT64_MIN)
+		return -EINVAL;
+	return one(c, delta > 0 ? TALLY_WIRE_OP_INCR : TALLY_WIRE_OP_DECR, key,
+		   delta > 0 ? (uint64_t)delta : (uint64_t)-delta, w, value);
+}
+
+int
+tally_client_get(tally_client_t *c, const char *key, unsigned r, int64_t *value)
+{
+	return one(c, TALLY_WIRE_OP_GET, key, 0, r, value);
+}

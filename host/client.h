@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ */
+
+/**
+ * @file
+ * libtallyclient: send counter operations to a tally node over UDP
+ * (CLIENT_REQUEST frames, docs/wire.md), many per datagram.
+ *
+ * Every operation gets an op id (this client's random 64-bit id and a
+ * sequence number). An operation not answered within @c retry_ms is sent
+ * again with the same op id, which the cluster applies at most once, until
+ * its deadline; then it completes as TALLY_E_INDETERMINATE (it may or may
+ * not have been applied; submitting it again with tally_client_submit_id()
+ * and the same op id is safe).
+ *
+ * Two ways to use it:
+ *   - one at a time: tally_client_incr(), tally_client_get();
+ *   - at rate: tally_client_submit() queues operations into datagrams of up
+ *     to @c batch records (sent when full, or by tally_client_flush()), and
+ *     tally_client_poll() returns completions in any order.
+ * A client is not thread-safe: use one per thread.
+ */
+
+#ifndef TALLY_CLIENT_H
+#define TALLY_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+/** Operations in flight at most (half the node's dedup window). */
+#define TALLY_CLIENT_MAX_IN_FLIGHT 512
+
+struct tally_client_opts {
+	const char *host;     /**< node address, dotted IPv4; NULL = 127.0.0.1 */
+	uint16_t port;        /**< its client port; 0 = 7471 */
+	uint8_t key[32];      /**< the cluster key (only the client subkey is kept) */
+	unsigned timeout_ms;  /**< deadline of an operation; 0 = 1000 */
+	unsigned retry_ms;    /**< resend an unanswered operation after; 0 = timeout / 4 */
+	unsigned batch;       /**< records per datagram, 1..32; 0 = 32 */
+	uint64_t client_id;   /**< 0 = random */
+};
+
+/** A finished operation. */
+struct tally_client_result {
+	uint8_t op;        /**< enum tally_wire_op */
+	uint16_t status;   /**< enum tally_status */
+	int64_t value;     /**< the counter's value (after a write: as its origin saw it) */
+	uint64_t client, seq; /**< its op id */
+	void *user;        /**< as given to submit */
+};
+
+typedef struct tally_client tally_client_t;
+
+/** @return a client, or NULL with *err = -EINVAL (bad options), -ENOMEM, or a socket errno. */
+tally_client_t *tally_client_open(const struct tally_client_opts *o, int *err);
+
+void tally_client_close(tally_client_t *c);
+
+/**
+ * Queue an operation: @p op is TALLY_WIRE_OP_INCR, _DECR (amount @p delta > 0)
+ * or _GET; @p quorum is W for writes, R for reads (0 = the cluster's default).
+ * @return 0; -EINVAL (bad op, key of 0 or over 64 bytes, delta 0 for a
+ * write, quorum over 8); -EAGAIN when TALLY_CLIENT_MAX_IN_FLIGHT are in flight
+ * (poll first).
+ */
+int tally_client_submit(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
+			unsigned quorum, void *user);
+
+/** As tally_client_submit() with a given op id (a retry of an indeterminate operation). */
+int tally_client_submit_id(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
+			   unsigned quorum, uint64_t client, uint64_t seq, void *user);
+
+/** Send the datagram being filled. @return 0 or -errno. */
+int tally_client_flush(tally_client_t *c);
+
+/**
+ * Receive answers, resend what is overdue, expire what is past its deadline;
+ * wait up to @p timeout_ms (0: do not wait) for at least one completion.
+ * @return completions written to @p out (at most @p max), or -errno.
+ */
+int tally_client_poll(tally_client_t *c, struct tally_client_result *out, unsigned max, int timeout_ms);
+
+/** Operations submitted and not yet completed. */
+unsigned tally_client_in_flight(const tally_client_t *c);
+
+/** This client's id (the first half of its op ids). */
+uint64_t tally_client_id(const tally_client_t *c);
+
+/** Counters: datagrams sent and received, resends, answers that matched nothing. */
+struct tally_client_stats {
+	uint64_t sent, received, resent, stray;
+};
+void tally_client_stats(const tally_client_t *c, struct tally_client_stats *out);
+
+/**
+ * One operation, waiting for its answer (none other may be in flight).
+ * @return its enum tally_status (value in *value when TALLY_OK), or -errno.
+ */
+int tally_client_incr(tally_client_t *c, const char *key, int64_t delta, unsigned w, int64_t *value);
+int tally_client_get(tally_client_t *c, const char *key, unsigned r, int64_t *value);
+
+#endif /* TALLY_CLIENT_H */

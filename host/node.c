@@ -1,0 +1,1942 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * One tally node (docs/cluster.md). The parts, in the order a write meets
+ * them:
+ *
+ *   client socket  CLIENT_REQUEST datagrams from the client library
+ *   coordinator    picks the key's origin (the first live node of its
+ *                  preference list) and forwards the request there, or
+ *                  gathers R replicas' states for a read
+ *   origin         checks the op id, raises its own slot, logs it, and after
+ *                  the log commit ships the slot's state to the other replicas
+ *                  (REPLICATE); answers once W replicas hold it
+ *   replica        the NIC merges REPLICATE records; the node logs what was
+ *                  merged and acks after the commit, so an ack means durable
+ *   failure        heartbeats mark peers up or down; writes skip down nodes
+ *                  for the next ones on the ring (sloppy quorum); a node
+ *                  holding a key it is not a preferred replica of hands it
+ *                  to them when they are back (hinted handoff)
+ *   recovery       a node that lost its data directory recovers its own slot
+ *                  of a key from every member before it raises it (kv679)
+ *
+ * Everything runs in tally_node_poll(), which never blocks.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+
+#include "dedup.h"
+#include "dp.h"
+#include "node.h"
+#include "offload.h"
+#include "placement.h"
+#include "status.h"
+#include "wal.h"
+#include "wire.h"
+
+#define MAX_OPS 8192           /* requests in flight at one node */
+#define OP_HASH 16384          /* buckets of the by-key index of ops */
+#define NIL UINT32_MAX
+#define FRAME_BUF 9100
+#define RETRANSMIT_NS 20000000u       /* resend REPLICATE to a replica that has not acked */
+#define REPLICATE_LINGER_NS 5000000000u /* keep shipping after the answer, for replicas not yet holding */
+#define HANDOFF_NS 200000000u         /* how often hints are offered to their owners */
+#define SNAPSHOT_LOG_BYTES (64u << 20)
+#define CLIENT_BURST 32
+#define MAX_CREPLY 8           /* client addresses with a reply frame open in one round */
+#define ADMIN_CONNS 8
+
+enum member_state { PEER_DOWN = 0, PEER_UP };
+
+struct member {
+	bool present;
+	struct tally_wire_addr addr; /* from us to it (dst_*) */
+	bool mac_known;
+	uint64_t last_heard;         /* ns, 0 = never */
+	uint32_t epoch;              /* its incarnation, last seen */
+	bool up;
+	uint64_t frames_in;
+};
+
+/* What the host keeps per counter-table entry. */
+struct keymeta {
+	bool used;
+	bool recovered;                    /* own slot known to be the highest anywhere */
+	uint8_t key[16];
+	uint32_t peer_ix[TALLY_MAX_NODES]; /* the peer's table index, from its acks */
+	uint64_t handoff_ok;               /* bit 8*t+o: node t holds our slot o of this key */
+};
+
+enum op_kind { OP_FREE = 0, OP_WRITE, OP_FORWARD, OP_READ };
+enum op_state { ST_NEW = 0, ST_RECOVER, ST_COMMIT, ST_SHIP, ST_DONE };
+
+struct reply_to {
+	bool node;                 /* answer coordinator node @peer over the cluster link */
+	uint16_t peer;
+	struct sockaddr_in sa;     /* else a client, at this address */
+};
+
+struct op {
+	uint8_t kind, state;
+	uint8_t cop;               /* enum tally_wire_op */
+	uint8_t w, r;
+	bool replied, recover;     /* recover: an internal read of every member (kv679) */
+	uint8_t key[16];
+	uint8_t keybytes[TALLY_WIRE_CLIENT_STR_MAX], keylen;
+	uint64_t client, seq;
+	uint64_t delta;
+	uint64_t deadline, linger, next_send;
+	struct reply_to to;
+	/* write: own slot values this op needs held, and by whom */
+	uint64_t p, n;
+	uint8_t targets, holders;
+	/* read */
+	uint8_t answered;
+	uint64_t req_seq[TALLY_MAX_NODES];
+	tally_pncounter_t got[TALLY_MAX_NODES];
+	tally_pncounter_t merged;
+	uint32_t parked;           /* recover: first write op waiting for it */
+	uint32_t next_parked;      /* write: next op waiting for the same recovery */
+	uint32_t hnext;            /* by-key chain */
+	uint64_t started;
+	uint64_t gen;              /* tells a reused entry from the op that was freed */
+};
+
+/* A frame being filled for one peer and type. */
+struct txb {
+	bool open;
+	struct tally_wire_writer w;
+	uint64_t seq;
+	uint8_t buf[FRAME_BUF];
+};
+
+/* Deferred replica acks: completions of one frame, sent after the commit. */
+struct ackq {
+	struct tally_wire_addr from;
+	struct tally_wire_hdr hdr;
+	unsigned first, n;
+};
+
+struct creply {
+	bool open;
+	struct sockaddr_in sa;
+	struct tally_wire_writer w;
+	uint8_t buf[FRAME_BUF];
+};
+
+struct admin_conn {
+	int fd;
+	size_t got;
+	char req[1024];
+};
+
+struct counters {
+	uint64_t client_frames, client_records, client_drops[TALLY_WIRE_VERDICT_END];
+	uint64_t replies[TALLY_STATUS_END];
+	uint64_t forwarded, applied, duplicates, reads, repairs_sent, repairs_applied;
+	uint64_t handoff_records, handoff_dropped_keys, host_path_records, table_full, recoveries;
+};
+
+struct tally_node {
+	struct tally_config cfg;
+	char name[32];
+	FILE *log;
+	unsigned self;
+	struct tally_wire_keys keys;
+	struct tally_placement *pl;
+	tally_offload_t *engine;
+	struct tally_dp *dp;
+	struct tally_wire_addr me;
+	struct tally_wal *wal;
+	tally_dedup_t *dedup;
+	bool recovering_mode;     /* the data directory was lost: recover each key before raising it */
+	uint32_t epoch;
+	struct member m[TALLY_MAX_NODES];
+	unsigned nmembers;
+	struct keymeta *meta;
+	uint32_t entries;
+
+	struct op *ops;
+	uint32_t free_op, nops;
+	uint64_t op_gen;
+	uint32_t bucket[OP_HASH];
+
+	/* after the next commit */
+	uint32_t *commit_ops;
+	unsigned ncommit_ops;
+	struct tally_offload_completion *acks;
+	unsigned nacks, cap_acks;
+	struct ackq *ackq;
+	unsigned nackq, cap_ackq;
+
+	struct txb tx[TALLY_MAX_NODES][TALLY_WIRE_TYPE_END];
+	struct creply creply[MAX_CREPLY];
+
+	int client_fd, admin_fd;
+	struct admin_conn admin[ADMIN_CONNS];
+	tally_node_admin_fn admin_fn;
+	void *admin_ctx;
+
+	uint64_t now, next_heartbeat, next_handoff, started;
+	struct counters c;
+	uint64_t last_warn;
+};
+
+/* ---- small things ---- */
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+note(struct tally_node *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (n->log == NULL)
+		return;
+	fprintf(n->log, "tallyd: %s: ", n->name);
+	va_start(ap, fmt);
+	vfprintf(n->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', n->log);
+	fflush(n->log);
+}
+
+static unsigned
+popcount8(uint8_t v)
+{
+	return (unsigned)__builtin_popcount(v);
+}
+
+static uint64_t
+ms_ns(unsigned ms)
+{
+	return (uint64_t)ms * 1000000u;
+}
+
+static uint32_t
+key_hash(const uint8_t key[16])
+{
+	uint32_t h;
+
+	memcpy(&h, key, 4); /* key ids are XXH3-128: already uniform */
+	return h % OP_HASH;
+}
+
+/* ---- membership ---- */
+
+static bool
+is_up(const struct tally_node *n, unsigned id)
+{
+	return id == n->self || (n->m[id].present && n->m[id].up);
+}
+
+static void
+heard(struct tally_node *n, const struct tally_wire_addr *a, const struct tally_wire_hdr *h)
+{
+	struct member *m;
+
+	if (h->sender >= TALLY_MAX_NODES || h->sender == n->self || !n->m[h->sender].present)
+		return;
+	m = &n->m[h->sender];
+	if (m->epoch != h->epoch) {
+		/* A restarted peer numbered its table afresh: forget its indexes. */
+		if (m->epoch != 0)
+			for (uint32_t i = 0; i < n->entries; i++)
+				n->meta[i].peer_ix[h->sender] = TALLY_WIRE_INDEX_UNKNOWN;
+		m->epoch = h->epoch;
+	}
+	if (!m->up)
+		note(n, "node %u is up (epoch %" PRIu32 ")", h->sender, h->epoch);
+	m->up = true;
+	m->last_heard = n->now;
+	m->frames_in++;
+	if (!m->mac_known) {
+		memcpy(m->addr.dst_mac, a->src_mac, 6);
+		m->mac_known = true;
+	}
+}
+
+/* The key's nodes in ring order: preference list first, then fallbacks. */
+static const uint8_t *
+ring_of(const struct tally_node *n, const uint8_t key[16], unsigned *count)
+{
+	return tally_placement_nodes(n->pl, tally_placement_partition(n->pl, key), count);
+}
+
+/* The first N live nodes in ring order: where a write goes now. @return their mask. */
+static uint8_t
+live_replicas(const struct tally_node *n, const uint8_t key[16], int *origin)
+{
+	unsigned count, want = tally_placement_n(n->pl), got = 0;
+	const uint8_t *ring = ring_of(n, key, &count);
+	uint8_t mask = 0;
+
+	*origin = -1;
+	for (unsigned i = 0; i < count && got < want; i++) {
+		if (!is_up(n, ring[i]))
+			continue;
+		if (*origin < 0)
+			*origin = ring[i];
+		mask |= (uint8_t)(1u << ring[i]);
+		got++;
+	}
+	return mask;
+}
+
+static bool
+preferred(const struct tally_node *n, const uint8_t key[16], unsigned id)
+{
+	unsigned count, want = tally_placement_n(n->pl);
+	const uint8_t *ring = ring_of(n, key, &count);
+
+	for (unsigned i = 0; i < want && i < count; i++)
+		if (ring[i] == id)
+			return true;
+	return false;
+}
+
+/* ---- frames to peers ---- */
+
+static void
+txb_flush(struct tally_node *n, unsigned peer, unsigned type)
+{
+	struct txb *t = &n->tx[peer][type];
+
+	if (!t->open)
+		return;
+	t->open = false;
+	if (t->w.count == 0)
+		return;
+	size_t len = tally_wire_finish(&t->w, &n->keys);
+	(void)tally_dp_send(n->dp, t->buf, (uint16_t)len);
+}
+
+static void
+flush_all(struct tally_node *n)
+{
+	for (unsigned p = 0; p < TALLY_MAX_NODES; p++)
+		for (unsigned t = 1; t < TALLY_WIRE_TYPE_END; t++)
+			txb_flush(n, p, t);
+	tally_dp_flush(n->dp);
+}
+
+/* Begin a frame of @type to @peer with @ref. */
+static void
+frame_begin(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf, unsigned peer, unsigned type,
+	    uint64_t ref, uint64_t *seq)
+{
+	struct tally_wire_addr a = n->me;
+	struct tally_wire_hdr h = {
+		.type = (uint8_t)type, .sender = (uint16_t)n->self, .epoch = n->epoch, .ref = ref,
+	};
+
+	/* A forwarded client request keeps the client's form: the sender of a
+	 * CLIENT_REQUEST is never a node (the origin knows us by address). */
+	if (type == TALLY_WIRE_CLIENT_REQUEST)
+		h.sender = TALLY_WIRE_SENDER_CLIENT;
+
+	memcpy(a.dst_mac, n->m[peer].addr.dst_mac, 6);
+	a.dst_ip = n->m[peer].addr.dst_ip;
+	a.dst_port = n->m[peer].addr.dst_port;
+	h.seq = tally_dp_next_seq(n->dp);
+	if (seq != NULL)
+		*seq = h.seq;
+	(void)tally_wire_begin(w, buf, FRAME_BUF, n->cfg.mtu, &a, &h);
+}
+
+/* The frame of @type open to @peer, with room for a record. */
+static struct txb *
+txb_get(struct tally_node *n, unsigned peer, unsigned type)
+{
+	struct txb *t = &n->tx[peer][type];
+
+	if (t->open && tally_wire_room(&t->w) == 0)
+		txb_flush(n, peer, type);
+	if (!t->open) {
+		frame_begin(n, &t->w, t->buf, peer, type, 0, &t->seq);
+		t->open = true;
+	}
+	return t;
+}
+
+static void
+send_slot(struct tally_node *n, unsigned peer, const uint8_t key[16], uint32_t ix, unsigned origin, uint64_t p,
+	  uint64_t nv)
+{
+	struct tally_wire_slot s = {
+		.index = ix == NIL ? TALLY_WIRE_INDEX_UNKNOWN : n->meta[ix].peer_ix[peer],
+		.kind = TALLY_WIRE_KIND_PNCOUNTER, .origin = (uint8_t)origin, .p = p, .n = nv,
+	};
+	memcpy(s.key, key, 16);
+	(void)tally_wire_add_slot(&txb_get(n, peer, TALLY_WIRE_REPLICATE)->w, &s);
+}
+
+static void
+heartbeat(struct tally_node *n)
+{
+	uint8_t buf[256];
+	struct tally_wire_writer w;
+
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+		if (!n->m[i].present || i == n->self)
+			continue;
+		frame_begin(n, &w, buf, i, TALLY_WIRE_DIGEST, 0, NULL);
+		size_t len = tally_wire_finish(&w, &n->keys);
+		(void)tally_dp_send(n->dp, buf, (uint16_t)len);
+	}
+}
+
+/* ---- the counter table ---- */
+
+static uint32_t
+key_find(const struct tally_node *n, const uint8_t key[16])
+{
+	uint32_t ix;
+
+	return tally_offload_key_lookup(n->engine, key, &ix) == 0 ? ix : NIL;
+}
+
+/* The key's index, allocating it. @return 0 or a tally_status. */
+static int
+key_get(struct tally_node *n, const uint8_t key[16], uint32_t *ix)
+{
+	int rc = tally_offload_key_alloc(n->engine, key, ix);
+
+	if (rc == -ENOSPC) {
+		n->c.table_full++;
+		return TALLY_E_TABLE_FULL;
+	}
+	if (rc < 0)
+		return TALLY_E_IO;
+	if (rc == 1) {
+		struct keymeta *k = &n->meta[*ix];
+
+		memset(k, 0, sizeof(*k));
+		k->used = true;
+		k->recovered = !n->recovering_mode;
+		memcpy(k->key, key, 16);
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+			k->peer_ix[i] = TALLY_WIRE_INDEX_UNKNOWN;
+	}
+	return 0;
+}
+
+static int
+state_of(const struct tally_node *n, uint32_t ix, tally_pncounter_t *s)
+{
+	if (ix == NIL) {
+		tally_pn_init(s);
+		return 0;
+	}
+	return tally_offload_read(n->engine, ix, s) == 0 ? 0 : TALLY_E_IO;
+}
+
+/* Our state of a key changed in slot @origin (all slots if -1): hints must be offered again. */
+static void
+changed(struct tally_node *n, uint32_t ix, int origin)
+{
+	if (origin < 0) {
+		n->meta[ix].handoff_ok = 0;
+		return;
+	}
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+		n->meta[ix].handoff_ok &= ~(UINT64_C(1) << (8 * t + (unsigned)origin));
+}
+
+static void
+wal_slot(struct tally_node *n, const uint8_t key[16], unsigned origin, uint64_t p, uint64_t nv)
+{
+	struct tally_wal_rec r = { .type = TALLY_WAL_SLOT, .origin = (uint8_t)origin, .p = p, .n = nv };
+
+	memcpy(r.key, key, 16);
+	(void)tally_wal_append(n->wal, &r);
+}
+
+static void
+wal_state(struct tally_node *n, const uint8_t key[16], const tally_pncounter_t *s)
+{
+	struct tally_wal_rec r = { .type = TALLY_WAL_STATE, .state = *s };
+
+	memcpy(r.key, key, 16);
+	(void)tally_wal_append(n->wal, &r);
+}
+
+/* Merge a whole state into the table (host path), logging it. @return 0 or a status. */
+static int
+merge_state(struct tally_node *n, const uint8_t key[16], const tally_pncounter_t *s, uint32_t *ixout)
+{
+	struct tally_wire_state st = { .kind = TALLY_WIRE_KIND_PNCOUNTER };
+	uint32_t ix;
+	int rc = key_get(n, key, &ix);
+
+	if (rc != 0)
+		return rc;
+	st.index = ix;
+	memcpy(st.key, key, 16);
+	st.p = s->p;
+	st.n = s->n;
+	if (tally_offload_apply_states(n->engine, &st, 1) != 1)
+		return TALLY_E_IO;
+	wal_state(n, key, s);
+	changed(n, ix, -1);
+	if (ixout != NULL)
+		*ixout = ix;
+	return 0;
+}
+
+/* ---- ops ---- */
+
+static uint32_t
+op_new(struct tally_node *n, unsigned kind, const uint8_t key[16])
+{
+	uint32_t i = n->free_op;
+
+	if (i == NIL)
+		return NIL;
+	struct op *o = &n->ops[i];
+	n->free_op = o->hnext;
+	memset(o, 0, sizeof(*o));
+	o->kind = (uint8_t)kind;
+	memcpy(o->key, key, 16);
+	o->parked = o->next_parked = NIL;
+	o->started = n->now;
+	o->gen = ++n->op_gen;
+	uint32_t b = key_hash(key);
+	o->hnext = n->bucket[b];
+	n->bucket[b] = i;
+	n->nops++;
+	return i;
+}
+
+static void
+op_free(struct tally_node *n, uint32_t i)
+{
+	struct op *o = &n->ops[i];
+	uint32_t *pp = &n->bucket[key_hash(o->key)];
+
+	while (*pp != i)
+		pp = &n->ops[*pp].hnext;
+	*pp = o->hnext;
+	o->kind = OP_FREE;
+	o->hnext = n->free_op;
+	n->free_op = i;
+	n->nops--;
+}
+
+/* ---- answers ---- */
+
+static struct creply *
+creply_for(struct tally_node *n, const struct sockaddr_in *sa)
+{
+	struct creply *free_slot = NULL;
+
+	for (unsigned i = 0; i < MAX_CREPLY; i++) {
+		struct creply *c = &n->creply[i];
+		if (c->open && c->sa.sin_addr.s_addr == sa->sin_addr.s_addr && c->sa.sin_port == sa->sin_port &&
+		    tally_wire_room(&c->w) > 0)
+			return c;
+		if (!c->open && free_slot == NULL)
+			free_slot = c;
+	}
+	return free_slot;
+}
+
+static void
+creply_flush(struct tally_node *n, struct creply *c)
+{
+	if (!c->open)
+		return;
+	c->open = false;
+	size_t len = tally_wire_finish(&c->w, &n->keys);
+	/* Clients speak UDP through the kernel: send the payload alone. */
+	(void)sendto(n->client_fd, c->buf + TALLY_WIRE_L2L4_LEN, len - TALLY_WIRE_L2L4_LEN, MSG_DONTWAIT,
+		     (const struct sockaddr *)&c->sa, sizeof(c->sa));
+}
+
+static void
+creply_flush_all(struct tally_node *n)
+{
+	for (unsigned i = 0; i < MAX_CREPLY; i++)
+		creply_flush(n, &n->creply[i]);
+}
+
+/* Send one CLIENT_REPLY record to whoever asked. */
+static void
+answer_to(struct tally_node *n, const struct reply_to *to, unsigned cop, uint64_t client, uint64_t seq,
+	  const uint8_t *keybytes, unsigned keylen, unsigned status, int64_t value)
+{
+	struct tally_wire_client r = {
+		.op = (uint8_t)cop, .status = (uint16_t)status, .value = value, .client = client, .seq = seq,
+		.key_len = (uint8_t)keylen,
+	};
+
+	if (keylen > 0)
+		memcpy(r.key, keybytes, keylen);
+	if (status < TALLY_STATUS_END)
+		n->c.replies[status]++;
+	if (to->node) {
+		(void)tally_wire_add_client(&txb_get(n, to->peer, TALLY_WIRE_CLIENT_REPLY)->w, &r);
+		return;
+	}
+	struct creply *c = creply_for(n, &to->sa);
+	if (c == NULL) {
+		creply_flush(n, &n->creply[0]);
+		c = &n->creply[0];
+	}
+	if (!c->open) {
+		struct tally_wire_addr a = { 0 };
+		struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REPLY, .sender = (uint16_t)n->self,
+					    .epoch = n->epoch, .seq = tally_dp_next_seq(n->dp) };
+		c->sa = to->sa;
+		(void)tally_wire_begin(&c->w, c->buf, sizeof(c->buf), 0, &a, &h);
+		c->open = true;
+	}
+	(void)tally_wire_add_client(&c->w, &r);
+}
+
+static void
+answer(struct tally_node *n, struct op *o, unsigned status, int64_t value)
+{
+	if (o->replied || o->recover)
+		return;
+	o->replied = true;
+	answer_to(n, &o->to, o->cop, o->client, o->seq, o->keybytes, o->keylen, status, value);
+}
+
+static int64_t
+value_of(const tally_pncounter_t *s, unsigned *status)
+{
+	int64_t v = 0;
+
+	if (tally_pn_value(s, &v) != 0)
+		*status = TALLY_E_OVERFLOW;
+	return v;
+}
+
+static void
+answer_value(struct tally_node *n, struct op *o, const tally_pncounter_t *s)
+{
+	unsigned status = TALLY_OK;
+	int64_t v = value_of(s, &status);
+
+	answer(n, o, status, v);
+}
+
+/* ---- writes at the origin ---- */
+
+static void start_recovery(struct tally_node *n, uint32_t wi);
+
+static bool
+write_held(const struct op *o)
+{
+	return popcount8(o->holders) >= o->w;
+}
+
+/* Apply a write op at this node, the origin. */
+static void
+origin_apply(struct tally_node *n, uint32_t oi)
+{
+	struct op *o = &n->ops[oi];
+	tally_opid_t id = { o->client, o->seq };
+	tally_pncounter_t s;
+	uint32_t ix;
+	int origin, dv, rc;
+
+	o->targets = live_replicas(n, o->key, &origin);
+	o->targets |= (uint8_t)(1u << n->self);
+	if (popcount8(o->targets) < o->w) {
+		answer(n, o, TALLY_E_UNAVAILABLE, 0);
+		op_free(n, oi);
+		return;
+	}
+	dv = tally_dedup_check(n->dedup, id);
+	if (dv == TALLY_DEDUP_TOO_OLD || dv == TALLY_DEDUP_UNKNOWN_CLIENT || dv < 0) {
+		answer(n, o, TALLY_E_OP_REFUSED, 0);
+		op_free(n, oi);
+		return;
+	}
+	ix = key_find(n, o->key);
+	if (n->recovering_mode && (ix == NIL || !n->meta[ix].recovered)) {
+		start_recovery(n, oi);
+		return;
+	}
+	rc = key_get(n, o->key, &ix);
+	if (rc == 0)
+		rc = state_of(n, ix, &s);
+	if (rc != 0) {
+		answer(n, o, (unsigned)rc, 0);
+		op_free(n, oi);
+		return;
+	}
+	o->p = s.p.slot[n->self];
+	o->n = s.n.slot[n->self];
+	if (dv == TALLY_DEDUP_DUPLICATE) {
+		/* Applied before: answer once W replicas hold our slot as it is now. */
+		n->c.duplicates++;
+	} else {
+		uint64_t *slot = o->cop == TALLY_WIRE_OP_INCR ? &o->p : &o->n;
+		if (*slot > UINT64_MAX - o->delta) {
+			answer(n, o, TALLY_E_OVERFLOW, 0);
+			op_free(n, oi);
+			return;
+		}
+		*slot += o->delta;
+		struct tally_wire_slot rec = {
+			.index = ix, .kind = TALLY_WIRE_KIND_PNCOUNTER, .origin = (uint8_t)n->self,
+			.p = o->p, .n = o->n,
+		};
+		memcpy(rec.key, o->key, 16);
+		if (tally_offload_apply_slots(n->engine, &rec, 1, NULL) != 1) {
+			answer(n, o, TALLY_E_IO, 0);
+			op_free(n, oi);
+			return;
+		}
+		(void)tally_dedup_record(n->dedup, id);
+		struct tally_wal_rec r = { .type = TALLY_WAL_OPID, .client = o->client, .seq = o->seq };
+		(void)tally_wal_append(n->wal, &r);
+		wal_slot(n, o->key, n->self, o->p, o->n);
+		changed(n, ix, (int)n->self);
+		n->c.applied++;
+	}
+	o->state = ST_COMMIT;
+	n->commit_ops[n->ncommit_ops++] = oi;
+}
+
+/* After the commit: our slot is durable here; ship it and count ourselves. */
+static void
+write_committed(struct tally_node *n, uint32_t oi)
+{
+	struct op *o = &n->ops[oi];
+	uint32_t ix = key_find(n, o->key);
+	tally_pncounter_t s;
+
+	o->holders |= (uint8_t)(1u << n->self);
+	o->state = ST_SHIP;
+	o->next_send = n->now + RETRANSMIT_NS;
+	o->linger = o->deadline + REPLICATE_LINGER_NS;
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+		if ((o->targets & (1u << t)) && t != n->self)
+			send_slot(n, t, o->key, ix, n->self, o->p, o->n);
+	if (write_held(o) && state_of(n, ix, &s) == 0)
+		answer_value(n, o, &s);
+	if (o->holders == o->targets)
+		op_free(n, oi);
+}
+
+/* A replica says it holds slot @origin of @key at (p, n). */
+static void
+ack_seen(struct tally_node *n, unsigned from, const struct tally_wire_slot *a)
+{
+	uint32_t ix = key_find(n, a->key);
+
+	if (ix == NIL)
+		return;
+	n->meta[ix].peer_ix[from] = a->index;
+	/* A hint offered to a preferred node: is our slot held there now? */
+	tally_pncounter_t s;
+	if (state_of(n, ix, &s) == 0 && a->p >= s.p.slot[a->origin] && a->n >= s.n.slot[a->origin])
+		n->meta[ix].handoff_ok |= UINT64_C(1) << (8 * from + a->origin);
+	if (a->origin != n->self)
+		return;
+	for (uint32_t i = n->bucket[key_hash(a->key)], next; i != NIL; i = next) {
+		struct op *o = &n->ops[i];
+		next = o->hnext;
+		if (o->kind != OP_WRITE || o->state != ST_SHIP || memcmp(o->key, a->key, 16) != 0)
+			continue;
+		if (a->p < o->p || a->n < o->n || !(o->targets & (1u << from)))
+			continue;
+		o->holders |= (uint8_t)(1u << from);
+		if (!o->replied && write_held(o))
+			answer_value(n, o, &s);
+		if (o->holders == o->targets)
+			op_free(n, i);
+	}
+}
+
+/* ---- reads ---- */
+
+static void read_finish(struct tally_node *n, uint32_t oi);
+
+/* A replica's state for an outstanding read. */
+static void
+read_got(struct tally_node *n, uint32_t oi, unsigned from, const tally_pncounter_t *s)
+{
+	struct op *o = &n->ops[oi];
+
+	if (o->answered & (1u << from))
+		return;
+	o->answered |= (uint8_t)(1u << from);
+	o->got[from] = *s;
+	tally_pn_merge(&o->merged, s);
+	if (!o->recover && !o->replied && popcount8(o->answered) >= o->r) {
+		n->c.reads++;
+		answer_value(n, o, &o->merged);
+	}
+	if (o->answered == o->targets)
+		read_finish(n, oi);
+}
+
+/* Every asked replica answered, or the deadline passed: repair, resume, free. */
+static void
+read_finish(struct tally_node *n, uint32_t oi)
+{
+	struct op *o = &n->ops[oi];
+
+	if (o->recover) {
+		if (o->answered != o->targets) {
+			for (uint32_t w = o->parked; w != NIL;) {
+				uint32_t next = n->ops[w].next_parked;
+				answer(n, &n->ops[w], TALLY_E_RECOVERING, 0);
+				op_free(n, w);
+				w = next;
+			}
+			op_free(n, oi);
+			return;
+		}
+		/* Every member answered: our slot of this key is now the highest anywhere. */
+		uint32_t ix;
+		int rc = merge_state(n, o->key, &o->merged, &ix);
+		if (rc == 0) {
+			struct tally_wal_rec r = { .type = TALLY_WAL_RECOVERED };
+			memcpy(r.key, o->key, 16);
+			(void)tally_wal_append(n->wal, &r);
+			n->meta[ix].recovered = true;
+			n->c.recoveries++;
+		}
+		for (uint32_t w = o->parked; w != NIL;) {
+			uint32_t next = n->ops[w].next_parked;
+			n->ops[w].state = ST_NEW;
+			n->ops[w].next_parked = NIL;
+			if (rc != 0) {
+				answer(n, &n->ops[w], (unsigned)rc, 0);
+				op_free(n, w);
+			} else {
+				origin_apply(n, w);
+			}
+			w = next;
+		}
+		op_free(n, oi);
+		return;
+	}
+	if (!o->replied)
+		answer(n, o, TALLY_E_INDETERMINATE, 0);
+	/* Read repair: whoever answered with less than the merge gets the merge. */
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
+		if (!(o->answered & (1u << t)))
+			continue;
+		tally_pncounter_t m = o->got[t];
+		tally_pn_merge(&m, &o->merged);
+		if (memcmp(&m, &o->got[t], sizeof(m)) == 0)
+			continue;
+		if (t == n->self) {
+			if (merge_state(n, o->key, &o->merged, NULL) == 0)
+				n->c.repairs_applied++;
+			continue;
+		}
+		struct tally_wire_state st = { .index = TALLY_WIRE_INDEX_UNKNOWN, .kind = TALLY_WIRE_KIND_PNCOUNTER,
+					       .p = o->merged.p, .n = o->merged.n };
+		uint32_t ix = key_find(n, o->key);
+		if (ix != NIL)
+			st.index = n->meta[ix].peer_ix[t];
+		memcpy(st.key, o->key, 16);
+		(void)tally_wire_add_state(&txb_get(n, t, TALLY_WIRE_REPAIR)->w, &st);
+		n->c.repairs_sent++;
+	}
+	op_free(n, oi);
+}
+
+/* Ask every node in @targets for the key's state. */
+static void
+read_send(struct tally_node *n, uint32_t oi)
+{
+	struct op *o = &n->ops[oi];
+	uint32_t ix = key_find(n, o->key);
+	uint64_t gen = o->gen;
+
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
+		if (!(o->targets & (1u << t)) || (o->answered & (1u << t)))
+			continue;
+		if (t == n->self) {
+			tally_pncounter_t s;
+			if (state_of(n, ix, &s) == 0)
+				read_got(n, oi, t, &s);
+			if (o->kind != OP_READ || o->gen != gen)
+				return; /* finished and freed */
+			continue;
+		}
+		struct tally_wire_keyrec k = { .index = ix == NIL ? TALLY_WIRE_INDEX_UNKNOWN : n->meta[ix].peer_ix[t],
+					       .kind = TALLY_WIRE_KIND_PNCOUNTER };
+		memcpy(k.key, o->key, 16);
+		struct txb *b = txb_get(n, t, TALLY_WIRE_READ_REQUEST);
+		(void)tally_wire_add_keyrec(&b->w, &k);
+		o->req_seq[t] = b->seq;
+	}
+	o->next_send = n->now + RETRANSMIT_NS * 5;
+}
+
+/* kv679: before raising our own slot of a key, learn its highest value from every member. */
+static void
+start_recovery(struct tally_node *n, uint32_t wi)
+{
+	struct op *w = &n->ops[wi];
+
+	/* One recovery per key: join it if it runs. */
+	for (uint32_t i = n->bucket[key_hash(w->key)]; i != NIL; i = n->ops[i].hnext) {
+		struct op *o = &n->ops[i];
+		if (o->kind == OP_READ && o->recover && memcmp(o->key, w->key, 16) == 0) {
+			w->state = ST_RECOVER;
+			w->next_parked = o->parked;
+			o->parked = wi;
+			return;
+		}
+	}
+	uint8_t key[16];
+	memcpy(key, w->key, 16);
+	uint32_t ri = op_new(n, OP_READ, key);
+	if (ri == NIL) {
+		answer(n, &n->ops[wi], TALLY_E_BUSY, 0);
+		op_free(n, wi);
+		return;
+	}
+	struct op *r = &n->ops[ri];
+	w = &n->ops[wi];
+	r->recover = true;
+	r->deadline = w->deadline;
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		if (n->m[i].present || i == n->self)
+			r->targets |= (uint8_t)(1u << i);
+	r->r = (uint8_t)popcount8(r->targets);
+	w->state = ST_RECOVER;
+	r->parked = wi;
+	read_send(n, ri);
+}
+
+/* ---- requests ---- */
+
+/* A client operation arriving here, from a client or forwarded by a coordinator. */
+static void
+request(struct tally_node *n, const struct tally_wire_client *c, const struct reply_to *to, bool forwarded)
+{
+	uint8_t key[16];
+	unsigned nn = tally_placement_n(n->pl);
+	unsigned w = c->w ? c->w : n->cfg.w, r = c->r ? c->r : n->cfg.r;
+	uint64_t deadline = n->now + ms_ns(c->deadline_ms ? c->deadline_ms : n->cfg.request_timeout_ms);
+	int origin;
+
+	n->c.client_records++;
+	if (c->op == TALLY_WIRE_OP_PUT || w > nn || r > nn ||
+	    ((c->op == TALLY_WIRE_OP_INCR || c->op == TALLY_WIRE_OP_DECR) && (c->delta == 0 || c->seq == 0))) {
+		answer_to(n, to, c->op, c->client, c->seq, c->key, c->key_len, TALLY_E_BAD_REQUEST, 0);
+		return;
+	}
+	tally_wire_key_id(c->key, c->key_len, key);
+	uint32_t oi = op_new(n, OP_WRITE, key);
+	if (oi == NIL) {
+		answer_to(n, to, c->op, c->client, c->seq, c->key, c->key_len, TALLY_E_BUSY, 0);
+		return;
+	}
+	struct op *o = &n->ops[oi];
+	o->cop = c->op;
+	o->w = (uint8_t)w;
+	o->r = (uint8_t)r;
+	o->client = c->client;
+	o->seq = c->seq;
+	o->delta = c->delta;
+	o->deadline = deadline;
+	o->to = *to;
+	o->keylen = c->key_len;
+	memcpy(o->keybytes, c->key, c->key_len);
+
+	if (c->op == TALLY_WIRE_OP_GET) {
+		o->kind = OP_READ;
+		o->targets = live_replicas(n, key, &origin);
+		if (popcount8(o->targets) < r) {
+			answer(n, o, TALLY_E_UNAVAILABLE, 0);
+			op_free(n, oi);
+			return;
+		}
+		tally_pn_init(&o->merged);
+		read_send(n, oi);
+		return;
+	}
+	(void)live_replicas(n, key, &origin);
+	if (forwarded || origin == (int)n->self || origin < 0) {
+		origin_apply(n, oi);
+		return;
+	}
+	/* Coordinate: the origin applies it and answers us. */
+	struct tally_wire_client f = *c;
+	f.deadline_ms = (uint32_t)((deadline - n->now) / 1000000u * 9 / 10);
+	if (f.deadline_ms == 0)
+		f.deadline_ms = 1;
+	f.w = (uint8_t)w;
+	f.r = (uint8_t)r;
+	o->kind = OP_FORWARD;
+	(void)tally_wire_add_client(&txb_get(n, (unsigned)origin, TALLY_WIRE_CLIENT_REQUEST)->w, &f);
+	n->c.forwarded++;
+}
+
+/* A datagram on the client socket: the UDP payload of a CLIENT_REQUEST frame. */
+static void
+client_datagram(struct tally_node *n, const uint8_t *p, size_t len, const struct sockaddr_in *sa)
+{
+	struct tally_wire_frame f;
+	enum tally_wire_verdict v;
+	struct reply_to to = { .node = false, .sa = *sa };
+
+	n->c.client_frames++;
+	v = tally_wire_decode_payload(p, len, &n->keys, &f);
+	if (v == TALLY_WIRE_OK && f.hdr.type != TALLY_WIRE_CLIENT_REQUEST)
+		v = TALLY_WIRE_DROP_BAD_TYPE;
+	if (v != TALLY_WIRE_OK) {
+		n->c.client_drops[v]++;
+		if (n->now - n->last_warn > 1000000000u) {
+			char ip[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
+			note(n, "refused a client frame from %s:%u: %s", ip, ntohs(sa->sin_port),
+			     tally_wire_verdict_name(v));
+			n->last_warn = n->now;
+		}
+		/* An authenticated frame with a bad record: answer each record, since
+		 * its op ids are at fixed offsets, that nothing in it was applied. */
+		if (v == TALLY_WIRE_DROP_BAD_RECORD) {
+			size_t count = (len - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / 256;
+			for (size_t i = 0; i < count; i++) {
+				const uint8_t *r = p + TALLY_WIRE_HDR_LEN + 256 * i;
+				uint64_t client, seq;
+				memcpy(&client, r + 8, 8);
+				memcpy(&seq, r + 16, 8);
+				unsigned op = r[0] >= 1 && r[0] <= 4 ? r[0] : TALLY_WIRE_OP_GET;
+				answer_to(n, &to, op, client, seq, NULL, 0, TALLY_E_BAD_REQUEST, 0);
+			}
+		}
+		return;
+	}
+	for (unsigned i = 0; i < f.hdr.count; i++) {
+		struct tally_wire_client c;
+		tally_wire_get_client(&f, i, &c);
+		request(n, &c, &to, false);
+	}
+}
+
+static unsigned
+client_poll(struct tally_node *n)
+{
+	static uint8_t bufs[CLIENT_BURST][TALLY_WIRE_MAX_PAYLOAD + 64];
+	struct mmsghdr msgs[CLIENT_BURST];
+	struct iovec iov[CLIENT_BURST];
+	struct sockaddr_in sa[CLIENT_BURST];
+
+	for (unsigned i = 0; i < CLIENT_BURST; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = sizeof(bufs[i]);
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &sa[i];
+		msgs[i].msg_hdr.msg_namelen = sizeof(sa[i]);
+	}
+	int got = recvmmsg(n->client_fd, msgs, CLIENT_BURST, MSG_DONTWAIT, NULL);
+	if (got <= 0)
+		return 0;
+	for (int i = 0; i < got; i++)
+		client_datagram(n, bufs[i], msgs[i].msg_len, &sa[i]);
+	return (unsigned)got;
+}
+
+/* ---- frames from peers ---- */
+
+static void
+on_client_reply(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_client c;
+		uint8_t key[16];
+
+		tally_wire_get_client(f, i, &c);
+		tally_wire_key_id(c.key, c.key_len, key);
+		for (uint32_t j = n->bucket[key_hash(key)]; j != NIL; j = n->ops[j].hnext) {
+			struct op *o = &n->ops[j];
+			if (o->kind == OP_FORWARD && o->client == c.client && o->seq == c.seq &&
+			    memcmp(o->key, key, 16) == 0) {
+				answer(n, o, c.status, c.value);
+				op_free(n, j);
+				break;
+			}
+		}
+	}
+}
+
+static void
+on_replicate_host(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	/* Records the NIC could not place: place them here, merge, ack after the commit. */
+	struct tally_offload_completion c;
+	unsigned first = n->nacks;
+
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_slot s;
+		uint32_t ix;
+
+		tally_wire_get_slot(f, i, &s);
+		if (key_get(n, s.key, &ix) != 0)
+			continue; /* unacked: the sender keeps trying, and counts us out */
+		s.index = ix;
+		if (tally_offload_apply_slots(n->engine, &s, 1, &c) != 1)
+			continue;
+		n->c.host_path_records++;
+		wal_slot(n, s.key, c.origin, c.p, c.n);
+		changed(n, ix, c.origin);
+		if (n->nacks == n->cap_acks)
+			break;
+		n->acks[n->nacks++] = c;
+	}
+	if (n->nacks > first && n->nackq < n->cap_ackq)
+		n->ackq[n->nackq++] = (struct ackq){ f->addr, f->hdr, first, n->nacks - first };
+}
+
+static void
+on_read_request(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	uint8_t buf[FRAME_BUF];
+	struct tally_wire_writer w;
+	bool open = false;
+
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_keyrec k;
+		struct tally_wire_state st = { .kind = TALLY_WIRE_KIND_PNCOUNTER };
+		tally_pncounter_t s;
+
+		tally_wire_get_keyrec(f, i, &k);
+		uint32_t ix = key_find(n, k.key);
+		if (state_of(n, ix, &s) != 0)
+			continue;
+		st.index = ix == NIL ? TALLY_WIRE_INDEX_UNKNOWN : ix;
+		st.status = ix == NIL;
+		memcpy(st.key, k.key, 16);
+		st.p = s.p;
+		st.n = s.n;
+		if (open && tally_wire_room(&w) == 0) {
+			size_t len = tally_wire_finish(&w, &n->keys);
+			(void)tally_dp_send(n->dp, buf, (uint16_t)len);
+			open = false;
+		}
+		if (!open) {
+			frame_begin(n, &w, buf, f->hdr.sender, TALLY_WIRE_READ_REPLY, f->hdr.seq, NULL);
+			open = true;
+		}
+		(void)tally_wire_add_state(&w, &st);
+	}
+	if (open) {
+		size_t len = tally_wire_finish(&w, &n->keys);
+		(void)tally_dp_send(n->dp, buf, (uint16_t)len);
+	}
+}
+
+static void
+on_read_reply(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	unsigned from = f->hdr.sender;
+
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_state st;
+		tally_pncounter_t s;
+
+		tally_wire_get_state(f, i, &st);
+		s.p = st.p;
+		s.n = st.n;
+		uint32_t ix = key_find(n, st.key);
+		if (ix != NIL && st.status == 0)
+			n->meta[ix].peer_ix[from] = st.index;
+		for (uint32_t j = n->bucket[key_hash(st.key)], next; j != NIL; j = next) {
+			struct op *o = &n->ops[j];
+			next = o->hnext;
+			if (o->kind == OP_READ && memcmp(o->key, st.key, 16) == 0 && (o->targets & (1u << from)) &&
+			    o->req_seq[from] == f->hdr.ref)
+				read_got(n, j, from, &s);
+		}
+	}
+}
+
+static void
+on_repair(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_state st;
+		tally_pncounter_t s;
+
+		tally_wire_get_state(f, i, &st);
+		s.p = st.p;
+		s.n = st.n;
+		if (merge_state(n, st.key, &s, NULL) == 0)
+			n->c.repairs_applied++;
+	}
+}
+
+static void
+on_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *hf)
+{
+	struct tally_node *n = ctx;
+	const struct tally_wire_frame *f = hf->frame;
+
+	(void)dp;
+	if (f->hdr.type == TALLY_WIRE_CLIENT_REQUEST) {
+		/* Forwarded by a coordinator: the addresses say which node. */
+		unsigned peer = TALLY_MAX_NODES;
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+			if (n->m[i].present && i != n->self && n->m[i].addr.dst_ip == f->addr.src_ip &&
+			    n->m[i].addr.dst_port == f->addr.src_port)
+				peer = i;
+		if (peer == TALLY_MAX_NODES)
+			return;
+		struct reply_to to = { .node = true, .peer = (uint16_t)peer };
+		for (unsigned i = 0; i < f->hdr.count; i++) {
+			struct tally_wire_client c;
+			tally_wire_get_client(f, i, &c);
+			request(n, &c, &to, true);
+		}
+		return;
+	}
+	heard(n, &f->addr, &f->hdr);
+	switch (f->hdr.type) {
+	case TALLY_WIRE_REPLICATE:
+		on_replicate_host(n, f);
+		break;
+	case TALLY_WIRE_REPLICATE_ACK:
+		for (unsigned i = 0; i < f->hdr.count; i++) {
+			struct tally_wire_slot s;
+			tally_wire_get_slot(f, i, &s);
+			ack_seen(n, f->hdr.sender, &s);
+		}
+		break;
+	case TALLY_WIRE_READ_REQUEST:
+		on_read_request(n, f);
+		break;
+	case TALLY_WIRE_READ_REPLY:
+		on_read_reply(n, f);
+		break;
+	case TALLY_WIRE_REPAIR:
+		on_repair(n, f);
+		break;
+	case TALLY_WIRE_CLIENT_REPLY:
+		on_client_reply(n, f);
+		break;
+	default:
+		break; /* DIGEST: a heartbeat, already heard */
+	}
+}
+
+/* The NIC merged a REPLICATE frame's records: log them, ack after the commit. */
+static void
+on_merged(void *ctx, struct tally_dp *dp, const struct tally_offload_rxinfo *info,
+	  const struct tally_offload_completion *c, unsigned cnt)
+{
+	struct tally_node *n = ctx;
+	unsigned first = n->nacks;
+
+	(void)dp;
+	heard(n, &info->addr, &info->hdr);
+	for (unsigned i = 0; i < cnt && n->nacks < n->cap_acks; i++) {
+		wal_slot(n, c[i].key, c[i].origin, c[i].p, c[i].n);
+		if (c[i].index < n->entries)
+			changed(n, c[i].index, c[i].origin);
+		n->acks[n->nacks++] = c[i];
+	}
+	if (n->nacks > first && n->nackq < n->cap_ackq)
+		n->ackq[n->nackq++] = (struct ackq){ info->addr, info->hdr, first, n->nacks - first };
+}
+
+/* ---- commit, timers ---- */
+
+static void
+commit(struct tally_node *n)
+{
+	if (tally_wal_pending(n->wal) && tally_wal_commit(n->wal) != 0) {
+		/* Nothing after this can be made durable: answer everything waiting, ack nothing. */
+		note(n, "write-ahead log failed: refusing writes");
+		for (unsigned i = 0; i < n->ncommit_ops; i++) {
+			answer(n, &n->ops[n->commit_ops[i]], TALLY_E_IO, 0);
+			op_free(n, n->commit_ops[i]);
+		}
+		n->ncommit_ops = n->nacks = n->nackq = 0;
+		return;
+	}
+	for (unsigned i = 0; i < n->nackq; i++)
+		(void)tally_dp_send_acks(n->dp, &n->ackq[i].from, &n->ackq[i].hdr, &n->acks[n->ackq[i].first],
+					 n->ackq[i].n);
+	n->nackq = n->nacks = 0;
+	for (unsigned i = 0; i < n->ncommit_ops; i++)
+		write_committed(n, n->commit_ops[i]);
+	n->ncommit_ops = 0;
+}
+
+static void
+timers(struct tally_node *n)
+{
+	if (n->now >= n->next_heartbeat) {
+		heartbeat(n);
+		n->next_heartbeat = n->now + ms_ns(n->cfg.heartbeat_ms);
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+			struct member *m = &n->m[i];
+			if (m->present && m->up && n->now - m->last_heard > ms_ns(n->cfg.failure_ms)) {
+				m->up = false;
+				note(n, "node %u is down (silent for %u ms)", i, n->cfg.failure_ms);
+			}
+		}
+	}
+	/* Ops: deadlines and retransmissions. A scan of the table is cheap next
+	 * to a round of the sim NIC; a timer wheel can replace it when it is not. */
+	for (uint32_t i = 0; i < MAX_OPS; i++) {
+		struct op *o = &n->ops[i];
+		switch (o->kind) {
+		case OP_WRITE:
+			if (o->state != ST_SHIP) {
+				if (o->state == ST_NEW && n->now >= o->deadline) {
+					answer(n, o, TALLY_E_INDETERMINATE, 0);
+					op_free(n, i);
+				}
+				break;
+			}
+			if (!o->replied && n->now >= o->deadline)
+				answer(n, o, TALLY_E_INDETERMINATE, 0);
+			if (n->now >= o->linger) {
+				op_free(n, i);
+				break;
+			}
+			if (n->now >= o->next_send) {
+				uint32_t ix = key_find(n, o->key);
+				for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+					if ((o->targets & ~o->holders & (1u << t)) && is_up(n, t))
+						send_slot(n, t, o->key, ix, n->self, o->p, o->n);
+				o->next_send = n->now + RETRANSMIT_NS;
+			}
+			break;
+		case OP_FORWARD:
+			if (n->now >= o->deadline) {
+				answer(n, o, TALLY_E_INDETERMINATE, 0);
+				op_free(n, i);
+			}
+			break;
+		case OP_READ:
+			if (n->now >= o->deadline)
+				read_finish(n, i);
+			else if (n->now >= o->next_send)
+				read_send(n, i);
+			break;
+		default:
+			break;
+		}
+	}
+	/* Hinted handoff: keys held here for a preferred node go back to it. */
+	if (n->now >= n->next_handoff) {
+		n->next_handoff = n->now + HANDOFF_NS;
+		for (uint32_t ix = 0; ix < n->entries; ix++) {
+			struct keymeta *k = &n->meta[ix];
+			tally_pncounter_t s;
+			bool all = true;
+			unsigned count;
+
+			if (!k->used || preferred(n, k->key, n->self) || state_of(n, ix, &s) != 0)
+				continue;
+			const uint8_t *ring = ring_of(n, k->key, &count);
+			for (unsigned i = 0; i < tally_placement_n(n->pl); i++) {
+				unsigned t = ring[i];
+				for (unsigned o = 0; o < TALLY_MAX_NODES; o++) {
+					if ((s.p.slot[o] | s.n.slot[o]) == 0 ||
+					    (k->handoff_ok & (UINT64_C(1) << (8 * t + o))))
+						continue;
+					all = false;
+					if (is_up(n, t)) {
+						send_slot(n, t, k->key, ix, o, s.p.slot[o], s.n.slot[o]);
+						n->c.handoff_records++;
+					}
+				}
+			}
+			/* Handed off: free the entry, unless it holds our own slot, which
+			 * we must never forget (we would count from zero again). */
+			if (all && (s.p.slot[n->self] | s.n.slot[n->self]) == 0) {
+				struct tally_wal_rec r = { .type = TALLY_WAL_DROP };
+				memcpy(r.key, k->key, 16);
+				if (tally_wal_append(n->wal, &r) == 0 && tally_offload_key_free(n->engine, ix) == 0) {
+					k->used = false;
+					n->c.handoff_dropped_keys++;
+				}
+			}
+		}
+	}
+}
+
+/* ---- snapshots and replay ---- */
+
+static int
+snapshot_fill(void *ctx, struct tally_wal *w);
+
+struct dedup_fill {
+	struct tally_wal *w;
+	int rc;
+};
+
+static void
+dedup_visit(void *ctx, uint64_t client, uint64_t highest, const uint64_t *bits, uint32_t words)
+{
+	struct dedup_fill *d = ctx;
+	struct tally_wal_rec r = { .type = TALLY_WAL_DEDUP, .client = client, .seq = highest, .words = words,
+				   .bits = bits };
+
+	if (d->rc == 0)
+		d->rc = tally_wal_snapshot_add(d->w, &r);
+}
+
+static int
+snapshot_fill(void *ctx, struct tally_wal *w)
+{
+	struct tally_node *n = ctx;
+	struct dedup_fill d = { w, 0 };
+
+	for (uint32_t ix = 0; ix < n->entries; ix++) {
+		struct tally_wal_rec r = { .type = TALLY_WAL_STATE };
+		int rc;
+
+		if (!n->meta[ix].used)
+			continue;
+		if (tally_offload_read(n->engine, ix, &r.state) != 0)
+			return -EIO;
+		memcpy(r.key, n->meta[ix].key, 16);
+		rc = tally_wal_snapshot_add(w, &r);
+		if (rc == 0 && n->meta[ix].recovered && n->recovering_mode) {
+			r.type = TALLY_WAL_RECOVERED;
+			rc = tally_wal_snapshot_add(w, &r);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	tally_dedup_foreach(n->dedup, dedup_visit, &d);
+	return d.rc;
+}
+
+static int
+replay_rec(void *ctx, const struct tally_wal_rec *r)
+{
+	struct tally_node *n = ctx;
+	uint32_t ix;
+	int rc;
+
+	switch (r->type) {
+	case TALLY_WAL_SLOT: {
+		struct tally_wire_slot s = { .kind = TALLY_WIRE_KIND_PNCOUNTER, .origin = r->origin, .p = r->p, .n = r->n };
+		memcpy(s.key, r->key, 16);
+		rc = key_get(n, r->key, &ix);
+		if (rc != 0)
+			return rc == TALLY_E_TABLE_FULL ? -ENOSPC : -EIO;
+		s.index = ix;
+		return tally_offload_apply_slots(n->engine, &s, 1, NULL) == 1 ? 0 : -EIO;
+	}
+	case TALLY_WAL_STATE: {
+		struct tally_wire_state st = { .kind = TALLY_WIRE_KIND_PNCOUNTER, .p = r->state.p, .n = r->state.n };
+		memcpy(st.key, r->key, 16);
+		rc = key_get(n, r->key, &ix);
+		if (rc != 0)
+			return rc == TALLY_E_TABLE_FULL ? -ENOSPC : -EIO;
+		st.index = ix;
+		return tally_offload_apply_states(n->engine, &st, 1) == 1 ? 0 : -EIO;
+	}
+	case TALLY_WAL_OPID:
+		(void)tally_dedup_record(n->dedup, (tally_opid_t){ r->client, r->seq });
+		return 0;
+	case TALLY_WAL_DEDUP:
+		return tally_dedup_restore(n->dedup, r->client, r->seq, r->bits, r->words);
+	case TALLY_WAL_RECOVERED:
+		ix = key_find(n, r->key);
+		if (ix != NIL)
+			n->meta[ix].recovered = true;
+		return 0;
+	case TALLY_WAL_DROP:
+		ix = key_find(n, r->key);
+		if (ix != NIL && tally_offload_key_free(n->engine, ix) == 0)
+			n->meta[ix].used = false;
+		return 0;
+	}
+	return 0;
+}
+
+/* The identity file: which node this directory belongs to, its incarnation,
+ * and whether it is recovering from a lost directory. */
+static int
+identity(struct tally_node *n, bool bootstrap, char *err, size_t errlen)
+{
+	char path[TALLY_CONFIG_PATH_MAX + 32], tmp[TALLY_CONFIG_PATH_MAX + 32];
+	unsigned id = 0, epoch = 0, recovering = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/identity", n->cfg.data_dir);
+	snprintf(tmp, sizeof(tmp), "%s/identity.tmp", n->cfg.data_dir);
+	f = fopen(path, "r");
+	if (f != NULL) {
+		int got = fscanf(f, "tally node %u epoch %u recovering %u", &id, &epoch, &recovering);
+		fclose(f);
+		if (got != 3) {
+			snprintf(err, errlen, "%s: not a tally identity file", path);
+			return -EINVAL;
+		}
+		if (id != n->self) {
+			snprintf(err, errlen, "%s: this data directory belongs to node %u, not node %u", path, id,
+				 n->self);
+			return -EINVAL;
+		}
+	} else if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	} else {
+		/* No identity: a new node, or one whose directory was lost. Only the
+		 * operator knows which; unless told it is new, assume the worst. */
+		recovering = !bootstrap;
+	}
+	n->epoch = epoch + 1;
+	n->recovering_mode = recovering != 0;
+	f = fopen(tmp, "w");
+	if (f == NULL || fprintf(f, "tally node %u epoch %u recovering %u\n", n->self, n->epoch, recovering) < 0 ||
+	    fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		return -EIO;
+	}
+	int dfd = open(n->cfg.data_dir, O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+/* ---- status ---- */
+
+struct out {
+	char *p;
+	size_t cap, len;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->len >= o->cap)
+		return;
+	va_start(ap, fmt);
+	int k = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		o->len = o->len + (size_t)k < o->cap ? o->len + (size_t)k : o->cap;
+}
+
+size_t
+tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
+{
+	struct out o = { buf, cap, 0 };
+	struct tally_offload_stats es;
+	struct tally_dp_stats ds;
+	struct tally_wal_stats ws;
+	struct tally_dedup_stats dd;
+	uint64_t lag_ops[TALLY_MAX_NODES] = { 0 }, lag_age[TALLY_MAX_NODES] = { 0 };
+	uint64_t hints[TALLY_MAX_NODES] = { 0 };
+	unsigned primary = 0, replica = 0, count;
+
+	n->now = now_ns();
+	tally_offload_stats(n->engine, &es);
+	tally_dp_stats(n->dp, &ds);
+	tally_wal_stats(n->wal, &ws);
+	tally_dedup_stats(n->dedup, &dd);
+	for (uint32_t i = 0; i < MAX_OPS; i++) {
+		const struct op *op = &n->ops[i];
+		if (op->kind != OP_WRITE || op->state != ST_SHIP)
+			continue;
+		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+			if (op->targets & ~op->holders & (1u << t)) {
+				lag_ops[t]++;
+				if (n->now - op->started > lag_age[t])
+					lag_age[t] = n->now - op->started;
+			}
+	}
+	for (uint32_t ix = 0; ix < n->entries; ix++) {
+		const struct keymeta *k = &n->meta[ix];
+		tally_pncounter_t s;
+		if (!k->used || preferred(n, k->key, n->self) || state_of(n, ix, &s) != 0)
+			continue;
+		const uint8_t *ring = ring_of(n, k->key, &count);
+		for (unsigned i = 0; i < tally_placement_n(n->pl); i++)
+			for (unsigned og = 0; og < TALLY_MAX_NODES; og++)
+				if ((s.p.slot[og] | s.n.slot[og]) != 0 &&
+				    !(k->handoff_ok & (UINT64_C(1) << (8 * ring[i] + og)))) {
+					hints[ring[i]]++;
+					break;
+				}
+	}
+	for (uint32_t p = 0; p < tally_placement_partitions(n->pl); p++) {
+		const uint8_t *ring = tally_placement_nodes(n->pl, p, &count);
+		primary += ring[0] == n->self;
+		for (unsigned i = 0; i < tally_placement_n(n->pl); i++)
+			replica += ring[i] == n->self;
+	}
+	put(&o, "{\"node\":%u,\"epoch\":%" PRIu32 ",\"mode\":\"%s\",\"backend\":\"%s\",\"uptime_ms\":%" PRIu64 ",",
+	    n->self, n->epoch, n->recovering_mode ? "recovering" : "normal", tally_offload_backend(n->engine),
+	    (n->now - n->started) / 1000000u);
+	put(&o, "\"quorum\":{\"n\":%u,\"w\":%u,\"r\":%u},", n->cfg.n, n->cfg.w, n->cfg.r);
+	put(&o, "\"partitions\":{\"total\":%" PRIu32 ",\"primary\":%u,\"replica\":%u},",
+	    tally_placement_partitions(n->pl), primary, replica);
+	put(&o, "\"members\":[");
+	bool first = true;
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+		const struct member *m = &n->m[i];
+		char ip[INET_ADDRSTRLEN];
+		struct in_addr a;
+		if (!m->present && i != n->self)
+			continue;
+		a.s_addr = htonl(i == n->self ? n->me.src_ip : m->addr.dst_ip);
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		put(&o, "%s{\"id\":%u,\"addr\":\"%s:%u\",\"state\":\"%s\",", first ? "" : ",", i, ip,
+		    i == n->self ? n->me.src_port : m->addr.dst_port,
+		    i == n->self ? "self" : m->up ? "up" : "down");
+		if (i == n->self)
+			put(&o, "\"epoch\":%" PRIu32, n->epoch);
+		else
+			put(&o, "\"epoch\":%" PRIu32 ",\"last_heard_ms\":%" PRId64 ",\"unacked_writes\":%" PRIu64
+				",\"oldest_unacked_ms\":%" PRIu64 ",\"hints\":%" PRIu64,
+			    m->epoch, m->last_heard ? (int64_t)((n->now - m->last_heard) / 1000000u) : -1, lag_ops[i],
+			    lag_age[i] / 1000000u, hints[i]);
+		put(&o, "}");
+		first = false;
+	}
+	put(&o, "],\"keys\":{\"used\":%" PRIu64 ",\"capacity\":%" PRIu64 "},", es.keys_used, es.keys_capacity);
+	put(&o, "\"requests\":{\"in_flight\":%" PRIu32 ",\"client_frames\":%" PRIu64 ",\"client_records\":%" PRIu64
+		",\"forwarded\":%" PRIu64 ",\"applied\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"reads\":%" PRIu64
+		",\"read_repairs_sent\":%" PRIu64 ",\"repairs_applied\":%" PRIu64 ",\"handoff_records\":%" PRIu64
+		",\"handoff_dropped_keys\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"table_full\":%" PRIu64 ",",
+	    n->nops, n->c.client_frames, n->c.client_records, n->c.forwarded, n->c.applied, n->c.duplicates,
+	    n->c.reads, n->c.repairs_sent, n->c.repairs_applied, n->c.handoff_records, n->c.handoff_dropped_keys,
+	    n->c.recoveries, n->c.table_full);
+	put(&o, "\"replies\":{");
+	for (unsigned s = 0; s < TALLY_STATUS_END; s++)
+		put(&o, "%s\"%s\":%" PRIu64, s ? "," : "", tally_status_name(s), n->c.replies[s]);
+	put(&o, "},\"client_drops\":{");
+	for (unsigned v = 1; v < TALLY_WIRE_VERDICT_END; v++)
+		put(&o, "%s\"%s\":%" PRIu64, v > 1 ? "," : "", tally_wire_verdict_name(v), n->c.client_drops[v]);
+	put(&o, "}},");
+	put(&o, "\"offload\":{\"frames\":%" PRIu64 ",\"consumed\":%" PRIu64 ",\"to_host\":%" PRIu64
+		",\"dropped\":%" PRIu64 ",\"records_merged\":%" PRIu64 ",\"records_host\":%" PRIu64 ",\"drops\":{",
+	    es.frames, es.consumed, es.to_host, es.dropped, es.records_merged, es.records_host);
+	for (unsigned v = 1; v < TALLY_WIRE_VERDICT_END; v++)
+		put(&o, "%s\"%s\":%" PRIu64, v > 1 ? "," : "", tally_wire_verdict_name(v), es.drops[v]);
+	put(&o, "}},\"dataplane\":{\"rx\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"rx_other\":%" PRIu64
+		",\"tx_full\":%" PRIu64 ",\"tx_nombuf\":%" PRIu64 ",\"acks\":%" PRIu64 ",\"engine_fail\":%" PRIu64 "},",
+	    ds.rx, ds.tx, ds.rx_other, ds.tx_full, ds.tx_nombuf, ds.acks, ds.rx_engine_fail);
+	put(&o, "\"wal\":{\"generation\":%" PRIu64 ",\"records\":%" PRIu64 ",\"commits\":%" PRIu64
+		",\"log_bytes\":%" PRIu64 ",\"snapshots\":%" PRIu64 ",\"replayed\":%" PRIu64 ",\"torn_bytes\":%" PRIu64
+		",\"commit_us_avg\":%" PRIu64 "},",
+	    ws.generation, ws.records, ws.commits, ws.log_bytes, ws.snapshots, ws.replayed, ws.torn_bytes,
+	    ws.commits ? ws.commit_ns / ws.commits / 1000u : 0);
+	put(&o, "\"dedup\":{\"clients\":%" PRIu64 ",\"evictions\":%" PRIu64 "}}\n", dd.clients, dd.evictions);
+	return o.len;
+}
+
+/* ---- the admin port: GET /status (and whatever tallyd adds) ---- */
+
+static void
+admin_respond(struct tally_node *n, struct admin_conn *c)
+{
+	static char body[65536];
+	char head[256], path[256] = "";
+	int code = 404;
+	size_t len = 0;
+
+	if (sscanf(c->req, "GET %255s HTTP/", path) != 1) {
+		code = 400;
+		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"want GET /status\"}\n");
+	} else if (strcmp(path, "/status") == 0) {
+		code = 200;
+		len = tally_node_status_json(n, body, sizeof(body));
+	} else if (n->admin_fn != NULL) {
+		code = n->admin_fn(n->admin_ctx, path, body, sizeof(body));
+		len = strlen(body);
+	} else {
+		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"no such path; try /status\"}\n");
+	}
+	int hl = snprintf(head, sizeof(head),
+			  "HTTP/1.0 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+			  "Connection: close\r\n\r\n",
+			  code, code == 200 ? "OK" : code == 400 ? "Bad Request" : code == 404 ? "Not Found" : "Error",
+			  len);
+	/* Small answers to a local tool: a blocking write with a short timeout suffices. */
+	int fl = fcntl(c->fd, F_GETFL);
+	(void)fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+	struct timeval tv = { 0, 200000 };
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)!write(c->fd, head, (size_t)hl);
+	(void)!write(c->fd, body, len);
+	close(c->fd);
+	c->fd = -1;
+}
+
+static unsigned
+admin_poll(struct tally_node *n)
+{
+	unsigned work = 0;
+	int fd = accept4(n->admin_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd >= 0) {
+		unsigned i;
+		for (i = 0; i < ADMIN_CONNS && n->admin[i].fd >= 0; i++)
+			;
+		if (i == ADMIN_CONNS) {
+			close(fd);
+		} else {
+			n->admin[i].fd = fd;
+			n->admin[i].got = 0;
+		}
+		work++;
+	}
+	for (unsigned i = 0; i < ADMIN_CONNS; i++) {
+		struct admin_conn *c = &n->admin[i];
+		if (c->fd < 0)
+			continue;
+		ssize_t k = read(c->fd, c->req + c->got, sizeof(c->req) - 1 - c->got);
+		if (k == 0 || (k < 0 && errno != EAGAIN)) {
+			close(c->fd);
+			c->fd = -1;
+			continue;
+		}
+		if (k < 0)
+			continue;
+		c->got += (size_t)k;
+		c->req[c->got] = '\0';
+		if (strstr(c->req, "\r\n\r\n") != NULL || strstr(c->req, "\n\n") != NULL ||
+		    c->got == sizeof(c->req) - 1)
+			admin_respond(n, c);
+		work++;
+	}
+	return work;
+}
+
+void
+tally_node_set_admin(struct tally_node *n, tally_node_admin_fn fn, void *ctx)
+{
+	n->admin_fn = fn;
+	n->admin_ctx = ctx;
+}
+
+/* ---- life ---- */
+
+static int
+bind_socket(int type, uint32_t ip, uint16_t port, int *out, char *err, size_t errlen, const char *what)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip) };
+	int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s socket: %s", what, strerror(errno));
+		return -errno;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || (type == SOCK_STREAM && listen(fd, 16) != 0)) {
+		int e = errno;
+		snprintf(err, errlen, "%s port %u: %s", what, port, strerror(e));
+		close(fd);
+		return -e;
+	}
+	if (type == SOCK_DGRAM) {
+		int sz = 4 << 20;
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
+	*out = fd;
+	return 0;
+}
+
+struct tally_node *
+tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
+{
+	struct tally_node *n = calloc(1, sizeof(*n));
+	bool member[TALLY_MAX_NODES] = { false };
+	char werr[256];
+	int rc;
+
+	if (n == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	n->cfg = *p->cfg;
+	n->log = p->log;
+	snprintf(n->name, sizeof(n->name), "%s", p->name ? p->name : "node");
+	n->self = (unsigned)n->cfg.self;
+	n->client_fd = n->admin_fd = -1;
+	for (unsigned i = 0; i < ADMIN_CONNS; i++)
+		n->admin[i].fd = -1;
+	n->now = n->started = now_ns();
+	if (tally_wire_keys_derive(&n->keys, n->cfg.key) != 0) {
+		snprintf(err, errlen, "libsodium failed to initialise");
+		goto fail;
+	}
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+		const struct tally_config_member *cm = &n->cfg.members[i];
+		member[i] = cm->present;
+		if (!cm->present)
+			continue;
+		n->nmembers++;
+		n->m[i].present = i != n->self;
+		memset(n->m[i].addr.dst_mac, 0xff, 6); /* broadcast until we hear from it */
+		n->m[i].addr.dst_ip = cm->ip;
+		n->m[i].addr.dst_port = cm->port;
+	}
+	n->pl = tally_placement_create(n->cfg.partitions, n->cfg.n, member, &rc);
+	if (n->pl == NULL) {
+		snprintf(err, errlen, "placement: %s", strerror(-rc));
+		goto fail;
+	}
+	struct tally_offload_config oc = { .backend = n->cfg.backend, .table_entries = n->cfg.table_entries,
+					   .keys = n->keys };
+	n->engine = tally_offload_create(&oc, &rc);
+	if (n->engine == NULL) {
+		snprintf(err, errlen, "offload backend '%s' with %" PRIu32 " entries: %s", n->cfg.backend,
+			 n->cfg.table_entries, strerror(-rc));
+		goto fail;
+	}
+	n->entries = n->cfg.table_entries;
+	n->meta = calloc(n->entries, sizeof(*n->meta));
+	n->ops = calloc(MAX_OPS, sizeof(*n->ops));
+	n->commit_ops = calloc(MAX_OPS, sizeof(*n->commit_ops));
+	n->cap_acks = 65536;
+	n->acks = calloc(n->cap_acks, sizeof(*n->acks));
+	n->cap_ackq = 4096;
+	n->ackq = calloc(n->cap_ackq, sizeof(*n->ackq));
+	n->dedup = tally_dedup_create(NULL, &rc);
+	if (n->meta == NULL || n->ops == NULL || n->commit_ops == NULL || n->acks == NULL || n->ackq == NULL ||
+	    n->dedup == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < OP_HASH; i++)
+		n->bucket[i] = NIL;
+	for (uint32_t i = 0; i < MAX_OPS; i++)
+		n->ops[i].hnext = i + 1 < MAX_OPS ? i + 1 : NIL;
+	n->free_op = 0;
+
+	if (mkdir(n->cfg.data_dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: cannot create the data directory: %s", n->cfg.data_dir, strerror(errno));
+		goto fail;
+	}
+	if (identity(n, p->bootstrap, err, errlen) != 0)
+		goto fail;
+	rc = tally_wal_open(n->cfg.data_dir, replay_rec, n, &n->wal, werr, sizeof(werr));
+	if (rc != 0) {
+		if (rc == -ENOSPC)
+			snprintf(err, errlen, "%s: holds more keys than table_entries = %" PRIu32, n->cfg.data_dir,
+				 n->cfg.table_entries);
+		else
+			snprintf(err, errlen, "%s", werr);
+		goto fail;
+	}
+
+	struct tally_dp_config dc = {
+		.port_id = p->port_id, .self = (uint16_t)n->self, .epoch = n->epoch,
+		.ip = n->cfg.members[n->self].ip, .udp_port = n->cfg.members[n->self].port, .mtu = n->cfg.mtu,
+		.keys = n->keys, .engine = n->engine, .host = on_host_frame, .compl = on_merged, .host_ctx = n,
+	};
+	n->dp = tally_dp_create(&dc, &rc);
+	if (n->dp == NULL) {
+		snprintf(err, errlen, "DPDK port %u: %s", p->port_id, strerror(-rc));
+		goto fail;
+	}
+	tally_dp_addr(n->dp, &n->me);
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+		memcpy(n->m[i].addr.src_mac, n->me.src_mac, 6);
+		n->m[i].addr.src_ip = n->me.src_ip;
+		n->m[i].addr.src_port = n->me.src_port;
+	}
+	if (bind_socket(SOCK_DGRAM, p->client_ip, n->cfg.client_port, &n->client_fd, err, errlen, "client") != 0 ||
+	    bind_socket(SOCK_STREAM, p->client_ip, n->cfg.admin_port, &n->admin_fd, err, errlen, "admin") != 0)
+		goto fail;
+	struct tally_wal_stats ws;
+	tally_wal_stats(n->wal, &ws);
+	note(n, "up: epoch %" PRIu32 ", %s, %" PRIu64 " log records replayed%s, backend %s, clients on port %u",
+	     n->epoch, n->recovering_mode ? "recovering its own slots from peers (data directory was empty)" : "normal",
+	     ws.replayed, ws.torn_bytes ? " (a torn tail was cut)" : "", tally_offload_backend(n->engine),
+	     n->cfg.client_port);
+	return n;
+fail:
+	tally_node_destroy(n);
+	return NULL;
+}
+
+void
+tally_node_destroy(struct tally_node *n)
+{
+	if (n == NULL)
+		return;
+	if (n->wal != NULL && n->engine != NULL && n->dp != NULL) {
+		n->now = now_ns();
+		commit(n);
+		flush_all(n);
+		(void)tally_wal_snapshot(n->wal, snapshot_fill, n);
+	}
+	tally_wal_close(n->wal);
+	tally_dp_destroy(n->dp);
+	tally_offload_destroy(n->engine);
+	tally_placement_free(n->pl);
+	tally_dedup_free(n->dedup);
+	if (n->client_fd >= 0)
+		close(n->client_fd);
+	if (n->admin_fd >= 0)
+		close(n->admin_fd);
+	for (unsigned i = 0; i < ADMIN_CONNS; i++)
+		if (n->admin[i].fd >= 0)
+			close(n->admin[i].fd);
+	free(n->meta);
+	free(n->ops);
+	free(n->commit_ops);
+	free(n->acks);
+	free(n->ackq);
+	free(n);
+}
+
+unsigned
+tally_node_poll(struct tally_node *n)
+{
+	unsigned work = 0;
+	struct tally_wal_stats ws;
+
+	n->now = now_ns();
+	work += tally_dp_poll(n->dp);
+	work += client_poll(n);
+	commit(n);
+	timers(n);
+	work += admin_poll(n);
+	/* What the timers queued (retransmissions, repairs) needs no commit. */
+	flush_all(n);
+	creply_flush_all(n);
+	tally_wal_stats(n->wal, &ws);
+	if (ws.log_bytes > SNAPSHOT_LOG_BYTES) {
+		commit(n);
+		int rc = tally_wal_snapshot(n->wal, snapshot_fill, n);
+		if (rc != 0)
+			note(n, "snapshot failed: %s", strerror(-rc));
+	}
+	return work;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ */
+
+/**
+ * @file
+ * Result codes of client operations: the `status` of a CLIENT_REPLY record
+ * (docs/wire.md), what the client library returns, and (plus 10) the exit
+ * code of tallyctl. docs/cluster.md says what each means for the operation:
+ * applied, not applied, or unknown.
+ */
+
+#ifndef TALLY_STATUS_H
+#define TALLY_STATUS_H
+
+enum tally_status {
+	TALLY_OK = 0,              /**< done: a write is held by W replicas; a read merged R */
+	TALLY_E_INDETERMINATE = 1, /**< the deadline passed first: a write may or may not be applied; retry it with the same op id */
+	TALLY_E_UNAVAILABLE = 2,   /**< fewer live nodes than the quorum asks for: not applied */
+	TALLY_E_BAD_REQUEST = 3,   /**< malformed or unsupported request: not applied */
+	TALLY_E_TABLE_FULL = 4,    /**< the node's counter table has no room for a new key: not applied */
+	TALLY_E_OVERFLOW = 5,      /**< the counter would leave its range: not applied */
+	TALLY_E_OP_REFUSED = 6,    /**< op id too old for the dedup window, or its client forgotten: unknown whether applied before */
+	TALLY_E_BUSY = 7,          /**< too many requests in flight at the node: not applied */
+	TALLY_E_IO = 8,            /**< the node's log or NIC failed: not applied */
+	TALLY_E_RECOVERING = 9,    /**< the node is recovering its own slot of this key from every member and one did not answer: not applied */
+	TALLY_STATUS_END,
+};
+
+/** A short, stable name ("ok", "indeterminate", ...), for messages and scripts. */
+static inline const char *
+tally_status_name(unsigned s)
+{
+	static const char *const names[TALLY_STATUS_END] = {
+		"ok", "indeterminate", "unavailable", "bad_request", "table_full",
+		"overflow", "op_refused", "busy", "io_error", "recovering",
+	};
+	return s < TALLY_STATUS_END ? names[s] : "unknown";
+}
+
+#endif /* TALLY_STATUS_H */

@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * tallyctl: the command line client of a tally cluster, built on
+ * libtallyclient (client.h). See usage[] and docs/tallyctl.md.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "client.h"
+#include "config.h"
+#include "wire.h"
+
+#define EXIT_USAGE 2
+#define EXIT_FAIL 1
+#define EXIT_STATUS_BASE 10
+
+static const char usage[] =
+	"usage: tallyctl [OPTIONS] COMMAND [ARGS]\n"
+	"\n"
+	"Commands (tallyctl COMMAND --help for each):\n"
+	"  incr KEY [DELTA]     add DELTA (default 1) to counter KEY; prints its new value\n"
+	"  decr KEY [DELTA]     subtract DELTA (default 1); prints the new value\n"
+	"  get KEY              prints the counter's value\n"
+	"  status               the node's members, partitions, replication lag, hints,\n"
+	"                       offload telemetry\n"
+	"  partition isolate N | heal | show\n"
+	"                       cut node N off the embedded cluster's switch, or heal it\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE    the cluster's configuration (its key and members); without\n"
+	"                       it, the embedded cluster of a bare `tallyd`\n"
+	"  -n, --node N         ask node N (default 0)\n"
+	"  -W N                 write quorum: replicas that must hold a write (default:\n"
+	"                       the cluster's w); 1 = asynchronous, N = synchronous\n"
+	"  -R N                 read quorum: replicas merged for a read (the cluster's r)\n"
+	"  -t, --timeout MS     deadline of the operation (default 1000)\n"
+	"      --op-id C:S      use op id C:S (hex client, decimal sequence): retry an\n"
+	"                       operation that ended indeterminate, applied at most once\n"
+	"      --json           status: print the node's JSON as it is\n"
+	"  -h, --help           print this and exit\n"
+	"\n"
+	"Exit status: 0 done; 1 could not run (node unreachable for status, bad\n"
+	"configuration); 2 bad usage; 10 + the operation's status when it failed:\n"
+	"  11 indeterminate  no answer by the deadline: maybe applied; retry with --op-id\n"
+	"  12 unavailable    too few live nodes for the quorum: not applied\n"
+	"  13 bad_request    14 table_full    15 overflow    17 busy    18 io_error\n"
+	"  16 op_refused     op id outside the node's dedup window: outcome unknown\n"
+	"  19 recovering     the origin is recovering this key and a member is silent\n"
+	"Errors go to standard error as \"tallyctl: COMMAND KEY: STATUS: explanation\".\n";
+
+static const char usage_incr[] =
+	"usage: tallyctl [OPTIONS] incr|decr KEY [DELTA] [-W N] [--op-id C:S]\n"
+	"\n"
+	"Add (incr) or subtract (decr) DELTA, a whole number >= 1 (default 1), to the\n"
+	"PN-Counter KEY (1..64 bytes). The node asked coordinates: the key's first\n"
+	"live replica applies it to its own slot, logs it, and ships it; the answer\n"
+	"comes once W replicas hold it. Prints the counter's value as the origin\n"
+	"sees it then. On exit status 11 (indeterminate) standard error gives the op\n"
+	"id; running the same command with --op-id applies it at most once.\n";
+
+static const char usage_get[] =
+	"usage: tallyctl [OPTIONS] get KEY [-R N]\n"
+	"\n"
+	"Print the value of counter KEY: the merge of R replicas' states (a counter\n"
+	"never written is 0). With W + R > N it includes every acknowledged write.\n"
+	"Replicas found behind are repaired in the background.\n";
+
+static const char usage_status[] =
+	"usage: tallyctl [OPTIONS] status [--json]\n"
+	"\n"
+	"Show what node N knows: members and whether each is up, this node's\n"
+	"partitions, per peer the writes it has not acknowledged yet (replication\n"
+	"lag) and the hints held for it, requests by outcome, the offload engine's\n"
+	"telemetry and the write-ahead log. Reads the node's status page over TCP\n"
+	"(admin_port).\n";
+
+static const char usage_partition[] =
+	"usage: tallyctl [OPTIONS] partition isolate N | heal | show\n"
+	"\n"
+	"Only for the embedded cluster: cut node N off the switch that joins the\n"
+	"three nodes (its frames are dropped both ways; its clients still reach it),\n"
+	"heal every cut, or show the switch's state.\n";
+
+struct opts {
+	const char *config;
+	unsigned node, w, r, timeout_ms;
+	bool json, have_opid;
+	uint64_t op_client, op_seq;
+};
+
+static int
+fail_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "tallyctl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "; try tallyctl --help\n");
+	return EXIT_USAGE;
+}
+
+static bool
+parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0' && *out <= max;
+}
+
+/* Where node N takes client requests and serves its status. */
+struct target {
+	char ip[INET_ADDRSTRLEN];
+	uint16_t client_port, admin_port;
+	uint8_t key[32];
+};
+
+static int
+resolve(const struct opts *o, struct target *t)
+{
+	struct tally_config c;
+	char err[512];
+
+	tally_config_defaults(&c);
+	if (o->config == NULL) {
+		if (o->node >= 3) {
+			fprintf(stderr, "tallyctl: the embedded cluster has nodes 0, 1 and 2, not %u\n", o->node);
+			return EXIT_USAGE;
+		}
+		snprintf(t->ip, sizeof(t->ip), "127.0.0.1");
+		t->client_port = (uint16_t)(7471 + 10 * o->node);
+		t->admin_port = (uint16_t)(7472 + 10 * o->node);
+		memset(t->key, 0, sizeof(t->key));
+		return 0;
+	}
+	if (tally_config_load(&c, o->config, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tallyctl: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (o->node >= TALLY_MAX_NODES || !c.members[o->node].present) {
+		fprintf(stderr, "tallyctl: %s has no member %u\n", o->config, o->node);
+		return EXIT_USAGE;
+	}
+	struct in_addr a = { htonl(c.members[o->node].ip) };
+	inet_ntop(AF_INET, &a, t->ip, sizeof(t->ip));
+	t->client_port = c.client_port;
+	t->admin_port = c.admin_port;
+	memcpy(t->key, c.key, 32);
+	return 0;
+}
+
+static int
+run_op(const struct opts *o, const struct target *t, const char *cmd, const char *key, unsigned op, uint64_t delta)
+{
+	struct tally_client_opts co = { .host = t->ip, .port = t->client_port, .timeout_ms = o->timeout_ms };
+	struct tally_client_result r;
+	tally_client_t *c;
+	int rc, err;
+
+	memcpy(co.key, t->key, 32);
+	c = tally_client_open(&co, &err);
+	if (c == NULL) {
+		fprintf(stderr, "tallyctl: cannot open a client socket to %s:%u: %s\n", t->ip, t->client_port,
+			strerror(-err));
+		return EXIT_FAIL;
+	}
+	unsigned quorum = op == TALLY_WIRE_OP_GET ? o->r : o->w;
+	if (o->have_opid)
+		rc = tally_client_submit_id(c, op, key, strlen(key), delta, quorum, o->op_client, o->op_seq, NULL);
+	else
+		rc = tally_client_submit_id(c, op, key, strlen(key), delta, quorum, tally_client_id(c),
+					    /* a fresh client id per run: sequence 1 is always new */ 1, NULL);
+	if (rc != 0) {
+		tally_client_close(c);
+		fprintf(stderr, "tallyctl: %s %s: %s\n", cmd, key,
+			rc == -EINVAL ? "bad request (a key is 1..64 bytes)" : strerror(-rc));
+		return EXIT_USAGE;
+	}
+	uint64_t cid = o->have_opid ? o->op_client : tally_client_id(c), seq = o->have_opid ? o->op_seq : 1;
+	do {
+		rc = tally_client_poll(c, &r, 1, (int)o->timeout_ms + 100);
+	} while (rc == 0);
+	tally_client_close(c);
+	if (rc < 0) {
+		fprintf(stderr, "tallyctl: %s %s: %s\n", cmd, key, strerror(-rc));
+		return EXIT_FAIL;
+	}
+	if (r.status == TALLY_OK) {
+		printf("%" PRId64 "\n", r.value);
+		return 0;
+	}
+	switch (r.status) {
+	case TALLY_E_INDETERMINATE:
+		fprintf(stderr,
+			"tallyctl: %s %s: indeterminate: no answer from node %u (%s:%u) within %u ms; %s"
+			" (op id %016" PRIx64 ":%" PRIu64 ")\n",
+			cmd, key, o->node, t->ip, t->client_port, o->timeout_ms,
+			op == TALLY_WIRE_OP_GET ? "try again"
+						: "it may or may not be applied: rerun with --op-id to apply it at most once",
+			cid, seq);
+		break;
+	case TALLY_E_UNAVAILABLE:
+		fprintf(stderr, "tallyctl: %s %s: unavailable: fewer live replicas than the quorum asks; not applied\n",
+			cmd, key);
+		break;
+	case TALLY_E_BAD_REQUEST:
+		fprintf(stderr, "tallyctl: %s %s: bad_request: the node refused the request (quorum over n?)\n", cmd,
+			key);
+		break;
+	case TALLY_E_TABLE_FULL:
+		fprintf(stderr, "tallyctl: %s %s: table_full: the origin's counter table has no room for a new key; "
+				"not applied\n", cmd, key);
+		break;
+	case TALLY_E_OVERFLOW:
+		fprintf(stderr, "tallyctl: %s %s: overflow: the counter would leave its range; not applied\n", cmd,
+			key);
+		break;
+	case TALLY_E_OP_REFUSED:
+		fprintf(stderr, "tallyctl: %s %s: op_refused: the op id is outside the node's dedup window; "
+				"whether it was applied before is unknown\n", cmd, key);
+		break;
+	default:
+		fprintf(stderr, "tallyctl: %s %s: %s\n", cmd, key, tally_status_name(r.status));
+	}
+	return EXIT_STATUS_BASE + r.status;
+}
+
+/* GET @path from the node's status port; the body in a malloc'd string. */
+static char *
+http_get(const struct target *t, const char *path, int *code)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(t->admin_port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = { 2, 0 };
+	char req[300], *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	inet_pton(AF_INET, t->ip, &sa.sin_addr);
+	if (fd < 0)
+		return NULL;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return NULL;
+	}
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	if (write(fd, req, (size_t)n) != n) {
+		close(fd);
+		return NULL;
+	}
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			char *p = realloc(buf, cap);
+			if (p == NULL)
+				break;
+			buf = p;
+		}
+		ssize_t k = read(fd, buf + len, cap - len - 1);
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+	}
+	close(fd);
+	if (buf == NULL)
+		return NULL;
+	buf[len] = '\0';
+	char *body = strstr(buf, "\r\n\r\n");
+	if (body == NULL || sscanf(buf, "HTTP/1.%*d %d", code) != 1) {
+		free(buf);
+		return NULL;
+	}
+	memmove(buf, body + 4, strlen(body + 4) + 1);
+	return buf;
+}
+
+static json_int_t
+num(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static int
+run_status(const struct opts *o, const struct target *t)
+{
+	int code = 0;
+	char *body = http_get(t, "/status", &code);
+
+	if (body == NULL) {
+		fprintf(stderr, "tallyctl: status: no answer from node %u's status page at %s:%u (is tallyd running?)\n",
+			o->node, t->ip, t->admin_port);
+		return EXIT_FAIL;
+	}
+	if (o->json) {
+		fputs(body, stdout);
+		free(body);
+		return code == 200 ? 0 : EXIT_FAIL;
+	}
+	json_error_t je;
+	json_t *s = json_loads(body, 0, &je);
+	free(body);
+	if (s == NULL) {
+		fprintf(stderr, "tallyctl: status: node %u sent bad JSON: %s\n", o->node, je.text);
+		return EXIT_FAIL;
+	}
+	json_t *q = json_object_get(s, "quorum"), *p = json_object_get(s, "partitions");
+	printf("node %" JSON_INTEGER_FORMAT " (epoch %" JSON_INTEGER_FORMAT ", %s, backend %s, up %" JSON_INTEGER_FORMAT
+	       " s): n=%" JSON_INTEGER_FORMAT " w=%" JSON_INTEGER_FORMAT " r=%" JSON_INTEGER_FORMAT "\n",
+	       num(s, "node"), num(s, "epoch"), json_string_value(json_object_get(s, "mode")),
+	       json_string_value(json_object_get(s, "backend")), num(s, "uptime_ms") / 1000, num(q, "n"), num(q, "w"),
+	       num(q, "r"));
+	printf("partitions: %" JSON_INTEGER_FORMAT " in the ring; this node is first in %" JSON_INTEGER_FORMAT
+	       " and a replica of %" JSON_INTEGER_FORMAT "\n",
+	       num(p, "total"), num(p, "primary"), num(p, "replica"));
+	printf("\n%-4s %-21s %-6s %-12s %-16s %-18s %s\n", "id", "address", "state", "last heard", "unacked writes",
+	       "oldest unacked", "hints held");
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(s, "members"), i, m) {
+		const char *st = json_string_value(json_object_get(m, "state"));
+		char heard[32] = "-", oldest[32] = "-";
+		if (strcmp(st, "self") != 0) {
+			if (num(m, "last_heard_ms") >= 0)
+				snprintf(heard, sizeof(heard), "%" JSON_INTEGER_FORMAT " ms ago", num(m, "last_heard_ms"));
+			else
+				snprintf(heard, sizeof(heard), "never");
+			snprintf(oldest, sizeof(oldest), "%" JSON_INTEGER_FORMAT " ms", num(m, "oldest_unacked_ms"));
+			printf("%-4" JSON_INTEGER_FORMAT " %-21s %-6s %-12s %-16" JSON_INTEGER_FORMAT " %-18s %" JSON_INTEGER_FORMAT "\n",
+			       num(m, "id"), json_string_value(json_object_get(m, "addr")), st, heard,
+			       num(m, "unacked_writes"), oldest, num(m, "hints"));
+		} else {
+			printf("%-4" JSON_INTEGER_FORMAT " %-21s %-6s\n", num(m, "id"),
+			       json_string_value(json_object_get(m, "addr")), st);
+		}
+	}
+	json_t *k = json_object_get(s, "keys"), *r = json_object_get(s, "requests"), *rep = json_object_get(r, "replies");
+	printf("\nkeys: %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT "\n", num(k, "used"), num(k, "capacity"));
+	printf("requests: %" JSON_INTEGER_FORMAT " in flight, %" JSON_INTEGER_FORMAT " from clients, %" JSON_INTEGER_FORMAT
+	       " forwarded to origins, %" JSON_INTEGER_FORMAT " applied here, %" JSON_INTEGER_FORMAT " duplicates\n",
+	       num(r, "in_flight"), num(r, "client_records"), num(r, "forwarded"), num(r, "applied"),
+	       num(r, "duplicates"));
+	printf("replies:");
+	const char *name;
+	json_t *v;
+	json_object_foreach(rep, name, v)
+		if (json_integer_value(v) > 0)
+			printf(" %s %" JSON_INTEGER_FORMAT, name, json_integer_value(v));
+	printf("\nrepairs: %" JSON_INTEGER_FORMAT " sent, %" JSON_INTEGER_FORMAT " applied; hinted handoff: %" JSON_INTEGER_FORMAT
+	       " records offered, %" JSON_INTEGER_FORMAT " keys handed off\n",
+	       num(r, "read_repairs_sent"), num(r, "repairs_applied"), num(r, "handoff_records"),
+	       num(r, "handoff_dropped_keys"));
+	printf("client frames refused:");
+	bool any = false;
+	json_object_foreach(json_object_get(r, "client_drops"), name, v)
+		if (json_integer_value(v) > 0) {
+			printf(" %s %" JSON_INTEGER_FORMAT, name, json_integer_value(v));
+			any = true;
+		}
+	printf("%s\n", any ? "" : " none");
+	json_t *of = json_object_get(s, "offload"), *dp = json_object_get(s, "dataplane"), *w = json_object_get(s, "wal");
+	printf("offload (%s): %" JSON_INTEGER_FORMAT " frames, %" JSON_INTEGER_FORMAT " consumed by the NIC, %" JSON_INTEGER_FORMAT
+	       " to host, %" JSON_INTEGER_FORMAT " dropped; %" JSON_INTEGER_FORMAT " records merged on the NIC, %" JSON_INTEGER_FORMAT
+	       " on the host\n",
+	       json_string_value(json_object_get(s, "backend")), num(of, "frames"), num(of, "consumed"), num(of, "to_host"),
+	       num(of, "dropped"), num(of, "records_merged"), num(of, "records_host"));
+	printf("dataplane: rx %" JSON_INTEGER_FORMAT ", tx %" JSON_INTEGER_FORMAT ", acks %" JSON_INTEGER_FORMAT
+	       ", tx dropped %" JSON_INTEGER_FORMAT "\n",
+	       num(dp, "rx"), num(dp, "tx"), num(dp, "acks"), num(dp, "tx_full") + num(dp, "tx_nombuf"));
+	printf("log: generation %" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT " bytes, %" JSON_INTEGER_FORMAT
+	       " commits (%" JSON_INTEGER_FORMAT " us each), %" JSON_INTEGER_FORMAT " records replayed at start\n",
+	       num(w, "generation"), num(w, "log_bytes"), num(w, "commits"), num(w, "commit_us_avg"), num(w, "replayed"));
+	json_decref(s);
+	return 0;
+}
+
+static int
+run_partition(const struct opts *o, const struct target *t, int argc, char **argv)
+{
+	char path[64];
+	unsigned long long id;
+	int code = 0;
+
+	if (argc < 1 || strcmp(argv[0], "show") == 0)
+		snprintf(path, sizeof(path), "/partition");
+	else if (strcmp(argv[0], "heal") == 0)
+		snprintf(path, sizeof(path), "/partition?heal");
+	else if (strcmp(argv[0], "isolate") == 0 && argc == 2 && parse_uint(argv[1], 2, &id))
+		snprintf(path, sizeof(path), "/partition?isolate=%llu", id);
+	else
+		return fail_usage("partition: want 'isolate N' (N in 0..2), 'heal' or 'show'%s", "");
+	char *body = http_get(t, path, &code);
+	if (body == NULL) {
+		fprintf(stderr, "tallyctl: partition: no answer from node %u's status page at %s:%u\n", o->node, t->ip,
+			t->admin_port);
+		return EXIT_FAIL;
+	}
+	if (code != 200) {
+		fprintf(stderr, "tallyctl: partition: node %u is not the embedded cluster (HTTP %d)\n", o->node, code);
+		free(body);
+		return EXIT_FAIL;
+	}
+	fputs(body, stdout);
+	free(body);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "node", required_argument, NULL, 'n' },
+		{ "timeout", required_argument, NULL, 't' }, { "op-id", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },          { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .timeout_ms = 1000 };
+	unsigned long long v;
+	bool help = false;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:n:W:R:t:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o.config = optarg;
+			break;
+		case 'n':
+			if (!parse_uint(optarg, TALLY_MAX_NODES - 1, &v))
+				return fail_usage("--node: want a node id in 0..7, not '%s'", optarg);
+			o.node = (unsigned)v;
+			break;
+		case 'W':
+			if (!parse_uint(optarg, TALLY_MAX_NODES, &v) || v == 0)
+				return fail_usage("-W: want a quorum in 1..8, not '%s'", optarg);
+			o.w = (unsigned)v;
+			break;
+		case 'R':
+			if (!parse_uint(optarg, TALLY_MAX_NODES, &v) || v == 0)
+				return fail_usage("-R: want a quorum in 1..8, not '%s'", optarg);
+			o.r = (unsigned)v;
+			break;
+		case 't':
+			if (!parse_uint(optarg, 3600000, &v) || v == 0)
+				return fail_usage("--timeout: want milliseconds in 1..3600000, not '%s'", optarg);
+			o.timeout_ms = (unsigned)v;
+			break;
+		case 'o': {
+			char *colon = strchr(optarg, ':'), *end;
+			errno = 0;
+			o.op_client = strtoull(optarg, &end, 16);
+			if (colon == NULL || end != colon || o.op_client == 0 || !parse_uint(colon + 1, UINT64_MAX, &v) ||
+			    v == 0)
+				return fail_usage("--op-id: want CLIENT:SEQ (hex, decimal, both nonzero), not '%s'", optarg);
+			o.op_seq = v;
+			o.have_opid = true;
+			break;
+		}
+		case 'j':
+			o.json = true;
+			break;
+		case 'h':
+			help = true;
+			break;
+		default:
+			fprintf(stderr, "tallyctl: try tallyctl --help\n");
+			return EXIT_USAGE;
+		}
+	}
+	const char *cmd = optind < argc ? argv[optind] : NULL;
+	int nargs = argc - optind - 1;
+	char **args = argv + optind + 1;
+
+	if (cmd == NULL) {
+		if (help) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	bool is_write = strcmp(cmd, "incr") == 0 || strcmp(cmd, "decr") == 0;
+	if (help) {
+		fputs(is_write ? usage_incr : strcmp(cmd, "get") == 0 ? usage_get
+				 : strcmp(cmd, "status") == 0   ? usage_status
+				 : strcmp(cmd, "partition") == 0 ? usage_partition
+								  : usage,
+		      stdout);
+		return 0;
+	}
+	struct target t;
+	int rc;
+	if (is_write || strcmp(cmd, "get") == 0) {
+		uint64_t delta = 1;
+		if (nargs < 1 || nargs > (is_write ? 2 : 1))
+			return fail_usage(is_write ? "%s: want KEY [DELTA]" : "%s: want KEY", cmd);
+		if (strlen(args[0]) < 1 || strlen(args[0]) > TALLY_WIRE_CLIENT_STR_MAX)
+			return fail_usage("%s: a key is 1..64 bytes", cmd);
+		if (nargs == 2) {
+			if (!parse_uint(args[1], INT64_MAX, &v) || v == 0)
+				return fail_usage("DELTA: want a whole number >= 1, not '%s'", args[1]);
+			delta = v;
+		}
+		if ((rc = resolve(&o, &t)) != 0)
+			return rc;
+		return run_op(&o, &t, cmd, args[0],
+			      strcmp(cmd, "incr") == 0	 ? TALLY_WIRE_OP_INCR
+			      : strcmp(cmd, "decr") == 0 ? TALLY_WIRE_OP_DECR
+							 : TALLY_WIRE_OP_GET,
+			      delta);
+	}
+	if (strcmp(cmd, "status") == 0) {
+		if (nargs != 0)
+			return fail_usage("status: takes no arguments, not '%s'", args[0]);
+		if ((rc = resolve(&o, &t)) != 0)
+			return rc;
+		return run_status(&o, &t);
+	}
+	if (strcmp(cmd, "partition") == 0) {
+		if ((rc = resolve(&o, &t)) != 0)
+			return rc;
+		return run_partition(&o, &t, nargs, args);
+	}
+	return fail_usage("unknown command '%s'", cmd);
+}

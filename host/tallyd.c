@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * tallyd: one tally node, or with no configuration the embedded cluster:
+ * three nodes in this process, each on a net_ring port, joined by a small
+ * software switch (which can also cut a node off, for the demo).
+ *
+ *   tallyd [OPTIONS]
+ *   tallyd [EAL OPTIONS] -- [OPTIONS]
+ */
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "config.h"
+#include "node.h"
+
+#define EMBEDDED_NODES 3
+#define SWITCH_BURST 64
+
+static const char usage[] =
+	"usage: tallyd [OPTIONS]\n"
+	"       tallyd [EAL OPTIONS] -- [OPTIONS]\n"
+	"\n"
+	"Run one tally node. Without --config, run the embedded cluster: three\n"
+	"nodes in this process over DPDK ring ports, each with the simulated NIC,\n"
+	"serving clients on 127.0.0.1 ports 7471, 7481 and 7491 (status pages on\n"
+	"7472, 7482, 7492). Its data lives in a fresh temporary directory that is\n"
+	"removed at exit, unless --data-dir names one to keep. Try:\n"
+	"    tallyd &  tallyctl incr likes 5  tallyctl get likes  tallyctl status\n"
+	"\n"
+	"With --config FILE (docs/config.md), run the node FILE's [node] id names,\n"
+	"on the DPDK port EAL offers first, or on --iface's af_packet port.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE   be one node of the cluster FILE describes\n"
+	"  -i, --iface IFACE   the cluster link is IFACE, through DPDK's net_af_packet\n"
+	"                      (adds --vdev=net_af_packet0,iface=IFACE to EAL's options)\n"
+	"  -d, --data-dir DIR  the embedded cluster keeps its data in DIR/node0..2\n"
+	"      --backend B     embedded cluster's offload backend: sim (default) or cpu\n"
+	"      --bootstrap     an empty data directory means a new node of a new\n"
+	"                      cluster. Without it, tallyd assumes the directory was\n"
+	"                      lost and recovers this node's own counts from every\n"
+	"                      member before raising them (docs/durability.md)\n"
+	"  -q, --quiet         print only errors\n"
+	"  -h, --help          print this and exit\n"
+	"\n"
+	"EAL options: with no \"--\", tallyd starts EAL with --no-huge -m 512\n"
+	"--no-shconf --no-pci --no-telemetry -l 0 (and --iface's vdev). With \"--\",\n"
+	"the options before it go to EAL exactly as given, as in DPDK's examples.\n"
+	"\n"
+	"Signals: SIGINT or SIGTERM stops cleanly (commit, snapshot, exit 0).\n"
+	"Exit status: 0 stopped cleanly, 1 failed to start or run, 2 bad usage.\n";
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct opts {
+	const char *config, *iface, *data_dir, *backend;
+	bool bootstrap, quiet;
+};
+
+/* ---- the embedded cluster's switch ---- */
+
+struct embedded {
+	unsigned n;
+	struct tally_node *node[EMBEDDED_NODES];
+	uint16_t port[EMBEDDED_NODES];
+	struct rte_ring *rx[EMBEDDED_NODES], *tx[EMBEDDED_NODES];
+	uint32_t ip[EMBEDDED_NODES];
+	bool cut[EMBEDDED_NODES];
+	struct rte_mempool *pool;
+	uint64_t switched, dropped_cut;
+	char dir[200];
+	bool own_dir;
+};
+
+static void
+deliver(struct embedded *e, unsigned to, struct rte_mbuf *m)
+{
+	if (rte_ring_enqueue(e->rx[to], m) != 0)
+		rte_pktmbuf_free(m);
+	else
+		e->switched++;
+}
+
+/* Move frames from each port's tx ring to the rx ring of the port with the
+ * destination IPv4 address (ring ports all have the same MAC, so the switch
+ * looks one layer up); flood broadcasts; drop whatever touches a cut node. */
+static unsigned
+switch_poll(struct embedded *e)
+{
+	struct rte_mbuf *pkts[SWITCH_BURST];
+	unsigned work = 0;
+
+	for (unsigned i = 0; i < e->n; i++) {
+		unsigned got = rte_ring_dequeue_burst(e->tx[i], (void **)pkts, SWITCH_BURST, NULL);
+
+		work += got;
+		for (unsigned k = 0; k < got; k++) {
+			struct rte_mbuf *m = pkts[k];
+			const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+			const struct rte_ether_addr *dst = (const struct rte_ether_addr *)f;
+			uint32_t dst_ip = rte_pktmbuf_data_len(m) >= 34 ? (uint32_t)f[30] << 24 | (uint32_t)f[31] << 16 |
+										  (uint32_t)f[32] << 8 | f[33]
+									: 0;
+			bool sent = false;
+
+			if (e->cut[i]) {
+				e->dropped_cut++;
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			for (unsigned j = 0; j < e->n; j++) {
+				if (j == i)
+					continue;
+				if (rte_is_broadcast_ether_addr(dst)) {
+					if (e->cut[j])
+						continue;
+					struct rte_mbuf *c = rte_pktmbuf_copy(m, e->pool, 0, UINT32_MAX);
+					if (c != NULL)
+						deliver(e, j, c);
+				} else if (dst_ip == e->ip[j]) {
+					if (e->cut[j]) {
+						e->dropped_cut++;
+						break;
+					}
+					deliver(e, j, m);
+					sent = true;
+					break;
+				}
+			}
+			if (!sent)
+				rte_pktmbuf_free(m);
+		}
+	}
+	return work;
+}
+
+/* GET /partition?isolate=N, /partition?heal, /partition: the switch's state. */
+static int
+embedded_admin(void *ctx, const char *path, char *out, size_t cap)
+{
+	struct embedded *e = ctx;
+	int code = 200;
+	unsigned id;
+
+	if (strncmp(path, "/partition?isolate=", 19) == 0 && sscanf(path + 19, "%u", &id) == 1 && id < e->n) {
+		e->cut[id] = true;
+	} else if (strcmp(path, "/partition?heal") == 0) {
+		for (unsigned i = 0; i < e->n; i++)
+			e->cut[i] = false;
+	} else if (strcmp(path, "/partition") != 0) {
+		snprintf(out, cap, "{\"error\":\"try /status, /partition, /partition?isolate=N, /partition?heal\"}\n");
+		return 404;
+	}
+	size_t len = (size_t)snprintf(out, cap, "{\"isolated\":[");
+	bool first = true;
+	for (unsigned i = 0; i < e->n && len < cap; i++)
+		if (e->cut[i]) {
+			len += (size_t)snprintf(out + len, cap - len, "%s%u", first ? "" : ",", i);
+			first = false;
+		}
+	if (len < cap)
+		snprintf(out + len, cap - len, "],\"switched\":%" PRIu64 ",\"dropped\":%" PRIu64 "}\n", e->switched,
+			 e->dropped_cut);
+	return code;
+}
+
+static void
+remove_tree(const char *dir)
+{
+	char cmd[600];
+
+	/* Only what tallyd made itself: a mkdtemp() directory of node directories. */
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	(void)!system(cmd);
+}
+
+static int
+embedded_start(struct embedded *e, const struct opts *o)
+{
+	char err[512], name[32];
+
+	e->n = EMBEDDED_NODES;
+	if (o->data_dir != NULL) {
+		snprintf(e->dir, sizeof(e->dir), "%s", o->data_dir);
+		if (mkdir(e->dir, 0700) != 0 && errno != EEXIST) {
+			fprintf(stderr, "tallyd: %s: %s\n", e->dir, strerror(errno));
+			return -1;
+		}
+	} else {
+		snprintf(e->dir, sizeof(e->dir), "/tmp/tallyd-embedded-XXXXXX");
+		if (mkdtemp(e->dir) == NULL) {
+			fprintf(stderr, "tallyd: cannot make a temporary directory: %s\n", strerror(errno));
+			return -1;
+		}
+		e->own_dir = true;
+	}
+	e->pool = rte_pktmbuf_pool_create("switch", 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (e->pool == NULL) {
+		fprintf(stderr, "tallyd: switch mbuf pool: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	for (unsigned i = 0; i < e->n; i++) {
+		snprintf(name, sizeof(name), "rx%u", i);
+		e->rx[i] = rte_ring_create(name, 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "tx%u", i);
+		e->tx[i] = rte_ring_create(name, 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "node%u", i);
+		int p = e->rx[i] && e->tx[i] ? rte_eth_from_rings(name, &e->rx[i], 1, &e->tx[i], 1, (unsigned)rte_socket_id())
+					     : -1;
+		if (p < 0) {
+			fprintf(stderr, "tallyd: ring port %u: %s\n", i, rte_strerror(rte_errno));
+			return -1;
+		}
+		e->port[i] = (uint16_t)p;
+	}
+	for (unsigned i = 0; i < e->n; i++) {
+		struct tally_config c;
+
+		tally_config_defaults(&c);
+		c.self = (int)i;
+		c.key_set = true; /* the embedded cluster's key is all zero: local use only */
+		snprintf(c.data_dir, sizeof(c.data_dir), "%.200s/node%u", e->dir, i);
+		snprintf(c.backend, sizeof(c.backend), "%s", o->backend ? o->backend : "sim");
+		c.client_port = (uint16_t)(7471 + 10 * i);
+		c.admin_port = (uint16_t)(7472 + 10 * i);
+		c.mtu = 9000;
+		for (unsigned j = 0; j < e->n; j++) {
+			c.members[j].present = true;
+			c.members[j].ip = 0x0a4d0001 + j; /* 10.77.0.1.. on the switch */
+			c.members[j].port = 7470;
+		}
+		c.nmembers = e->n;
+		snprintf(name, sizeof(name), "node %u", i);
+		struct tally_node_params p = {
+			.cfg = &c, .port_id = e->port[i], .client_ip = 0x7f000001, .bootstrap = true,
+			.log = o->quiet ? NULL : stderr, .name = name,
+		};
+		e->node[i] = tally_node_create(&p, err, sizeof(err));
+		if (e->node[i] == NULL) {
+			fprintf(stderr, "tallyd: node %u: %s\n", i, err);
+			return -1;
+		}
+		tally_node_set_admin(e->node[i], embedded_admin, e);
+		e->ip[i] = c.members[i].ip;
+	}
+	if (!o->quiet)
+		fprintf(stderr,
+			"tallyd: embedded cluster of %u nodes up (data in %s%s); clients on 127.0.0.1:7471,7481,7491;"
+			" status on :7472,7482,7492\n",
+			e->n, e->dir, e->own_dir ? ", removed at exit" : "");
+	return 0;
+}
+
+static void
+embedded_stop(struct embedded *e)
+{
+	for (unsigned i = 0; i < e->n; i++)
+		tally_node_destroy(e->node[i]);
+	if (e->own_dir)
+		remove_tree(e->dir);
+}
+
+/* ---- main ---- */
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },  { "iface", required_argument, NULL, 'i' },
+		{ "data-dir", required_argument, NULL, 'd' }, { "backend", required_argument, NULL, 'b' },
+		{ "bootstrap", no_argument, NULL, 'B' },      { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:i:d:qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'i':
+			o->iface = optarg;
+			break;
+		case 'd':
+			o->data_dir = optarg;
+			break;
+		case 'b':
+			if (strcmp(optarg, "sim") != 0 && strcmp(optarg, "cpu") != 0) {
+				fprintf(stderr, "tallyd: --backend: want sim or cpu, not '%s'\n", optarg);
+				return 2;
+			}
+			o->backend = optarg;
+			break;
+		case 'B':
+			o->bootstrap = true;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "tallyd: try tallyd --help\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tallyd: unexpected argument '%s'; try tallyd --help\n", argv[optind]);
+		return 2;
+	}
+	if (o->config == NULL && o->iface != NULL) {
+		fprintf(stderr, "tallyd: --iface needs --config (the embedded cluster runs on ring ports)\n");
+		return 2;
+	}
+	if (o->config != NULL && (o->data_dir != NULL || o->backend != NULL)) {
+		fprintf(stderr, "tallyd: with --config, set data_dir and backend in the file\n");
+		return 2;
+	}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	char *eal_argv[32], vdev[160];
+	int eal_argc = 0, sep = -1, rc;
+	char **app_argv;
+	int app_argc;
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			sep = i;
+			break;
+		}
+	/* Our options: after "--", or all of them. */
+	app_argc = sep >= 0 ? argc - sep : argc;
+	app_argv = sep >= 0 ? argv + sep : argv;
+	app_argv[0] = argv[0];
+	rc = parse_opts(app_argc, app_argv, &o);
+	if (rc >= 0)
+		return rc;
+
+	if (sep >= 0) {
+		argv[sep] = NULL;
+		eal_argc = sep;
+		for (int i = 0; i < sep && i < 31; i++)
+			eal_argv[i] = argv[i];
+	} else {
+		static char *defaults[] = { "tallyd", "--no-huge", "-m", "512", "--no-shconf", "--no-pci",
+					    "--no-telemetry", "-l", "0", "--log-level", "*:error" };
+		for (unsigned i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+			eal_argv[eal_argc++] = defaults[i];
+	}
+	if (o.iface != NULL && eal_argc < 31) {
+		snprintf(vdev, sizeof(vdev), "--vdev=net_af_packet0,iface=%s,blocksz=16384,framesz=16384,framecnt=512",
+			 o.iface);
+		eal_argv[eal_argc++] = vdev;
+	}
+	eal_argv[eal_argc] = NULL;
+
+	struct tally_config cfg;
+	char err[512];
+	if (o.config != NULL) {
+		tally_config_defaults(&cfg);
+		if (tally_config_load(&cfg, o.config, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tallyd: %s\n", err);
+			return 1;
+		}
+	}
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "tallyd: EAL failed to start: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	static struct embedded e;
+	struct tally_node *one = NULL;
+	if (o.config == NULL) {
+		if (embedded_start(&e, &o) != 0) {
+			embedded_stop(&e);
+			rte_eal_cleanup();
+			return 1;
+		}
+	} else {
+		uint16_t port;
+		char name[32];
+
+		RTE_ETH_FOREACH_DEV(port) break;
+		if (!rte_eth_dev_is_valid_port(port)) {
+			fprintf(stderr, "tallyd: no DPDK port: give --iface IFACE, or EAL options with a port\n");
+			rte_eal_cleanup();
+			return 1;
+		}
+		snprintf(name, sizeof(name), "node %d", cfg.self);
+		struct tally_node_params p = {
+			.cfg = &cfg, .port_id = port, .client_ip = 0, .bootstrap = o.bootstrap,
+			.log = o.quiet ? NULL : stderr, .name = name,
+		};
+		one = tally_node_create(&p, err, sizeof(err));
+		if (one == NULL) {
+			fprintf(stderr, "tallyd: %s\n", err);
+			rte_eal_cleanup();
+			return 1;
+		}
+	}
+
+	/* Poll; when a round finds nothing to do, sleep a little, longer the
+	 * longer it stays idle (up to 200 us), so an idle node leaves the CPU to
+	 * others (docs/cluster.md: the price is up to 200 us on the first frame). */
+	unsigned idle_us = 0;
+	while (!stop) {
+		unsigned work = 0;
+		if (one != NULL) {
+			work += tally_node_poll(one);
+		} else {
+			for (unsigned i = 0; i < e.n; i++) {
+				work += tally_node_poll(e.node[i]);
+				work += switch_poll(&e);
+			}
+		}
+		if (work > 0) {
+			idle_us = 0;
+			continue;
+		}
+		idle_us = idle_us ? (idle_us * 2 > 200 ? 200 : idle_us * 2) : 5;
+		struct timespec ts = { 0, (long)idle_us * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (!o.quiet)
+		fprintf(stderr, "tallyd: stopping\n");
+	if (one != NULL)
+		tally_node_destroy(one);
+	else
+		embedded_stop(&e);
+	rte_eal_cleanup();
+	return 0;
+}
