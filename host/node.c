@@ -78,6 +78,7 @@ struct keymeta {
 	uint8_t key[16];
 	uint32_t peer_ix[TALLY_MAX_NODES]; /* the peer's table index, from its acks */
 	uint64_t handoff_ok;               /* bit 8*t+o: node t holds our slot o of this key */
+	uint8_t owe;                       /* preferred replicas our writes missed while down */
 };
 
 enum op_kind { OP_FREE = 0, OP_WRITE, OP_FORWARD, OP_READ };
@@ -303,16 +304,17 @@ live_replicas(const struct tally_node *n, const uint8_t key[16], int *origin)
 	return mask;
 }
 
-static bool
-preferred(const struct tally_node *n, const uint8_t key[16], unsigned id)
+/* The preferred replicas of a key, as a mask. */
+static uint8_t
+preferred_mask(const struct tally_node *n, const uint8_t key[16])
 {
-	unsigned count, want = tally_placement_n(n->pl);
+	unsigned count;
 	const uint8_t *ring = ring_of(n, key, &count);
+	uint8_t m = 0;
 
-	for (unsigned i = 0; i < want && i < count; i++)
-		if (ring[i] == id)
-			return true;
-	return false;
+	for (unsigned i = 0; i < tally_placement_n(n->pl) && i < count; i++)
+		m |= (uint8_t)(1u << ring[i]);
+	return m;
 }
 
 /* ---- frames to peers ---- */
@@ -732,6 +734,8 @@ write_committed(struct tally_node *n, uint32_t oi)
 
 	o->holders |= (uint8_t)(1u << n->self);
 	o->state = ST_SHIP;
+	if (ix != NIL)
+		n->meta[ix].owe |= (uint8_t)(preferred_mask(n, o->key) & ~o->targets);
 	o->next_send = n->now + RETRANSMIT_NS;
 	o->linger = o->deadline + REPLICATE_LINGER_NS;
 	for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
@@ -1266,6 +1270,76 @@ on_merged(void *ctx, struct tally_dp *dp, const struct tally_offload_rxinfo *inf
 		n->ackq[n->nackq++] = (struct ackq){ info->addr, info->hdr, first, n->nacks - first };
 }
 
+/* ---- hinted handoff ---- */
+
+/* Who may lack what we hold of entry @ix: every preferred replica when we
+ * are not one (we hold the key as a hint for them), else the replicas our
+ * writes missed while they were down. */
+static uint8_t
+handoff_targets(const struct tally_node *n, uint32_t ix)
+{
+	const struct keymeta *k = &n->meta[ix];
+	uint8_t pref = preferred_mask(n, k->key);
+
+	return (uint8_t)((pref & (1u << n->self) ? k->owe : pref) & ~(1u << n->self));
+}
+
+/* Slots of @s that node @t has not confirmed holding (bit o = origin o). */
+static uint8_t
+unconfirmed(const struct keymeta *k, const tally_pncounter_t *s, unsigned t)
+{
+	uint8_t m = 0;
+
+	for (unsigned o = 0; o < TALLY_MAX_NODES; o++)
+		if ((s->p.slot[o] | s->n.slot[o]) != 0 && !(k->handoff_ok & (UINT64_C(1) << (8 * t + o))))
+			m |= (uint8_t)(1u << o);
+	return m;
+}
+
+/* Offer every key to the nodes that may lack it, until each confirms (its
+ * acks carry what it holds); then forget the debt, and free a hinted key. */
+static void
+handoff(struct tally_node *n)
+{
+	for (uint32_t ix = 0; ix < n->entries; ix++) {
+		struct keymeta *k = &n->meta[ix];
+		tally_pncounter_t s;
+		uint8_t targets;
+		bool all = true;
+
+		if (!k->used || (targets = handoff_targets(n, ix)) == 0 || state_of(n, ix, &s) != 0)
+			continue;
+		for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
+			if (!(targets & (1u << t)))
+				continue;
+			uint8_t missing = unconfirmed(k, &s, t);
+			if (missing == 0) {
+				k->owe &= (uint8_t)~(1u << t);
+				continue;
+			}
+			all = false;
+			if (!is_up(n, t))
+				continue;
+			for (unsigned o = 0; o < TALLY_MAX_NODES; o++)
+				if (missing & (1u << o)) {
+					send_slot(n, t, k->key, ix, o, s.p.slot[o], s.n.slot[o]);
+					n->c.handoff_records++;
+				}
+		}
+		/* A hint handed off: free the entry, unless it holds our own slot,
+		 * which we must never forget (we would count from zero again). */
+		if (all && !(preferred_mask(n, k->key) & (1u << n->self)) &&
+		    (s.p.slot[n->self] | s.n.slot[n->self]) == 0) {
+			struct tally_wal_rec r = { .type = TALLY_WAL_DROP };
+			memcpy(r.key, k->key, 16);
+			if (tally_wal_append(n->wal, &r) == 0 && tally_offload_key_free(n->engine, ix) == 0) {
+				k->used = false;
+				n->c.handoff_dropped_keys++;
+			}
+		}
+	}
+}
+
 /* ---- commit, timers ---- */
 
 static void
@@ -1320,6 +1394,10 @@ timers(struct tally_node *n)
 			if (!o->replied && n->now >= o->deadline)
 				answer(n, o, TALLY_E_INDETERMINATE, 0);
 			if (n->now >= o->linger) {
+				/* Still not held everywhere: the handoff keeps offering it. */
+				uint32_t ix = key_find(n, o->key);
+				if (ix != NIL)
+					n->meta[ix].owe |= (uint8_t)(o->targets & ~o->holders);
 				op_free(n, i);
 				break;
 			}
@@ -1347,42 +1425,9 @@ timers(struct tally_node *n)
 			break;
 		}
 	}
-	/* Hinted handoff: keys held here for a preferred node go back to it. */
 	if (n->now >= n->next_handoff) {
 		n->next_handoff = n->now + HANDOFF_NS;
-		for (uint32_t ix = 0; ix < n->entries; ix++) {
-			struct keymeta *k = &n->meta[ix];
-			tally_pncounter_t s;
-			bool all = true;
-			unsigned count;
-
-			if (!k->used || preferred(n, k->key, n->self) || state_of(n, ix, &s) != 0)
-				continue;
-			const uint8_t *ring = ring_of(n, k->key, &count);
-			for (unsigned i = 0; i < tally_placement_n(n->pl); i++) {
-				unsigned t = ring[i];
-				for (unsigned o = 0; o < TALLY_MAX_NODES; o++) {
-					if ((s.p.slot[o] | s.n.slot[o]) == 0 ||
-					    (k->handoff_ok & (UINT64_C(1) << (8 * t + o))))
-						continue;
-					all = false;
-					if (is_up(n, t)) {
-						send_slot(n, t, k->key, ix, o, s.p.slot[o], s.n.slot[o]);
-						n->c.handoff_records++;
-					}
-				}
-			}
-			/* Handed off: free the entry, unless it holds our own slot, which
-			 * we must never forget (we would count from zero again). */
-			if (all && (s.p.slot[n->self] | s.n.slot[n->self]) == 0) {
-				struct tally_wal_rec r = { .type = TALLY_WAL_DROP };
-				memcpy(r.key, k->key, 16);
-				if (tally_wal_append(n->wal, &r) == 0 && tally_offload_key_free(n->engine, ix) == 0) {
-					k->used = false;
-					n->c.handoff_dropped_keys++;
-				}
-			}
-		}
+		handoff(n);
 	}
 }
 
@@ -1579,16 +1624,12 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	for (uint32_t ix = 0; ix < n->entries; ix++) {
 		const struct keymeta *k = &n->meta[ix];
 		tally_pncounter_t s;
-		if (!k->used || preferred(n, k->key, n->self) || state_of(n, ix, &s) != 0)
+		uint8_t targets;
+		if (!k->used || (targets = handoff_targets(n, ix)) == 0 || state_of(n, ix, &s) != 0)
 			continue;
-		const uint8_t *ring = ring_of(n, k->key, &count);
-		for (unsigned i = 0; i < tally_placement_n(n->pl); i++)
-			for (unsigned og = 0; og < TALLY_MAX_NODES; og++)
-				if ((s.p.slot[og] | s.n.slot[og]) != 0 &&
-				    !(k->handoff_ok & (UINT64_C(1) << (8 * ring[i] + og)))) {
-					hints[ring[i]]++;
-					break;
-				}
+		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+			if ((targets & (1u << t)) && unconfirmed(k, &s, t) != 0)
+				hints[t]++;
 	}
 	for (uint32_t p = 0; p < tally_placement_partitions(n->pl); p++) {
 		const uint8_t *ring = tally_placement_nodes(n->pl, p, &count);

@@ -137,10 +137,6 @@ resolve(const struct opts *o, struct target *t)
 
 	tally_config_defaults(&c);
 	if (o->config == NULL) {
-		if (o->node >= 3) {
-			fprintf(stderr, "tallyctl: the embedded cluster has nodes 0, 1 and 2, not %u\n", o->node);
-			return EXIT_USAGE;
-		}
 		snprintf(t->ip, sizeof(t->ip), "127.0.0.1");
 		t->client_port = (uint16_t)(7471 + 10 * o->node);
 		t->admin_port = (uint16_t)(7472 + 10 * o->node);
@@ -399,20 +395,25 @@ run_partition(const struct opts *o, const struct target *t, int argc, char **arg
 		snprintf(path, sizeof(path), "/partition");
 	else if (strcmp(argv[0], "heal") == 0)
 		snprintf(path, sizeof(path), "/partition?heal");
-	else if (strcmp(argv[0], "isolate") == 0 && argc == 2 && parse_uint(argv[1], 2, &id))
+	else if (strcmp(argv[0], "isolate") == 0 && argc == 2 && parse_uint(argv[1], TALLY_MAX_NODES - 1, &id))
 		snprintf(path, sizeof(path), "/partition?isolate=%llu", id);
 	else
-		return fail_usage("partition: want 'isolate N' (N in 0..2), 'heal' or 'show'%s", "");
+		return fail_usage("partition: want 'isolate N' (N a node id), 'heal' or 'show'%s", "");
 	char *body = http_get(t, path, &code);
 	if (body == NULL) {
 		fprintf(stderr, "tallyctl: partition: no answer from node %u's status page at %s:%u\n", o->node, t->ip,
 			t->admin_port);
 		return EXIT_FAIL;
 	}
-	if (code != 200) {
-		fprintf(stderr, "tallyctl: partition: node %u is not the embedded cluster (HTTP %d)\n", o->node, code);
+	if (code == 404) {
+		fprintf(stderr, "tallyctl: partition: node %u is not part of an embedded cluster\n", o->node);
 		free(body);
 		return EXIT_FAIL;
+	}
+	if (code != 200) {
+		fprintf(stderr, "tallyctl: partition: %s", body);
+		free(body);
+		return EXIT_USAGE;
 	}
 	fputs(body, stdout);
 	free(body);

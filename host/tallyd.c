@@ -31,7 +31,7 @@
 #include "config.h"
 #include "node.h"
 
-#define EMBEDDED_NODES 3
+#define EMBEDDED_NODES 8 /* at most */
 #define SWITCH_BURST 64
 
 static const char usage[] =
@@ -41,7 +41,8 @@ static const char usage[] =
 	"Run one tally node. Without --config, run the embedded cluster: three\n"
 	"nodes in this process over DPDK ring ports, each with the simulated NIC,\n"
 	"serving clients on 127.0.0.1 ports 7471, 7481 and 7491 (status pages on\n"
-	"7472, 7482, 7492). Its data lives in a fresh temporary directory that is\n"
+	"7472, 7482, 7492), n = 3, w = r = 2, every node's log on standard error.\n"
+	"Its data lives in a fresh temporary directory that is\n"
 	"removed at exit, unless --data-dir names one to keep. Try:\n"
 	"    tallyd &  tallyctl incr likes 5  tallyctl get likes  tallyctl status\n"
 	"\n"
@@ -52,8 +53,13 @@ static const char usage[] =
 	"  -c, --config FILE   be one node of the cluster FILE describes\n"
 	"  -i, --iface IFACE   the cluster link is IFACE, through DPDK's net_af_packet\n"
 	"                      (adds --vdev=net_af_packet0,iface=IFACE to EAL's options)\n"
-	"  -d, --data-dir DIR  the embedded cluster keeps its data in DIR/node0..2\n"
+	"  -d, --data-dir DIR  the embedded cluster keeps its data in DIR/node0..\n"
 	"      --backend B     embedded cluster's offload backend: sim (default) or cpu\n"
+	"      --nodes M       embedded cluster of M nodes, 2..8 (default 3); node i\n"
+	"                      serves clients on port 7471 + 10 i, status on 7472 + 10 i\n"
+	"      --replicas N    embedded cluster's n, 1..M (default 3, or M if smaller);\n"
+	"                      w and r default to a majority of N\n"
+	"      --table-entries K  embedded nodes' counter tables hold K keys (default 4096)\n"
 	"      --bootstrap     an empty data directory means a new node of a new\n"
 	"                      cluster. Without it, tallyd assumes the directory was\n"
 	"                      lost and recovers this node's own counts from every\n"
@@ -80,6 +86,7 @@ on_signal(int sig)
 struct opts {
 	const char *config, *iface, *data_dir, *backend;
 	bool bootstrap, quiet;
+	unsigned nodes, replicas, table_entries;
 };
 
 /* ---- the embedded cluster's switch ---- */
@@ -167,7 +174,11 @@ embedded_admin(void *ctx, const char *path, char *out, size_t cap)
 	int code = 200;
 	unsigned id;
 
-	if (strncmp(path, "/partition?isolate=", 19) == 0 && sscanf(path + 19, "%u", &id) == 1 && id < e->n) {
+	if (strncmp(path, "/partition?isolate=", 19) == 0) {
+		if (sscanf(path + 19, "%u", &id) != 1 || id >= e->n) {
+			snprintf(out, cap, "{\"error\":\"no node %s in this cluster of %u\"}\n", path + 19, e->n);
+			return 400;
+		}
 		e->cut[id] = true;
 	} else if (strcmp(path, "/partition?heal") == 0) {
 		for (unsigned i = 0; i < e->n; i++)
@@ -204,7 +215,7 @@ embedded_start(struct embedded *e, const struct opts *o)
 {
 	char err[512], name[32];
 
-	e->n = EMBEDDED_NODES;
+	e->n = o->nodes;
 	if (o->data_dir != NULL) {
 		snprintf(e->dir, sizeof(e->dir), "%s", o->data_dir);
 		if (mkdir(e->dir, 0700) != 0 && errno != EEXIST) {
@@ -249,6 +260,10 @@ embedded_start(struct embedded *e, const struct opts *o)
 		c.client_port = (uint16_t)(7471 + 10 * i);
 		c.admin_port = (uint16_t)(7472 + 10 * i);
 		c.mtu = 9000;
+		c.n = o->replicas;
+		c.w = c.r = o->replicas / 2 + 1;
+		if (o->table_entries)
+			c.table_entries = o->table_entries;
 		for (unsigned j = 0; j < e->n; j++) {
 			c.members[j].present = true;
 			c.members[j].ip = 0x0a4d0001 + j; /* 10.77.0.1.. on the switch */
@@ -270,9 +285,9 @@ embedded_start(struct embedded *e, const struct opts *o)
 	}
 	if (!o->quiet)
 		fprintf(stderr,
-			"tallyd: embedded cluster of %u nodes up (data in %s%s); clients on 127.0.0.1:7471,7481,7491;"
-			" status on :7472,7482,7492\n",
-			e->n, e->dir, e->own_dir ? ", removed at exit" : "");
+			"tallyd: embedded cluster of %u nodes up, n=%u (data in %s%s); clients on 127.0.0.1 ports"
+			" 7471, 7481, ...; status on 7472, 7482, ...\n",
+			e->n, o->replicas, e->dir, e->own_dir ? ", removed at exit" : "");
 	return 0;
 }
 
@@ -294,6 +309,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "config", required_argument, NULL, 'c' },  { "iface", required_argument, NULL, 'i' },
 		{ "data-dir", required_argument, NULL, 'd' }, { "backend", required_argument, NULL, 'b' },
 		{ "bootstrap", no_argument, NULL, 'B' },      { "quiet", no_argument, NULL, 'q' },
+		{ "nodes", required_argument, NULL, 'M' },    { "replicas", required_argument, NULL, 'N' },
+		{ "table-entries", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -320,6 +337,20 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'B':
 			o->bootstrap = true;
 			break;
+		case 'M':
+		case 'N':
+		case 'T': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			unsigned long lo = ch == 'M' ? 2 : 1, hi = ch == 'M' ? EMBEDDED_NODES : ch == 'N' ? 8 : 1u << 24;
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v < lo || v > hi) {
+				fprintf(stderr, "tallyd: --%s: want a whole number in %lu..%lu, not '%s'\n",
+					ch == 'M' ? "nodes" : ch == 'N' ? "replicas" : "table-entries", lo, hi, optarg);
+				return 2;
+			}
+			*(ch == 'M' ? &o->nodes : ch == 'N' ? &o->replicas : &o->table_entries) = (unsigned)v;
+			break;
+		}
 		case 'q':
 			o->quiet = true;
 			break;
@@ -339,8 +370,17 @@ parse_opts(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "tallyd: --iface needs --config (the embedded cluster runs on ring ports)\n");
 		return 2;
 	}
-	if (o->config != NULL && (o->data_dir != NULL || o->backend != NULL)) {
-		fprintf(stderr, "tallyd: with --config, set data_dir and backend in the file\n");
+	if (o->config != NULL && (o->data_dir != NULL || o->backend != NULL || o->nodes || o->replicas ||
+				  o->table_entries)) {
+		fprintf(stderr, "tallyd: with --config, the file sets data_dir, backend, n and table_entries\n");
+		return 2;
+	}
+	if (o->nodes == 0)
+		o->nodes = 3;
+	if (o->replicas == 0)
+		o->replicas = o->nodes < 3 ? o->nodes : 3;
+	if (o->replicas > o->nodes) {
+		fprintf(stderr, "tallyd: --replicas %u exceeds --nodes %u\n", o->replicas, o->nodes);
 		return 2;
 	}
 	return -1;
