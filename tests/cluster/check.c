@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * tally-cluster-check: checks run against a live cluster (the scripts in tests/cluster
+ * start it) through libtallyclient and raw UDP. Each prints what it did and
+ * exits 0 when the property held, 1 when it did not.
+ *
+ *   quorum  --nodes M --ops K -W w -R r   random incr/decr through every node
+ *           as coordinator; after each acknowledged write, a read through
+ *           another node must include it (run with w + r > n); at the end
+ *           every node's read equals the acknowledged total
+ *   retry   --nodes M                     one op id sent to every node in turn:
+ *           applied once
+ *   bad     --node N                      a wrong cluster key, a bad record,
+ *           garbage, a quorum over n: refused, answered where authenticated,
+ *           nothing applied, and the node still serves
+ *   fill    --node N --keys K             write K + 1 new keys into a table of
+ *           K: the last is table_full, the others all read back
+ *   write   --node N --key KEY --count C [-W w]  C increments of 1, in
+ *           batches; prints the acknowledged count (for kill -9 tests)
+ *   expect  --node N --key KEY --min A [--max B] [-R r]  the value is in [A, B]
+ *
+ * Common options: --config FILE (else the embedded cluster's addresses),
+ * --seed S.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "config.h"
+#include "wire.h"
+
+#define MAXKEYS 16
+
+static struct {
+	const char *config;
+	unsigned nodes, node, ops, w, r, keys, count;
+	const char *key;
+	long long min, max;
+	uint64_t seed, name; /* name: the seed as given, for key names */
+} opt = { .nodes = 3, .ops = 300, .keys = 8, .count = 100, .min = 0, .max = INT64_MAX, .seed = 1 };
+
+static struct tally_config cfg;
+
+static uint64_t
+prng(void)
+{
+	opt.seed ^= opt.seed << 13;
+	opt.seed ^= opt.seed >> 7;
+	opt.seed ^= opt.seed << 17;
+	return opt.seed;
+}
+
+static void
+addr_of(unsigned node, char ip[INET_ADDRSTRLEN], uint16_t *port)
+{
+	if (opt.config == NULL) {
+		snprintf(ip, INET_ADDRSTRLEN, "127.0.0.1");
+		*port = (uint16_t)(7471 + 10 * node);
+		return;
+	}
+	struct in_addr a = { htonl(cfg.members[node].ip) };
+	inet_ntop(AF_INET, &a, ip, INET_ADDRSTRLEN);
+	*port = cfg.client_port;
+}
+
+static tally_client_t *
+client(unsigned node, unsigned timeout_ms, uint64_t id)
+{
+	struct tally_client_opts o = { .timeout_ms = timeout_ms, .client_id = id };
+	char ip[INET_ADDRSTRLEN];
+	int err;
+
+	addr_of(node, ip, &o.port);
+	o.host = ip;
+	memcpy(o.key, cfg.key, 32);
+	tally_client_t *c = tally_client_open(&o, &err);
+	if (c == NULL) {
+		fprintf(stderr, "check: client to node %u: %s\n", node, strerror(-err));
+		exit(1);
+	}
+	return c;
+}
+
+/* One operation with a given op id, waiting for it. */
+static struct tally_client_result
+op_id(tally_client_t *c, unsigned op, const char *key, uint64_t delta, unsigned q, uint64_t cid, uint64_t seq)
+{
+	struct tally_client_result r;
+	int rc = tally_client_submit_id(c, op, key, strlen(key), delta, q, cid, seq, NULL);
+
+	if (rc != 0) {
+		fprintf(stderr, "check: submit: %s\n", strerror(-rc));
+		exit(1);
+	}
+	do
+		rc = tally_client_poll(c, &r, 1, 5000);
+	while (rc == 0);
+	if (rc < 0) {
+		fprintf(stderr, "check: poll: %s\n", strerror(-rc));
+		exit(1);
+	}
+	return r;
+}
+
+static uint64_t next_seq[TALLY_MAX_NODES];
+
+static struct tally_client_result
+op(tally_client_t *c, unsigned node, unsigned op, const char *key, uint64_t delta, unsigned q)
+{
+	return op_id(c, op, key, delta, q, tally_client_id(c), ++next_seq[node]);
+}
+
+static int
+check_quorum(void)
+{
+	tally_client_t *c[TALLY_MAX_NODES];
+	int64_t acked[MAXKEYS] = { 0 }, maybe_up[MAXKEYS] = { 0 }, maybe_down[MAXKEYS] = { 0 };
+	unsigned ok = 0, indet = 0, reads = 0, bad = 0;
+	char key[MAXKEYS][16];
+
+	for (unsigned i = 0; i < opt.nodes; i++)
+		c[i] = client(i, 2000, 0);
+	for (unsigned k = 0; k < opt.keys; k++)
+		snprintf(key[k], sizeof(key[k]), "q%" PRIu64 "-%u", opt.name, k);
+	for (unsigned i = 0; i < opt.ops; i++) {
+		unsigned k = (unsigned)(prng() % opt.keys), at = (unsigned)(prng() % opt.nodes);
+		bool up = prng() % 4 != 0;
+		uint64_t d = 1 + prng() % 100;
+		struct tally_client_result r = op(c[at], at, up ? TALLY_WIRE_OP_INCR : TALLY_WIRE_OP_DECR, key[k], d, opt.w);
+
+		if (r.status == TALLY_E_INDETERMINATE) {
+			indet++;
+			(up ? maybe_up : maybe_down)[k] += (int64_t)d;
+			continue;
+		}
+		if (r.status != TALLY_OK) {
+			fprintf(stderr, "check: write %u at node %u: %s\n", i, at, tally_status_name(r.status));
+			return 1;
+		}
+		ok++;
+		acked[k] += up ? (int64_t)d : -(int64_t)d;
+		/* Read it back through another node: it must be there. */
+		unsigned rd = (at + 1 + (unsigned)(prng() % (opt.nodes - 1))) % opt.nodes;
+		r = op(c[rd], rd, TALLY_WIRE_OP_GET, key[k], 0, opt.r);
+		reads++;
+		if (r.status != TALLY_OK || r.value < acked[k] - maybe_down[k] || r.value > acked[k] + maybe_up[k]) {
+			fprintf(stderr,
+				"check: read %s at node %u after an ack: %s %" PRId64 ", acknowledged total %" PRId64
+				" (+%" PRId64 "/-%" PRId64 " indeterminate)\n",
+				key[k], rd, tally_status_name(r.status), r.value, acked[k], maybe_up[k], maybe_down[k]);
+			bad++;
+		}
+	}
+	/* Every node, every key: the acknowledged total. */
+	for (unsigned k = 0; k < opt.keys; k++)
+		for (unsigned i = 0; i < opt.nodes; i++) {
+			struct tally_client_result r = op(c[i], i, TALLY_WIRE_OP_GET, key[k], 0, opt.r);
+			reads++;
+			if (r.status != TALLY_OK || r.value < acked[k] - maybe_down[k] || r.value > acked[k] + maybe_up[k]) {
+				fprintf(stderr, "check: final read %s at node %u: %s %" PRId64 ", want %" PRId64 "\n", key[k], i,
+					tally_status_name(r.status), r.value, acked[k]);
+				bad++;
+			}
+		}
+	printf("quorum W=%u R=%u: %u writes acknowledged, %u indeterminate, %u reads, %u saw less than "
+	       "every acknowledged write\n", opt.w, opt.r, ok, indet, reads, bad);
+	for (unsigned i = 0; i < opt.nodes; i++)
+		tally_client_close(c[i]);
+	return bad == 0 && ok > 0 ? 0 : 1;
+}
+
+static int
+check_retry(void)
+{
+	char key[32];
+	uint64_t cid = 0x5eed0000u + opt.name;
+	tally_client_t *c[TALLY_MAX_NODES];
+	int64_t before, after;
+	unsigned okc = 0;
+
+	snprintf(key, sizeof(key), "retry-%" PRIu64, opt.name);
+	for (unsigned i = 0; i < opt.nodes; i++)
+		c[i] = client(i, 2000, 0);
+	before = op(c[0], 0, TALLY_WIRE_OP_GET, key, 0, opt.nodes).value;
+	/* One op id, seven times, through every coordinator. */
+	for (unsigned t = 0; t < 7; t++) {
+		unsigned at = t % opt.nodes;
+		struct tally_client_result r = op_id(c[at], TALLY_WIRE_OP_INCR, key, 7, 0, cid, 1);
+		okc += r.status == TALLY_OK;
+		if (r.status != TALLY_OK)
+			fprintf(stderr, "check: retry %u at node %u: %s\n", t, at, tally_status_name(r.status));
+	}
+	after = op(c[1 % opt.nodes], 1 % opt.nodes, TALLY_WIRE_OP_GET, key, 0, opt.nodes).value;
+	printf("retry: one op id (+7) sent 7 times through %u coordinators, %u answered ok; value %" PRId64
+	       " -> %" PRId64 "\n", opt.nodes, okc, before, after);
+	return after - before == 7 && okc == 7 ? 0 : 1;
+}
+
+/* A raw UDP socket to node @n's client port. */
+static int
+raw_socket(unsigned node)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char ip[INET_ADDRSTRLEN];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	addr_of(node, ip, &sa.sin_port);
+	sa.sin_port = htons(sa.sin_port);
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		perror("check: socket");
+		exit(1);
+	}
+	return fd;
+}
+
+/* A CLIENT_REQUEST payload with @n incr records under @keys; @return its length. */
+static size_t
+build(uint8_t *buf, size_t cap, const struct tally_wire_keys *keys, const char *key, unsigned nrec, uint64_t cid,
+      unsigned w)
+{
+	struct tally_wire_writer wr;
+	struct tally_wire_addr a = { 0 };
+	struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT, .seq = 1 };
+
+	tally_wire_begin(&wr, buf, cap, 0, &a, &h);
+	for (unsigned i = 0; i < nrec; i++) {
+		struct tally_wire_client r = { .op = TALLY_WIRE_OP_INCR, .w = (uint8_t)w, .client = cid, .seq = i + 1,
+					       .delta = 1000, .key_len = (uint8_t)strlen(key) };
+		memcpy(r.key, key, strlen(key));
+		tally_wire_add_client(&wr, &r);
+	}
+	return tally_wire_finish(&wr, keys) - TALLY_WIRE_L2L4_LEN;
+}
+
+/* Wait for one CLIENT_REPLY datagram; @return its records' statuses in st[], count, or -1 on none. */
+static int
+await_reply(int fd, const struct tally_wire_keys *keys, unsigned ms, uint16_t st[], unsigned max)
+{
+	uint8_t buf[TALLY_WIRE_MAX_PAYLOAD + 64];
+	struct pollfd p = { fd, POLLIN, 0 };
+	struct tally_wire_frame f;
+
+	if (poll(&p, 1, (int)ms) <= 0)
+		return -1;
+	ssize_t n = recv(fd, buf, sizeof(buf), 0);
+	if (n <= 0 || tally_wire_decode_payload(buf, (size_t)n, keys, &f) != TALLY_WIRE_OK)
+		return -1;
+	unsigned k = 0;
+	for (; k < f.hdr.count && k < max; k++) {
+		struct tally_wire_client r;
+		tally_wire_get_client(&f, k, &r);
+		st[k] = r.status;
+	}
+	return (int)k;
+}
+
+static int
+check_bad(void)
+{
+	struct tally_wire_keys good, wrong;
+	uint8_t wrong_key[32], buf[TALLY_WIRE_L2L4_LEN + TALLY_WIRE_MAX_PAYLOAD];
+	char key[32];
+	uint16_t st[8];
+	int fd = raw_socket(opt.node), failures = 0;
+	tally_client_t *c = client(opt.node, 2000, 0);
+
+	snprintf(key, sizeof(key), "bad-%" PRIu64, opt.name);
+	tally_wire_keys_derive(&good, cfg.key);
+	memcpy(wrong_key, cfg.key, 32);
+	wrong_key[0] ^= 1;
+	tally_wire_keys_derive(&wrong, wrong_key);
+	int64_t before = op(c, opt.node, TALLY_WIRE_OP_GET, key, 0, 0).value;
+
+	/* 1. A wrong cluster key: dropped, unanswered (no reflection to forgers). */
+	size_t len = build(buf, sizeof(buf), &wrong, key, 3, 0xbad0001, 0);
+	send(fd, buf + TALLY_WIRE_L2L4_LEN, len, 0);
+	int got = await_reply(fd, &good, 300, st, 8);
+	printf("bad: frame under a wrong cluster key: %s\n", got < 0 ? "dropped, no answer" : "ANSWERED");
+	failures += got >= 0;
+
+	/* 2. Authenticated, one record with a reserved byte set: every record answered bad_request. */
+	len = build(buf, sizeof(buf), &good, key, 3, 0xbad0002, 0);
+	buf[TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN + 256 + 50] = 1; /* record 1, reserved byte 50 */
+	/* re-MAC it: the MAC covers the records, and this client holds the key */
+	{
+		struct tally_wire_writer wr;
+		struct tally_wire_addr a = { 0 };
+		struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT,
+					    .seq = 1 };
+		uint8_t recs[3 * 256];
+		memcpy(recs, buf + TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN, sizeof(recs));
+		tally_wire_begin(&wr, buf, sizeof(buf), 0, &a, &h);
+		memcpy(buf + TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN, recs, sizeof(recs));
+		wr.len += sizeof(recs);
+		wr.count = 3;
+		len = tally_wire_finish(&wr, &good) - TALLY_WIRE_L2L4_LEN;
+	}
+	send(fd, buf + TALLY_WIRE_L2L4_LEN, len, 0);
+	got = await_reply(fd, &good, 1000, st, 8);
+	bool all_bad = got == 3;
+	for (int i = 0; i < got; i++)
+		all_bad = all_bad && st[i] == TALLY_E_BAD_REQUEST;
+	printf("bad: authenticated frame with a malformed record: %s\n",
+	       all_bad ? "each of its 3 records answered bad_request" : "NOT answered bad_request");
+	failures += !all_bad;
+
+	/* 3. Garbage and a truncated frame: dropped. */
+	send(fd, "not a tally frame at all", 24, 0);
+	len = build(buf, sizeof(buf), &good, key, 2, 0xbad0003, 0);
+	send(fd, buf + TALLY_WIRE_L2L4_LEN, len - 40, 0);
+	got = await_reply(fd, &good, 300, st, 8);
+	printf("bad: garbage and a truncated frame: %s\n", got < 0 ? "dropped, no answer" : "ANSWERED");
+	failures += got >= 0;
+
+	/* 4. A quorum over n: bad_request. */
+	len = build(buf, sizeof(buf), &good, key, 1, 0xbad0004, TALLY_MAX_NODES);
+	send(fd, buf + TALLY_WIRE_L2L4_LEN, len, 0);
+	got = await_reply(fd, &good, 1000, st, 8);
+	printf("bad: W = %d, over n: %s\n", TALLY_MAX_NODES,
+	       got == 1 && st[0] == TALLY_E_BAD_REQUEST ? "bad_request" : "NOT bad_request");
+	failures += !(got == 1 && st[0] == TALLY_E_BAD_REQUEST);
+
+	/* Nothing applied, and the node still serves. */
+	struct tally_client_result r = op(c, opt.node, TALLY_WIRE_OP_INCR, key, 1, 0);
+	printf("bad: afterwards the counter went %" PRId64 " -> %" PRId64 " with one +1 (%s)\n", before, r.value,
+	       tally_status_name(r.status));
+	failures += !(r.status == TALLY_OK && r.value == before + 1);
+	close(fd);
+	tally_client_close(c);
+	return failures ? 1 : 0;
+}
+
+static int
+check_fill(void)
+{
+	tally_client_t *c = client(opt.node, 2000, 0);
+	char key[32];
+	unsigned full = 0, ok = 0;
+
+	for (unsigned i = 0; i <= opt.keys; i++) {
+		snprintf(key, sizeof(key), "fill-%u", i);
+		struct tally_client_result r = op(c, opt.node, TALLY_WIRE_OP_INCR, key, i + 1, 0);
+		if (r.status == TALLY_OK)
+			ok++;
+		else if (r.status == TALLY_E_TABLE_FULL)
+			full++;
+		else
+			fprintf(stderr, "check: fill %s: %s\n", key, tally_status_name(r.status));
+	}
+	unsigned right = 0;
+	for (unsigned i = 0; i <= opt.keys; i++) {
+		snprintf(key, sizeof(key), "fill-%u", i);
+		struct tally_client_result r = op(c, opt.node, TALLY_WIRE_OP_GET, key, 0, 0);
+		right += r.status == TALLY_OK && (r.value == (int64_t)(i + 1) || (i >= ok && r.value == 0));
+	}
+	printf("fill: %u new keys into tables of %u: %u ok, %u table_full; %u of %u read back as written\n",
+	       opt.keys + 1, opt.keys, ok, full, right, opt.keys + 1);
+	tally_client_close(c);
+	return ok == opt.keys && full == 1 && right == opt.keys + 1 ? 0 : 1;
+}
+
+static int
+check_write(void)
+{
+	struct tally_client_opts o = { .timeout_ms = 1000, .batch = 16 };
+	char ip[INET_ADDRSTRLEN];
+	unsigned acked = 0, indet = 0, sent = 0, other = 0;
+	int err;
+
+	addr_of(opt.node, ip, &o.port);
+	o.host = ip;
+	memcpy(o.key, cfg.key, 32);
+	tally_client_t *c = tally_client_open(&o, &err);
+	while (acked + indet + other < opt.count) {
+		while (sent < opt.count &&
+		       tally_client_submit(c, TALLY_WIRE_OP_INCR, opt.key, strlen(opt.key), 1, opt.w, NULL) == 0)
+			sent++;
+		struct tally_client_result r[64];
+		int n = tally_client_poll(c, r, 64, 1000);
+		for (int i = 0; i < n; i++) {
+			if (r[i].status == TALLY_OK)
+				acked++;
+			else if (r[i].status == TALLY_E_INDETERMINATE)
+				indet++;
+			else
+				other++;
+		}
+		if (n < 0)
+			break;
+	}
+	printf("%u %u %u\n", acked, indet, other);
+	tally_client_close(c);
+	return 0;
+}
+
+static int
+check_expect(void)
+{
+	tally_client_t *c = client(opt.node, 2000, 0);
+	struct tally_client_result r = op(c, opt.node, TALLY_WIRE_OP_GET, opt.key, 0, opt.r);
+
+	tally_client_close(c);
+	printf("%s at node %u (R=%u): %s %" PRId64 ", want %lld..%lld\n", opt.key, opt.node, opt.r,
+	       tally_status_name(r.status), r.value, opt.min, opt.max);
+	return r.status == TALLY_OK && r.value >= opt.min && r.value <= opt.max ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "nodes", required_argument, NULL, 'M' },
+		{ "node", required_argument, NULL, 'n' },   { "ops", required_argument, NULL, 'o' },
+		{ "keys", required_argument, NULL, 'k' },   { "key", required_argument, NULL, 'K' },
+		{ "count", required_argument, NULL, 'C' },  { "min", required_argument, NULL, 'a' },
+		{ "max", required_argument, NULL, 'b' },    { "seed", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "W:R:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': opt.config = optarg; break;
+		case 'M': opt.nodes = (unsigned)atoi(optarg); break;
+		case 'n': opt.node = (unsigned)atoi(optarg); break;
+		case 'o': opt.ops = (unsigned)atoi(optarg); break;
+		case 'k': opt.keys = (unsigned)atoi(optarg); break;
+		case 'K': opt.key = optarg; break;
+		case 'C': opt.count = (unsigned)atoi(optarg); break;
+		case 'a': opt.min = atoll(optarg); break;
+		case 'b': opt.max = atoll(optarg); break;
+		case 's':
+			opt.name = strtoull(optarg, NULL, 10);
+			opt.seed = opt.name * 2 + 1; /* xorshift wants it nonzero */
+			break;
+		case 'W': opt.w = (unsigned)atoi(optarg); break;
+		case 'R': opt.r = (unsigned)atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	tally_config_defaults(&cfg);
+	if (opt.config != NULL) {
+		char err[512];
+		if (tally_config_load(&cfg, opt.config, err, sizeof(err)) != 0) {
+			fprintf(stderr, "check: %s\n", err);
+			return 2;
+		}
+	}
+	if (opt.keys > MAXKEYS && (optind >= argc || strcmp(argv[optind], "fill") != 0))
+		opt.keys = MAXKEYS;
+	if (opt.nodes < 2 || opt.nodes > TALLY_MAX_NODES)
+		opt.nodes = 3;
+	const char *cmd = optind < argc ? argv[optind] : "";
+	if (strcmp(cmd, "quorum") == 0)
+		return check_quorum();
+	if (strcmp(cmd, "retry") == 0)
+		return check_retry();
+	if (strcmp(cmd, "bad") == 0)
+		return check_bad();
+	if (strcmp(cmd, "fill") == 0)
+		return check_fill();
+	if (strcmp(cmd, "write") == 0 && opt.key)
+		return check_write();
+	if (strcmp(cmd, "expect") == 0 && opt.key)
+		return check_expect();
+	fprintf(stderr, "usage: tally-cluster-check quorum|retry|bad|fill|write|expect [options] (see the source)\n");
+	return 2;
+}

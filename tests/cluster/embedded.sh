@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 The tally authors
+#
+# The embedded cluster (tallyd with no configuration: nodes in one process
+# over ring ports and the sim NIC), driven from outside like a user would:
+# tallyctl and tally-cluster-check. No root needed.
+#
+#   embedded.sh BUILD_DIR
+#
+# 1. quorum: W + R > N reads see every acknowledged write (three settings)
+# 2. retry: one op id through every coordinator is applied once
+# 3. bad input: wrong key, bad record, garbage, quorum over n
+# 4. W = 1, R = 1 can be stale: a node cut off keeps answering R = 1 with
+#    its old value; R = 2 there is unavailable, never stale; after healing
+#    it converges without any read (the origin hands the writes back)
+# 5. hinted handoff on 4 nodes with n = 3: writes while a preferred node is
+#    cut off go to the next node with a hint, handed back when it returns
+# 6. a full key table: table_full, nothing else lost
+set -euo pipefail
+B=$(cd "$1" && pwd)
+TALLYD=$B/host/tallyd
+CTL=$B/host/tallyctl
+CHECK=$B/tests/cluster/tally-cluster-check
+LOG=$(mktemp /tmp/tally-embedded-log.XXXXXX)
+pid=
+
+say() { printf '== %s\n' "$*"; }
+die() {
+	printf 'FAIL: %s\n' "$*"
+	echo "--- tallyd log:"
+	tail -n 40 "$LOG"
+	exit 1
+}
+stop() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		pid=
+	fi
+}
+trap 'stop; rm -f "$LOG"' EXIT
+
+# json FIELD-EXPRESSION: evaluate a Python expression over node N's status as s.
+json() {
+	local node=$1 expr=$2
+	"$CTL" -n "$node" status --json | python3 -c "import json,sys; s=json.load(sys.stdin); print($expr)"
+}
+
+# start ARGS...: start tallyd and wait until every node sees every other up.
+start() {
+	local nodes=3 a
+	for a in "$@"; do case $a in --nodes=*) nodes=${a#--nodes=} ;; esac; done
+	"$TALLYD" "$@" >>"$LOG" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 200); do
+		local up=0
+		for ((i = 0; i < nodes; i++)); do
+			if [ "$(json "$i" "sum(m['state'] == 'down' for m in s['members'])" 2>/dev/null)" = 0 ]; then
+				up=$((up + 1))
+			fi
+		done
+		[ "$up" = "$nodes" ] && return 0
+		kill -0 "$pid" 2>/dev/null || die "tallyd exited at start"
+		sleep 0.1
+	done
+	die "the cluster did not come up in 20 s"
+}
+
+# wait_down NODE PEER: until NODE sees PEER down.
+wait_down() {
+	for _ in $(seq 1 50); do
+		[ "$(json "$1" "[m['state'] for m in s['members'] if m['id'] == $2][0]")" = down ] && return 0
+		sleep 0.1
+	done
+	die "node $1 never saw node $2 down"
+}
+
+say "starting the embedded cluster: 3 nodes, n = 3, sim NIC"
+start --nodes=3
+
+say "1. quorum"
+"$CHECK" quorum --nodes 3 --ops 150 -W 2 -R 2 --seed 11 || die "W=2 R=2"
+"$CHECK" quorum --nodes 3 --ops 100 -W 3 -R 1 --seed 12 || die "W=3 R=1"
+"$CHECK" quorum --nodes 3 --ops 100 -W 1 -R 3 --seed 13 || die "W=1 R=3"
+
+say "2. retry with one op id through every coordinator"
+"$CHECK" retry --nodes 3 --seed 21 || die "retry"
+
+say "3. bad input"
+"$CHECK" bad --node 1 --seed 31 || die "bad input"
+drops=$(json 1 "s['requests']['client_drops']['bad_mac']")
+[ "$drops" -ge 1 ] || die "the wrong-key frame is not counted (bad_mac = $drops)"
+echo "node 1 counted the wrong-key frame: client_drops.bad_mac = $drops"
+"$CTL" -n 1 incr "" 2>/dev/null && die "tallyctl took an empty key"
+rc=0; "$CTL" -n 1 -W 4 incr k 1 2>/dev/null || rc=$?
+[ "$rc" = 13 ] || die "tallyctl -W 4 on n = 3: exit $rc, want 13 (bad_request)"
+echo "tallyctl refuses an empty key, and -W 4 on n = 3 exits 13 (bad_request)"
+
+say "4. W = 1, R = 1 can be stale; R = 2 is not"
+"$CTL" -n 0 incr stale 10 -W 3 >/dev/null
+"$CTL" partition isolate 2 >/dev/null
+wait_down 0 2
+for _ in 1 2 3 4 5; do "$CTL" -n 0 incr stale 1 -W 1 >/dev/null; done
+old=$("$CTL" -n 2 get stale -R 1)
+new=$("$CTL" -n 0 get stale -R 2)
+echo "node 2, cut off, R = 1: $old; nodes 0 and 1, R = 2: $new"
+[ "$old" = 10 ] && [ "$new" = 15 ] || die "want 10 (stale) at node 2 and 15 at node 0"
+rc=0; "$CTL" -n 2 get stale -R 2 2>/dev/null || rc=$?
+[ "$rc" = 12 ] || die "R = 2 at the cut-off node: exit $rc, want 12 (unavailable)"
+echo "node 2, cut off, R = 2: unavailable (exit 12), not stale"
+owed=$(json 0 "[m['hints'] for m in s['members'] if m['id'] == 2][0]")
+echo "node 0 holds $owed key(s) owed to node 2"
+[ "$owed" -ge 1 ] || die "node 0 owes node 2 nothing"
+"$CTL" partition heal >/dev/null
+for _ in $(seq 1 50); do
+	[ "$("$CTL" -n 2 get stale -R 1)" = 15 ] && break
+	sleep 0.1
+done
+[ "$("$CTL" -n 2 get stale -R 1)" = 15 ] || die "node 2 did not converge after healing"
+echo "after healing, node 2 answers R = 1 with 15: converged without a read"
+stop
+
+say "5. hinted handoff: 4 nodes, n = 3"
+start --nodes=4 --replicas=3
+"$CTL" partition isolate 3 >/dev/null
+wait_down 0 3
+for k in $(seq 1 24); do "$CTL" -n 0 incr "h$k" "$k" -W 2 >/dev/null || die "write h$k"; done
+hints=0
+for n in 0 1 2; do
+	hints=$((hints + $(json "$n" "[m['hints'] for m in s['members'] if m['id'] == 3][0]")))
+done
+echo "while node 3 is cut off, nodes 0..2 hold $hints key(s) for it"
+[ "$hints" -ge 1 ] || die "no hints held for node 3"
+"$CTL" partition heal >/dev/null
+for _ in $(seq 1 100); do
+	hints=0
+	for n in 0 1 2; do
+		hints=$((hints + $(json "$n" "[m['hints'] for m in s['members'] if m['id'] == 3][0]")))
+	done
+	[ "$hints" = 0 ] && break
+	sleep 0.1
+done
+[ "$hints" = 0 ] || die "$hints hint(s) for node 3 still held 10 s after healing"
+# Every key reads right through node 3, even with R = 1.
+right=0
+for k in $(seq 1 24); do
+	v=$("$CTL" -n 3 get "h$k" -R 1)
+	if [ "$v" = "$k" ]; then right=$((right + 1)); fi
+done
+handed=$(json 0 "s['requests']['handoff_records']")
+echo "after healing: every hint confirmed by node 3's acks ($handed records offered by node 0); R = 1 through node 3 reads $right of 24 keys right"
+[ "$right" = 24 ] || die "R = 1 through node 3 reads only $right of the 24 keys right"
+for k in $(seq 1 24); do "$CHECK" expect --nodes 4 --node 3 --key "h$k" --min "$k" --max "$k" -R 3 >/dev/null ||
+	die "h$k at R = 3"; done
+echo "every key reads right at R = 3 through node 3"
+stop
+
+say "6. a full key table"
+start --nodes=3 --table-entries=8
+"$CHECK" fill --node 0 --keys 8 || die "fill"
+stop
+say "all embedded cluster checks passed"
