@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,7 @@ struct tally_dedup {
 	size_t stride;     /* bytes per entry */
 	struct tally_ixmap index;
 	uint64_t evictions;
+	bool evicted_before;  /* clients were evicted before this table was restored */
 	unsigned char *entries;
 };
 
@@ -162,8 +164,12 @@ tally_dedup_free(tally_dedup_t *d)
 static int
 verdict(const struct tally_dedup *d, const struct entry *x, uint64_t seq)
 {
-	if (x == NULL)
+	if (x == NULL) {
+		/* A table that never forgot a client knows every client it applied. */
+		if (d->evictions == 0 && !d->evicted_before)
+			return TALLY_DEDUP_NEW;
 		return seq <= d->window ? TALLY_DEDUP_NEW : TALLY_DEDUP_UNKNOWN_CLIENT;
+	}
 	if (seq > x->highest)
 		return TALLY_DEDUP_NEW;
 	uint64_t k = x->highest - seq;
@@ -288,6 +294,18 @@ tally_dedup_restore(tally_dedup_t *d, uint64_t client, uint64_t highest, const u
 	memcpy(x->bits, bits, d->words * sizeof(uint64_t));
 	list_push_front(d, e);
 	return 0;
+}
+
+void
+tally_dedup_mark_evicted(tally_dedup_t *d)
+{
+	d->evicted_before = true;
+}
+
+bool
+tally_dedup_has_evicted(const tally_dedup_t *d)
+{
+	return d->evictions > 0 || d->evicted_before;
 }
 
 void

@@ -14,13 +14,15 @@
  * order within the window.
  *
  * Beyond the window the table cannot tell, and it refuses rather than risk
- * counting twice (docs/dedup.md has the full rules):
+ * counting twice (docs/crdt.md has the full rules):
  *   - a sequence more than @c window below the client's highest is
  *     TALLY_DEDUP_TOO_OLD;
  *   - the table holds at most @c clients clients; a new client evicts the
- *     least recently used one. A client the table does not know is accepted
- *     only for sequences 1..window (a fresh client's first window); beyond
- *     that its state may have been evicted, so the answer is
+ *     least recently used one. While the table has never evicted a client,
+ *     a client it does not know has never been applied here, so any of its
+ *     sequences is NEW. Once it has evicted, a client it does not know is
+ *     accepted only for sequences 1..window (a fresh client's first window);
+ *     beyond that its state may have been evicted, so the answer is
  *     TALLY_DEDUP_UNKNOWN_CLIENT.
  *
  * Checking and recording are separate calls so that an operation that fails
@@ -30,6 +32,7 @@
 #ifndef TALLY_DEDUP_H
 #define TALLY_DEDUP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /** A unique identity for one client operation. */
@@ -101,6 +104,15 @@ void tally_dedup_foreach(const tally_dedup_t *d, tally_dedup_visit_fn fn, void *
  */
 int tally_dedup_restore(tally_dedup_t *d, uint64_t client, uint64_t highest, const uint64_t *bits,
 			uint32_t words);
+
+/**
+ * Say that this table's owner evicted clients before (a node restoring its
+ * table from a snapshot that recorded tally_dedup_has_evicted()).
+ */
+void tally_dedup_mark_evicted(tally_dedup_t *d);
+
+/** Whether the table, or the one it was restored from, ever evicted a client. */
+bool tally_dedup_has_evicted(const tally_dedup_t *d);
 
 /** Counters a node exposes in telemetry. */
 struct tally_dedup_stats {

@@ -186,7 +186,7 @@ struct tally_node {
 	struct txb tx[TALLY_MAX_NODES][TALLY_WIRE_TYPE_END];
 	struct creply creply[MAX_CREPLY];
 
-	int client_fd, admin_fd;
+	int client_fd, admin_fd, sink_fd;
 	struct admin_conn admin[ADMIN_CONNS];
 	tally_node_admin_fn admin_fn;
 	void *admin_ctx;
@@ -1476,6 +1476,10 @@ snapshot_fill(void *ctx, struct tally_wal *w)
 			return rc;
 	}
 	tally_dedup_foreach(n->dedup, dedup_visit, &d);
+	if (d.rc == 0 && tally_dedup_has_evicted(n->dedup)) {
+		struct tally_wal_rec r = { .type = TALLY_WAL_EVICTED, .client = 1 };
+		d.rc = tally_wal_snapshot_add(w, &r);
+	}
 	return d.rc;
 }
 
@@ -1514,6 +1518,9 @@ replay_rec(void *ctx, const struct tally_wal_rec *r)
 		ix = key_find(n, r->key);
 		if (ix != NIL)
 			n->meta[ix].recovered = true;
+		return 0;
+	case TALLY_WAL_EVICTED:
+		tally_dedup_mark_evicted(n->dedup);
 		return 0;
 	case TALLY_WAL_DROP:
 		ix = key_find(n, r->key);
@@ -1827,7 +1834,7 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	n->log = p->log;
 	snprintf(n->name, sizeof(n->name), "%s", p->name ? p->name : "node");
 	n->self = (unsigned)n->cfg.self;
-	n->client_fd = n->admin_fd = -1;
+	n->client_fd = n->admin_fd = n->sink_fd = -1;
 	for (unsigned i = 0; i < ADMIN_CONNS; i++)
 		n->admin[i].fd = -1;
 	n->now = n->started = now_ns();
@@ -1914,6 +1921,18 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	if (bind_socket(SOCK_DGRAM, p->client_ip, n->cfg.client_port, &n->client_fd, err, errlen, "client") != 0 ||
 	    bind_socket(SOCK_STREAM, p->client_ip, n->cfg.admin_port, &n->admin_fd, err, errlen, "admin") != 0)
 		goto fail;
+	/* With an af_packet port the kernel sees the cluster's frames too; a socket
+	 * that never reads keeps it from answering them with ICMP port
+	 * unreachable. Where the node's address is not local (the embedded
+	 * cluster), there is nothing to keep quiet. */
+	{
+		char ignore[256];
+		if (bind_socket(SOCK_DGRAM, n->cfg.members[n->self].ip, n->cfg.members[n->self].port, &n->sink_fd,
+				ignore, sizeof(ignore), "sink") == 0) {
+			int one = 1;
+			(void)setsockopt(n->sink_fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
+		}
+	}
 	struct tally_wal_stats ws;
 	tally_wal_stats(n->wal, &ws);
 	note(n, "up: epoch %" PRIu32 ", %s, %" PRIu64 " log records replayed%s, backend %s, clients on port %u",
@@ -1946,6 +1965,8 @@ tally_node_destroy(struct tally_node *n)
 		close(n->client_fd);
 	if (n->admin_fd >= 0)
 		close(n->admin_fd);
+	if (n->sink_fd >= 0)
+		close(n->sink_fd);
 	for (unsigned i = 0; i < ADMIN_CONNS; i++)
 		if (n->admin[i].fd >= 0)
 			close(n->admin[i].fd);

@@ -125,6 +125,7 @@ body_len(const struct tally_wal_rec *r)
 	case TALLY_WAL_RECOVERED:
 	case TALLY_WAL_DROP:
 		return 16;
+	case TALLY_WAL_EVICTED:
 	case TYPE_END:
 		return 8;
 	}
@@ -163,6 +164,7 @@ encode(struct buf *b, const struct tally_wal_rec *r)
 		}
 		break;
 	case TALLY_WAL_OPID:
+	case TALLY_WAL_EVICTED:
 	case TYPE_END:
 		put64(q, r->client);
 		if (r->type == TALLY_WAL_OPID)
@@ -209,6 +211,7 @@ decode(const uint8_t *p, size_t avail, struct tally_wal_rec *r)
 	case TALLY_WAL_OPID:
 	case TALLY_WAL_RECOVERED:
 	case TALLY_WAL_DROP:
+	case TALLY_WAL_EVICTED:
 	case TYPE_END:
 		break;
 	default:
@@ -236,6 +239,7 @@ decode(const uint8_t *p, size_t avail, struct tally_wal_rec *r)
 		r->client = get64(q);
 		r->seq = get64(q + 8);
 		break;
+	case TALLY_WAL_EVICTED:
 	case TYPE_END:
 		r->client = get64(q);
 		break;

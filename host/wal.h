@@ -41,6 +41,7 @@ enum tally_wal_type {
 	TALLY_WAL_DEDUP,     /**< client, seq (its highest), words, bits: a client's dedup window */
 	TALLY_WAL_RECOVERED, /**< key: this node's own slot of key was recovered from every member */
 	TALLY_WAL_DROP,      /**< key: the key was handed off and freed here */
+	TALLY_WAL_EVICTED,   /**< client (a count): the dedup table had evicted clients (snapshots) */
 	TALLY_WAL_TYPE_END,
 };
 

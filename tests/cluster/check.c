@@ -19,6 +19,8 @@
  *   write   --node N --key KEY --count C [-W w]  C increments of 1, in
  *           batches; prints the acknowledged count (for kill -9 tests)
  *   expect  --node N --key KEY --min A [--max B] [-R r]  the value is in [A, B]
+ *   place   --key KEY                     print the key's nodes in ring order
+ *           (preference list first), one line, from the configuration
  *
  * Common options: --config FILE (else the embedded cluster's addresses),
  * --seed S.
@@ -39,6 +41,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "placement.h"
 #include "wire.h"
 
 #define MAXKEYS 16
@@ -193,7 +196,7 @@ check_retry(void)
 	snprintf(key, sizeof(key), "retry-%" PRIu64, opt.name);
 	for (unsigned i = 0; i < opt.nodes; i++)
 		c[i] = client(i, 2000, 0);
-	before = op(c[0], 0, TALLY_WIRE_OP_GET, key, 0, opt.nodes).value;
+	before = op(c[0], 0, TALLY_WIRE_OP_GET, key, 0, cfg.n).value;
 	/* One op id, seven times, through every coordinator. */
 	for (unsigned t = 0; t < 7; t++) {
 		unsigned at = t % opt.nodes;
@@ -202,7 +205,7 @@ check_retry(void)
 		if (r.status != TALLY_OK)
 			fprintf(stderr, "check: retry %u at node %u: %s\n", t, at, tally_status_name(r.status));
 	}
-	after = op(c[1 % opt.nodes], 1 % opt.nodes, TALLY_WIRE_OP_GET, key, 0, opt.nodes).value;
+	after = op(c[1 % opt.nodes], 1 % opt.nodes, TALLY_WIRE_OP_GET, key, 0, cfg.n).value;
 	printf("retry: one op id (+7) sent 7 times through %u coordinators, %u answered ok; value %" PRId64
 	       " -> %" PRId64 "\n", opt.nodes, okc, before, after);
 	return after - before == 7 && okc == 7 ? 0 : 1;
@@ -418,6 +421,28 @@ check_expect(void)
 	return r.status == TALLY_OK && r.value >= opt.min && r.value <= opt.max ? 0 : 1;
 }
 
+static int
+check_place(void)
+{
+	bool member[TALLY_MAX_NODES];
+	uint8_t id[16];
+	unsigned count;
+	int err;
+
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		member[i] = opt.config ? cfg.members[i].present : i < opt.nodes;
+	struct tally_placement *pl = tally_placement_create(cfg.partitions, opt.config ? cfg.n : 3, member, &err);
+	if (pl == NULL)
+		return 1;
+	tally_wire_key_id(opt.key, strlen(opt.key), id);
+	const uint8_t *ring = tally_placement_nodes(pl, tally_placement_partition(pl, id), &count);
+	for (unsigned i = 0; i < count; i++)
+		printf("%s%u", i ? " " : "", ring[i]);
+	printf("\n");
+	tally_placement_free(pl);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -476,6 +501,8 @@ main(int argc, char **argv)
 		return check_write();
 	if (strcmp(cmd, "expect") == 0 && opt.key)
 		return check_expect();
-	fprintf(stderr, "usage: tally-cluster-check quorum|retry|bad|fill|write|expect [options] (see the source)\n");
+	if (strcmp(cmd, "place") == 0 && opt.key)
+		return check_place();
+	fprintf(stderr, "usage: tally-cluster-check quorum|retry|bad|fill|write|expect|place [options] (see the source)\n");
 	return 2;
 }

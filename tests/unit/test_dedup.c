@@ -39,7 +39,9 @@ test_verdicts(void **state)
 	assert_int_equal(tally_dedup_record(d, OP(7, 0)), -EINVAL);
 	assert_int_equal(tally_dedup_check(d, OP(7, 1)), TALLY_DEDUP_NEW);
 	assert_int_equal(tally_dedup_check(d, OP(7, 128)), TALLY_DEDUP_NEW);
-	assert_int_equal(tally_dedup_check(d, OP(7, 129)), TALLY_DEDUP_UNKNOWN_CLIENT);
+	/* Nothing was ever evicted: an unknown client was never applied here. */
+	assert_int_equal(tally_dedup_check(d, OP(7, 129)), TALLY_DEDUP_NEW);
+	assert_false(tally_dedup_has_evicted(d));
 
 	assert_int_equal(tally_dedup_record(d, OP(7, 3)), 0); /* out of order is fine */
 	assert_int_equal(tally_dedup_check(d, OP(7, 3)), TALLY_DEDUP_DUPLICATE);
@@ -95,7 +97,6 @@ test_lru_eviction(void **state)
 
 	(void)state;
 	assert_int_equal(tally_dedup_record(d, OP(1, 1)), 0);
-	assert_int_equal(tally_dedup_record(d, OP(2, 70)), -EALREADY); /* unknown, beyond first window */
 	assert_int_equal(tally_dedup_record(d, OP(2, 1)), 0);
 	assert_int_equal(tally_dedup_record(d, OP(2, 70)), 0);
 	assert_int_equal(tally_dedup_record(d, OP(1, 2)), 0); /* 1 is now most recent */
@@ -107,6 +108,16 @@ test_lru_eviction(void **state)
 	assert_int_equal(tally_dedup_check(d, OP(3, 1)), TALLY_DEDUP_DUPLICATE);
 	/* Client 2's state is gone: beyond its first window it is refused. */
 	assert_int_equal(tally_dedup_check(d, OP(2, 70)), TALLY_DEDUP_UNKNOWN_CLIENT);
+	assert_int_equal(tally_dedup_check(d, OP(4, 65)), TALLY_DEDUP_UNKNOWN_CLIENT);
+	assert_int_equal(tally_dedup_check(d, OP(4, 64)), TALLY_DEDUP_NEW);
+	assert_true(tally_dedup_has_evicted(d));
+	tally_dedup_free(d);
+	/* A table restored from one that had evicted keeps the stricter rule. */
+	d = make(64, 2);
+	assert_int_equal(tally_dedup_check(d, OP(9, 65)), TALLY_DEDUP_NEW);
+	tally_dedup_mark_evicted(d);
+	assert_true(tally_dedup_has_evicted(d));
+	assert_int_equal(tally_dedup_check(d, OP(9, 65)), TALLY_DEDUP_UNKNOWN_CLIENT);
 	tally_dedup_free(d);
 }
 
@@ -142,13 +153,14 @@ struct model {
 	uint8_t applied[M_CLIENTS][M_MAXSEQ + 1];
 	uint64_t last_use[M_CLIENTS]; /* recency: larger is more recent */
 	uint64_t now;
+	bool evicted;
 };
 
 static int
 model_verdict(const struct model *m, unsigned c, uint64_t seq)
 {
 	if (!m->held[c])
-		return seq <= m->window ? TALLY_DEDUP_NEW : TALLY_DEDUP_UNKNOWN_CLIENT;
+		return !m->evicted || seq <= m->window ? TALLY_DEDUP_NEW : TALLY_DEDUP_UNKNOWN_CLIENT;
 	if (seq > m->highest[c])
 		return TALLY_DEDUP_NEW;
 	if (m->highest[c] - seq >= m->window)
@@ -168,8 +180,10 @@ model_record(struct model *m, unsigned c, uint64_t seq)
 			if (n++ == 0 || m->last_use[i] < m->last_use[lru])
 				lru = i;
 		}
-		if (n == m->cap)
+		if (n == m->cap) {
 			m->held[lru] = false;
+			m->evicted = true;
+		}
 		m->held[c] = true;
 		m->highest[c] = 0;
 		memset(m->applied[c], 0, sizeof(m->applied[c]));
@@ -270,6 +284,8 @@ test_export_restore(void **state)
 	assert_int_equal(a.n, 8 * (2 + 2)); /* full: 8 clients of 2 words */
 	for (unsigned i = 0; i < a.n; i += 4)
 		assert_int_equal(tally_dedup_restore(dst, a.words[i], a.words[i + 1], &a.words[i + 2], 2), 0);
+	assert_true(tally_dedup_has_evicted(src)); /* 12 clients through 8 places */
+	tally_dedup_mark_evicted(dst);
 	tally_dedup_foreach(dst, dump_visit, &b);
 	assert_int_equal(a.n, b.n);
 	assert_memory_equal(a.words, b.words, a.n * sizeof(uint64_t));

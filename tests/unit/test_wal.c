@@ -133,6 +133,9 @@ rec(unsigned i)
 		r.words = 2;
 		r.bits = dedup_bits;
 		break;
+	case TALLY_WAL_EVICTED:
+		r.client = 5 + i;
+		break;
 	}
 	return r;
 }
@@ -161,6 +164,9 @@ assert_rec_equal(const struct tally_wal_rec *a, const struct tally_wal_rec *b)
 		assert_int_equal(a->seq, b->seq);
 		assert_int_equal(a->words, b->words);
 		assert_memory_equal(a->bits, b->bits, 8 * a->words);
+		break;
+	case TALLY_WAL_EVICTED:
+		assert_int_equal(a->client, b->client);
 		break;
 	default:
 		assert_memory_equal(a->key, b->key, 16);
@@ -226,7 +232,7 @@ test_torn_tail(void **state)
 	snprintf(log, sizeof(log), "%s/wal-0000000000000000", dir);
 	assert_int_equal(stat(log, &sb), 0);
 	whole = sb.st_size;
-	struct tally_wal_rec last = rec(10); /* a STATE record: 160 bytes */
+	struct tally_wal_rec last = rec(8); /* a STATE record: 160 bytes */
 	assert_int_equal(tally_wal_append(w, &last), 0);
 	assert_int_equal(tally_wal_commit(w), 0);
 	tally_wal_close(w);
