@@ -65,6 +65,10 @@ int tally_bench_dataplane_main(int argc, char **argv);
  * with the cpu and sim offload backends. */
 int tally_bench_nic_main(int argc, char **argv);
 
+/** Entry point of "tally-bench cluster" (bench_cluster.c): starts tallyd's
+ * embedded cluster and measures it through libtallyclient. */
+int tally_bench_cluster_main(int argc, char **argv);
+
 /** Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t tally_bench_now_ns(void);
 

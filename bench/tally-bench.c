@@ -20,6 +20,8 @@ static const struct tally_bench_cmd cmds[] = {
 	  tally_bench_dataplane_main },
 	{ "nic", "the NIC pipeline RTL: records/clock, latency, vs 100GbE, synthesis, host ns/record",
 	  tally_bench_nic_main },
+	{ "cluster", "the embedded cluster through libtallyclient: write latency by W, increments/s",
+	  tally_bench_cluster_main },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

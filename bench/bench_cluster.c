@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * tally-bench cluster: the embedded cluster (tallyd with no configuration:
+ * three nodes, n = 3, in one process over ring ports) measured from outside,
+ * through libtallyclient over UDP on loopback, as a service would use it.
+ *
+ *  1. Write latency: one increment at a time through node 0, to keys spread
+ *     over the ring (so about a third are applied at node 0 and the rest
+ *     forwarded to their origin), at W = 1, W = 2 (majority) and W = 3. Each
+ *     round trip includes the origin's log commit (write and fdatasync) and,
+ *     for W > 1, the replicas' commits before their acks.
+ *  2. Increments per second: one client keeping up to 512 operations in
+ *     flight, 32 per datagram, over 1000 keys, at W = 1 and W = 2.
+ *
+ * Both run for each offload backend asked for (default: sim, the Verilated
+ * NIC the embedded cluster uses by default, then cpu), each on a fresh
+ * cluster. Every answer is checked: a write that does not come back OK, or a
+ * final count that differs from the acknowledged increments, fails the run.
+ * Nothing about speed is asserted.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "client.h"
+#include "wire.h"
+
+#define MAX_LAT 20000
+
+struct lat_row {
+	unsigned w, n;
+	double p50_us, p99_us, mean_us, max_us;
+};
+
+struct rate_row {
+	unsigned w;
+	uint64_t ops;
+	double secs, per_sec;
+};
+
+struct run {
+	const char *backend;
+	struct lat_row lat[3];
+	struct rate_row rate[2];
+};
+
+static pid_t
+spawn(const char *tallyd, const char *backend)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execl(tallyd, tallyd, "--backend", backend, "-q", (char *)NULL);
+		fprintf(stderr, "tally-bench cluster: cannot run %s: %s\n", tallyd, strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+static void
+stop(pid_t pid)
+{
+	int st;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+}
+
+static tally_client_t *
+client(unsigned batch)
+{
+	struct tally_client_opts o = { .port = 7471, .timeout_ms = 2000, .batch = batch };
+	int err;
+
+	return tally_client_open(&o, &err);
+}
+
+/* Until every node answers a read at R = 3 (all up and seeing each other). */
+static int
+wait_ready(pid_t pid)
+{
+	tally_client_t *c = client(1);
+	int64_t v;
+
+	for (int i = 0; i < 300; i++) {
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		if (tally_client_get(c, "ready", 3, &v) == TALLY_OK) {
+			tally_client_close(c);
+			return 0;
+		}
+		usleep(100000);
+	}
+	tally_client_close(c);
+	return -1;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int
+latency(unsigned w, unsigned n, struct lat_row *row)
+{
+	static uint64_t ns[MAX_LAT];
+	tally_client_t *c = client(1);
+	char key[32];
+	double sum = 0;
+	int64_t v;
+
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "lat-w%u-%u", w, i % 97);
+		uint64_t t0 = tally_bench_now_ns();
+		int rc = tally_client_incr(c, key, 1, w, &v);
+		ns[i] = tally_bench_now_ns() - t0;
+		if (rc != TALLY_OK) {
+			fprintf(stderr, "tally-bench cluster: incr at W=%u: %s\n", w,
+				rc < 0 ? strerror(-rc) : tally_status_name((unsigned)rc));
+			tally_client_close(c);
+			return -1;
+		}
+		sum += (double)ns[i];
+	}
+	tally_client_close(c);
+	qsort(ns, n, sizeof(ns[0]), cmp_u64);
+	row->w = w;
+	row->n = n;
+	row->p50_us = (double)ns[n / 2] / 1e3;
+	row->p99_us = (double)ns[(size_t)n * 99 / 100] / 1e3;
+	row->max_us = (double)ns[n - 1] / 1e3;
+	row->mean_us = sum / n / 1e3;
+	return 0;
+}
+
+static int
+rate(unsigned w, uint64_t total, struct rate_row *row)
+{
+	tally_client_t *c = client(32);
+	struct tally_client_result res[512];
+	uint64_t sent = 0, acked = 0, t0 = tally_bench_now_ns();
+	char key[32];
+	int rc = 0;
+
+	while (acked < total) {
+		while (sent < total) {
+			snprintf(key, sizeof(key), "rate-w%u-%" PRIu64, w, sent % 1000);
+			if (tally_client_submit(c, TALLY_WIRE_OP_INCR, key, strlen(key), 1, w, NULL) != 0)
+				break;
+			sent++;
+		}
+		int n = tally_client_poll(c, res, 512, 1000);
+		if (n < 0) {
+			rc = -1;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (res[i].status != TALLY_OK) {
+				fprintf(stderr, "tally-bench cluster: increment at W=%u: %s\n", w,
+					tally_status_name(res[i].status));
+				rc = -1;
+			}
+			acked++;
+		}
+		if (rc != 0)
+			break;
+	}
+	double secs = (double)(tally_bench_now_ns() - t0) / 1e9;
+	tally_client_close(c);
+	if (rc != 0)
+		return rc;
+	/* Every acknowledged increment is there: the 1000 keys sum to the total. */
+	c = client(1);
+	int64_t sum = 0, v;
+	for (unsigned k = 0; k < 1000 && k < total; k++) {
+		snprintf(key, sizeof(key), "rate-w%u-%u", w, k);
+		if (tally_client_get(c, key, 3, &v) != TALLY_OK) {
+			tally_client_close(c);
+			return -1;
+		}
+		sum += v;
+	}
+	tally_client_close(c);
+	if ((uint64_t)sum != total) {
+		fprintf(stderr, "tally-bench cluster: W=%u: %" PRIu64 " increments acknowledged, the keys sum to %" PRId64 "\n",
+			w, total, sum);
+		return -1;
+	}
+	row->w = w;
+	row->ops = total;
+	row->secs = secs;
+	row->per_sec = (double)total / secs;
+	return 0;
+}
+
+static int
+run_backend(const char *tallyd, const char *backend, unsigned nlat, uint64_t nrate, struct run *r)
+{
+	static const unsigned ws[3] = { 1, 2, 3 };
+	pid_t pid = spawn(tallyd, backend);
+
+	r->backend = backend;
+	fprintf(stderr, "tally-bench cluster: starting the embedded cluster (%s backend)\n", backend);
+	if (wait_ready(pid) != 0) {
+		fprintf(stderr, "tally-bench cluster: the embedded cluster did not come up (is port 7471 free?)\n");
+		stop(pid);
+		return -1;
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		fprintf(stderr, "tally-bench cluster: %s: latency at W=%u (%u increments)\n", backend, ws[i], nlat);
+		if (latency(ws[i], nlat, &r->lat[i]) != 0) {
+			stop(pid);
+			return -1;
+		}
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		fprintf(stderr, "tally-bench cluster: %s: increments per second at W=%u (%" PRIu64 ")\n", backend, ws[i],
+			nrate);
+		if (rate(ws[i], nrate, &r->rate[i]) != 0) {
+			stop(pid);
+			return -1;
+		}
+	}
+	stop(pid);
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: tally-bench cluster [--backend sim|cpu|both] [--quick] [--json FILE] [--tallyd PATH]\n"
+		"\n"
+		"Start tallyd's embedded cluster (3 nodes, n = 3) and measure it through\n"
+		"libtallyclient over loopback: write latency p50/p99 at W = 1, 2, 3 (one\n"
+		"increment at a time through node 0), and increments per second with one\n"
+		"client keeping 512 in flight, 32 per datagram. Needs ports 7471..7492 free.\n"
+		"\n"
+		"  --backend B   sim (the Verilated NIC), cpu, or both (default)\n"
+		"  --quick       fewer operations (a smoke test)\n"
+		"  --json FILE   write the figures as JSON\n"
+		"  --tallyd PATH the tallyd to start (default: the one built beside tally-bench)\n");
+}
+
+int
+tally_bench_cluster_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, 'b' }, { "quick", no_argument, NULL, 'q' },
+		{ "json", required_argument, NULL, 'j' },    { "tallyd", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+	};
+	const char *backend = "both", *json = NULL;
+	char tallyd[PATH_MAX] = "";
+	bool quick = false;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			backend = optarg;
+			break;
+		case 'q':
+			quick = true;
+			break;
+		case 'j':
+			json = optarg;
+			break;
+		case 't':
+			snprintf(tallyd, sizeof(tallyd), "%s", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return TALLY_BENCH_EXIT_OK;
+		default:
+			usage(stderr);
+			return TALLY_BENCH_EXIT_USAGE;
+		}
+	}
+	if (strcmp(backend, "sim") != 0 && strcmp(backend, "cpu") != 0 && strcmp(backend, "both") != 0) {
+		fprintf(stderr, "tally-bench cluster: --backend: want sim, cpu or both, not '%s'\n", backend);
+		return TALLY_BENCH_EXIT_USAGE;
+	}
+	if (tallyd[0] == '\0') {
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			return TALLY_BENCH_EXIT_FAIL;
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		*slash = '\0';
+		snprintf(tallyd, sizeof(tallyd), "%.4000s/../host/tallyd", self);
+	}
+	if (access(tallyd, X_OK) != 0) {
+		fprintf(stderr, "tally-bench cluster: %s: %s (build it, or give --tallyd)\n", tallyd, strerror(errno));
+		return TALLY_BENCH_EXIT_FAIL;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	const char *list[2];
+	unsigned nb = 0;
+	if (strcmp(backend, "cpu") != 0)
+		list[nb++] = "sim";
+	if (strcmp(backend, "sim") != 0)
+		list[nb++] = "cpu";
+	unsigned nlat = quick ? 200 : 2000;
+	uint64_t nrate = quick ? 5000 : 100000;
+	struct run runs[2];
+	for (unsigned i = 0; i < nb; i++)
+		if (run_backend(tallyd, list[i], nlat, nrate, &runs[i]) != 0)
+			return TALLY_BENCH_EXIT_FAIL;
+
+	char cpu[128];
+	tally_bench_cpu_model(cpu, sizeof(cpu));
+	printf("tally-bench cluster: embedded cluster of 3 nodes (n = 3) in one tallyd, one thread;\n"
+	       "client over UDP loopback; %s, %ld cores\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("write latency, one increment at a time through node 0 (microseconds)\n");
+	printf("%-8s %-4s %8s %8s %8s %8s %8s\n", "backend", "W", "n", "p50", "p99", "mean", "max");
+	for (unsigned i = 0; i < nb; i++)
+		for (unsigned k = 0; k < 3; k++)
+			printf("%-8s %-4u %8u %8.0f %8.0f %8.0f %8.0f\n", runs[i].backend, runs[i].lat[k].w,
+			       runs[i].lat[k].n, runs[i].lat[k].p50_us, runs[i].lat[k].p99_us, runs[i].lat[k].mean_us,
+			       runs[i].lat[k].max_us);
+	printf("\nincrements per second, one client, 512 in flight, 32 per datagram, 1000 keys\n");
+	printf("%-8s %-4s %10s %8s %12s\n", "backend", "W", "ops", "seconds", "incr/s");
+	for (unsigned i = 0; i < nb; i++)
+		for (unsigned k = 0; k < 2; k++)
+			printf("%-8s %-4u %10" PRIu64 " %8.2f %12.0f\n", runs[i].backend, runs[i].rate[k].w,
+			       runs[i].rate[k].ops, runs[i].rate[k].secs, runs[i].rate[k].per_sec);
+	printf("\nEvery write answered ok and every key summed to the acknowledged increments.\n");
+
+	if (json != NULL) {
+		FILE *f = fopen(json, "w");
+		if (f == NULL) {
+			fprintf(stderr, "tally-bench cluster: %s: %s\n", json, strerror(errno));
+			return TALLY_BENCH_EXIT_FAIL;
+		}
+		fprintf(f, "{\"bench\":\"cluster\",\"cpu\":");
+		tally_bench_json_str(f, cpu);
+		fprintf(f, ",\"runs\":[");
+		for (unsigned i = 0; i < nb; i++) {
+			fprintf(f, "%s{\"backend\":\"%s\",\"latency\":[", i ? "," : "", runs[i].backend);
+			for (unsigned k = 0; k < 3; k++) {
+				const struct lat_row *l = &runs[i].lat[k];
+				fprintf(f, "%s{\"w\":%u,\"n\":%u,\"p50_us\":", k ? "," : "", l->w, l->n);
+				tally_bench_json_num(f, l->p50_us);
+				fprintf(f, ",\"p99_us\":");
+				tally_bench_json_num(f, l->p99_us);
+				fprintf(f, ",\"mean_us\":");
+				tally_bench_json_num(f, l->mean_us);
+				fprintf(f, "}");
+			}
+			fprintf(f, "],\"rate\":[");
+			for (unsigned k = 0; k < 2; k++) {
+				const struct rate_row *r = &runs[i].rate[k];
+				fprintf(f, "%s{\"w\":%u,\"ops\":%" PRIu64 ",\"per_sec\":", k ? "," : "", r->w, r->ops);
+				tally_bench_json_num(f, r->per_sec);
+				fprintf(f, "}");
+			}
+			fprintf(f, "]}");
+		}
+		fprintf(f, "]}\n");
+		fclose(f);
+	}
+	return TALLY_BENCH_EXIT_OK;
+}
