@@ -210,8 +210,8 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 			cid, seq);
 		break;
 	case TALLY_E_UNAVAILABLE:
-		fprintf(stderr, "tallyctl: %s %s: unavailable: fewer live replicas than the quorum asks; not applied\n",
-			cmd, key);
+		fprintf(stderr, "tallyctl: %s %s: unavailable: fewer live replicas than %s asks%s\n", cmd, key,
+			op == TALLY_WIRE_OP_GET ? "R" : "W", op == TALLY_WIRE_OP_GET ? "" : "; not applied");
 		break;
 	case TALLY_E_BAD_REQUEST:
 		fprintf(stderr, "tallyctl: %s %s: bad_request: the node refused the request (quorum over n?)\n", cmd,
