@@ -453,10 +453,24 @@ state_of(const struct tally_node *n, uint32_t ix, tally_pncounter_t *s)
 	return tally_offload_read(n->engine, ix, s) == 0 ? 0 : TALLY_E_IO;
 }
 
-/* Our state of a key changed in slot @origin (all slots if -1): hints must be offered again. */
+/*
+ * Slot @origin of entry @ix (every slot if -1) may have risen: the nodes we
+ * owe the key must confirm it again. A preferred replica owes others only
+ * its own writes (an origin pays for its own), so only a change of its own
+ * slot matters to it; a fallback owes everything it holds. Clearing only
+ * what can matter also keeps two nodes' offers to each other (merges that
+ * change nothing) from cancelling each other's confirmations for ever.
+ */
 static void
 changed(struct tally_node *n, uint32_t ix, int origin)
 {
+	bool preferred_here = preferred_mask(n, n->meta[ix].key) & (1u << n->self);
+
+	if (preferred_here) {
+		if (origin >= 0 && origin != (int)n->self)
+			return;
+		origin = (int)n->self;
+	}
 	if (origin < 0) {
 		n->meta[ix].handoff_ok = 0;
 		return;
@@ -1284,15 +1298,18 @@ handoff_targets(const struct tally_node *n, uint32_t ix)
 	return (uint8_t)((pref & (1u << n->self) ? k->owe : pref) & ~(1u << n->self));
 }
 
-/* Slots of @s that node @t has not confirmed holding (bit o = origin o). */
+/* Slots of @s that node @t has not confirmed holding (bit o = origin o),
+ * among those we owe: a preferred replica owes only its own slot. */
 static uint8_t
-unconfirmed(const struct keymeta *k, const tally_pncounter_t *s, unsigned t)
+unconfirmed(const struct tally_node *n, const struct keymeta *k, const tally_pncounter_t *s, unsigned t)
 {
+	bool preferred_here = preferred_mask(n, k->key) & (1u << n->self);
 	uint8_t m = 0;
 
 	for (unsigned o = 0; o < TALLY_MAX_NODES; o++)
-		if ((s->p.slot[o] | s->n.slot[o]) != 0 && !(k->handoff_ok & (UINT64_C(1) << (8 * t + o))))
-			m |= (uint8_t)(1u << o);
+		if (!preferred_here || o == n->self)
+			if ((s->p.slot[o] | s->n.slot[o]) != 0 && !(k->handoff_ok & (UINT64_C(1) << (8 * t + o))))
+				m |= (uint8_t)(1u << o);
 	return m;
 }
 
@@ -1312,7 +1329,7 @@ handoff(struct tally_node *n)
 		for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
 			if (!(targets & (1u << t)))
 				continue;
-			uint8_t missing = unconfirmed(k, &s, t);
+			uint8_t missing = unconfirmed(n, k, &s, t);
 			if (missing == 0) {
 				k->owe &= (uint8_t)~(1u << t);
 				continue;
@@ -1635,7 +1652,7 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 		if (!k->used || (targets = handoff_targets(n, ix)) == 0 || state_of(n, ix, &s) != 0)
 			continue;
 		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
-			if ((targets & (1u << t)) && unconfirmed(k, &s, t) != 0)
+			if ((targets & (1u << t)) && unconfirmed(n, k, &s, t) != 0)
 				hints[t]++;
 	}
 	for (uint32_t p = 0; p < tally_placement_partitions(n->pl); p++) {

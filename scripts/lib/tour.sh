@@ -106,7 +106,10 @@ for _ in $(seq 1 100); do
 	[ "$(hints 0)" = 0 ] && [ "$(hints 1)" = 0 ] && [ "$(hints 2)" = 0 ] && break
 	sleep 0.1
 done
-[ "$(hints 0)$(hints 1)$(hints 2)" = 000 ] || fail "hints still held 10 s after healing"
+if [ "$(hints 0)$(hints 1)$(hints 2)" != 000 ]; then
+	for n in 0 1 2; do val -n "$n" status --json >&2; done
+	fail "hints still held 10 s after healing"
+fi
 run -n 2 get page:views -R 1
 run -n 0 get page:views -R 1
 [ "$(val -n 2 get page:views -R 1)" = 117 ] || fail "node 2 did not converge to 117"
