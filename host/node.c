@@ -54,7 +54,9 @@
 #define RETRANSMIT_NS 20000000u       /* resend REPLICATE to a replica that has not acked */
 #define REPLICATE_LINGER_NS 5000000000u /* keep shipping after the answer, for replicas not yet holding */
 #define HANDOFF_NS 200000000u         /* how often hints are offered to their owners */
-#define SNAPSHOT_LOG_BYTES (64u << 20)
+#define SNAPSHOT_LOG_BYTES (64u << 20)  /* a snapshot when the log grows past this, */
+#define SNAPSHOT_AGE_NS 300000000000u     /* or, with at least ... */
+#define SNAPSHOT_MIN_BYTES (1u << 20)     /* ... this much log, every 5 minutes */
 #define CLIENT_BURST 32
 #define MAX_CREPLY 8           /* client addresses with a reply frame open in one round */
 #define ADMIN_CONNS 8
@@ -191,7 +193,7 @@ struct tally_node {
 	tally_node_admin_fn admin_fn;
 	void *admin_ctx;
 
-	uint64_t now, next_heartbeat, next_handoff, started;
+	uint64_t now, next_heartbeat, next_handoff, started, last_snapshot;
 	struct counters c;
 	uint64_t last_warn;
 };
@@ -1854,7 +1856,7 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	n->client_fd = n->admin_fd = n->sink_fd = -1;
 	for (unsigned i = 0; i < ADMIN_CONNS; i++)
 		n->admin[i].fd = -1;
-	n->now = n->started = now_ns();
+	n->now = n->started = n->last_snapshot = now_ns();
 	if (tally_wire_keys_derive(&n->keys, n->cfg.key) != 0) {
 		snprintf(err, errlen, "libsodium failed to initialise");
 		goto fail;
@@ -2011,11 +2013,13 @@ tally_node_poll(struct tally_node *n)
 	flush_all(n);
 	creply_flush_all(n);
 	tally_wal_stats(n->wal, &ws);
-	if (ws.log_bytes > SNAPSHOT_LOG_BYTES) {
+	if (ws.log_bytes > SNAPSHOT_LOG_BYTES ||
+	    (ws.log_bytes > SNAPSHOT_MIN_BYTES && n->now - n->last_snapshot > SNAPSHOT_AGE_NS)) {
 		commit(n);
 		int rc = tally_wal_snapshot(n->wal, snapshot_fill, n);
 		if (rc != 0)
 			note(n, "snapshot failed: %s", strerror(-rc));
+		n->last_snapshot = n->now;
 	}
 	return work;
 }

@@ -76,6 +76,18 @@ wait_down() {
 	die "node $1 never saw node $2 down"
 }
 
+say "0. usage"
+"$TALLYD" --help | grep -q 'embedded cluster' || die "tallyd --help"
+"$CTL" --help | grep -q 'Exit status' || die "tallyctl --help"
+for c in incr decr get status partition; do "$CTL" "$c" --help | grep -q "usage: tallyctl" || die "tallyctl $c --help"; done
+rc=0; "$TALLYD" --nodes 9 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || die "tallyd --nodes 9: exit $rc, want 2"
+rc=0; "$CTL" incr 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || die "tallyctl incr without a key: exit $rc, want 2"
+rc=0; "$CTL" get nothing-listens 2>/dev/null || rc=$?
+[ "$rc" = 11 ] || die "tallyctl get with no tallyd: exit $rc, want 11 (indeterminate)"
+echo "--help of tallyd and of every tallyctl command; usage errors exit 2; no node answering exits 11"
+
 say "starting the embedded cluster: 3 nodes, n = 3, sim NIC"
 start --nodes=3
 

@@ -142,13 +142,22 @@ echo "== 1. quorum through every node"
 "$CHECK" quorum --config "$CFG" --nodes $N --ops 200 -W 2 -R 2 --seed 41 || fail "quorum W=2 R=2"
 "$CHECK" retry --config "$CFG" --nodes $N --seed 42 || fail "retry"
 
-echo "== 2. hinted handoff"
+"$CHECK" bad --config "$CFG" --node 2 --seed 43 || fail "bad input at a sim-backend node"
+
+echo "== 2. hinted handoff, and W = 1, R = 1 staleness"
 ip link set "tb3-$tag" down
 wait_state 0 3 down
 for k in $(seq 1 20); do "$CTL" -c "$CFG" -n $((k % 3)) incr "hh$k" "$k" -W 2 >/dev/null || fail "write hh$k"; done
 hints=0
 for n in 0 1 2; do hints=$((hints + $(json "$n" "[m['hints'] for m in s['members'] if m['id'] == 3][0]"))); done
 echo "node 3's link is down: nodes 0..2 hold $hints key(s) for it"
+# W = 1, R = 1 can be stale: node 3, cut off, answers from what it has (a
+# client inside its namespace still reaches it).
+ip netns exec "tn3-$tag" "$CTL" -c "$CFG" -n 3 get hh7 -R 1 >"$work/stale.out" 2>&1 || true
+"$CTL" -c "$CFG" -n 0 get hh7 -R 2 >"$work/fresh.out"
+echo "hh7 through node 3 (cut off) at R = 1: $(cat "$work/stale.out"); through node 0 at R = 2: $(cat "$work/fresh.out")"
+[ "$(cat "$work/stale.out")" = 0 ] && [ "$(cat "$work/fresh.out")" = 7 ] ||
+	fail "want the stale 0 at node 3 and 7 at node 0"
 [ "$hints" -ge 1 ] || fail "no hints for node 3"
 ip link set "tb3-$tag" up
 wait_state 0 3 up
