@@ -193,7 +193,7 @@ struct tally_node {
 	tally_node_admin_fn admin_fn;
 	void *admin_ctx;
 
-	uint64_t now, next_heartbeat, next_handoff, started, last_snapshot;
+	uint64_t now, next_heartbeat, next_handoff, next_scan, started, last_snapshot;
 	struct counters c;
 	uint64_t last_warn;
 };
@@ -684,6 +684,11 @@ origin_apply(struct tally_node *n, uint32_t oi)
 	o->targets |= (uint8_t)(1u << n->self);
 	if (popcount8(o->targets) < o->w) {
 		answer(n, o, TALLY_E_UNAVAILABLE, 0);
+		op_free(n, oi);
+		return;
+	}
+	if (tally_wal_failed(n->wal)) {
+		answer(n, o, TALLY_E_IO, 0);
 		op_free(n, oi);
 		return;
 	}
@@ -1188,13 +1193,22 @@ on_read_reply(struct tally_node *n, const struct tally_wire_frame *f)
 		uint32_t ix = key_find(n, st.key);
 		if (ix != NIL && st.status == 0)
 			n->meta[ix].peer_ix[from] = st.index;
-		for (uint32_t j = n->bucket[key_hash(st.key)], next; j != NIL; j = next) {
-			struct op *o = &n->ops[j];
-			next = o->hnext;
+		/* Collect the reads this answers first: finishing one may free
+		 * others of the same key (a recovery resumes its parked writes). */
+		uint32_t match[64];
+		uint64_t gen[64];
+		unsigned nm = 0;
+		for (uint32_t j = n->bucket[key_hash(st.key)]; j != NIL && nm < 64; j = n->ops[j].hnext) {
+			const struct op *o = &n->ops[j];
 			if (o->kind == OP_READ && memcmp(o->key, st.key, 16) == 0 && (o->targets & (1u << from)) &&
-			    o->req_seq[from] == f->hdr.ref)
-				read_got(n, j, from, &s);
+			    o->req_seq[from] == f->hdr.ref) {
+				match[nm] = j;
+				gen[nm++] = o->gen;
+			}
 		}
+		for (unsigned k = 0; k < nm; k++)
+			if (n->ops[match[k]].kind == OP_READ && n->ops[match[k]].gen == gen[k])
+				read_got(n, match[k], from, &s);
 	}
 }
 
@@ -1365,8 +1379,9 @@ static void
 commit(struct tally_node *n)
 {
 	if (tally_wal_pending(n->wal) && tally_wal_commit(n->wal) != 0) {
-		/* Nothing after this can be made durable: answer everything waiting, ack nothing. */
-		note(n, "write-ahead log failed: refusing writes");
+		/* Nothing after this can be made durable: answer everything waiting
+		 * (their writes are in memory only), ack nothing, take no more writes. */
+		note(n, "write-ahead log failed: refusing writes from now on");
 		for (unsigned i = 0; i < n->ncommit_ops; i++) {
 			answer(n, &n->ops[n->commit_ops[i]], TALLY_E_IO, 0);
 			op_free(n, n->commit_ops[i]);
@@ -1383,22 +1398,12 @@ commit(struct tally_node *n)
 	n->ncommit_ops = 0;
 }
 
+/* Deadlines and retransmissions of every op in flight. A scan of the table
+ * is cheap next to a round of the sim NIC; a timer wheel can replace it when
+ * it is not. */
 static void
-timers(struct tally_node *n)
+scan_ops(struct tally_node *n)
 {
-	if (n->now >= n->next_heartbeat) {
-		heartbeat(n);
-		n->next_heartbeat = n->now + ms_ns(n->cfg.heartbeat_ms);
-		for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
-			struct member *m = &n->m[i];
-			if (m->present && m->up && n->now - m->last_heard > ms_ns(n->cfg.failure_ms)) {
-				m->up = false;
-				note(n, "node %u is down (silent for %u ms)", i, n->cfg.failure_ms);
-			}
-		}
-	}
-	/* Ops: deadlines and retransmissions. A scan of the table is cheap next
-	 * to a round of the sim NIC; a timer wheel can replace it when it is not. */
 	for (uint32_t i = 0; i < MAX_OPS; i++) {
 		struct op *o = &n->ops[i];
 		switch (o->kind) {
@@ -1443,6 +1448,28 @@ timers(struct tally_node *n)
 		default:
 			break;
 		}
+	}
+}
+
+static void
+timers(struct tally_node *n)
+{
+	if (n->now >= n->next_heartbeat) {
+		heartbeat(n);
+		n->next_heartbeat = n->now + ms_ns(n->cfg.heartbeat_ms);
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+			struct member *m = &n->m[i];
+			if (m->present && m->up && n->now - m->last_heard > ms_ns(n->cfg.failure_ms)) {
+				m->up = false;
+				note(n, "node %u is down (silent for %u ms)", i, n->cfg.failure_ms);
+			}
+		}
+	}
+	/* Ops: deadlines and retransmissions, at most once a millisecond (they
+	 * are 20 ms and more apart). */
+	if (n->now >= n->next_scan) {
+		n->next_scan = n->now + 1000000u;
+		scan_ops(n);
 	}
 	if (n->now >= n->next_handoff) {
 		n->next_handoff = n->now + HANDOFF_NS;

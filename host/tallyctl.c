@@ -56,7 +56,8 @@ static const char usage[] =
 	"configuration); 2 bad usage; 10 + the operation's status when it failed:\n"
 	"  11 indeterminate  no answer by the deadline: maybe applied; retry with --op-id\n"
 	"  12 unavailable    too few live nodes for the quorum: not applied\n"
-	"  13 bad_request    14 table_full    15 overflow    17 busy    18 io_error\n"
+	"  13 bad_request    14 table_full    15 overflow    17 busy\n"
+	"  18 io_error       the origin's log failed: not durable, treat as indeterminate\n"
 	"  16 op_refused     op id outside the node's dedup window: outcome unknown\n"
 	"  19 recovering     the origin is recovering this key and a member is silent\n"
 	"Errors go to standard error as \"tallyctl: COMMAND KEY: STATUS: explanation\".\n";

@@ -649,6 +649,12 @@ tally_wal_close(struct tally_wal *w)
 	free(w);
 }
 
+bool
+tally_wal_failed(const struct tally_wal *w)
+{
+	return w->failed != 0;
+}
+
 void
 tally_wal_stats(const struct tally_wal *w, struct tally_wal_stats *out)
 {

@@ -106,6 +106,9 @@ int tally_wal_snapshot(struct tally_wal *w, int (*fill)(void *ctx, struct tally_
 /** Add a record to the snapshot being written; only from within fill. */
 int tally_wal_snapshot_add(struct tally_wal *w, const struct tally_wal_rec *r);
 
+/** Whether a write or sync failed (then every later commit fails too). */
+bool tally_wal_failed(const struct tally_wal *w);
+
 /** Current counters. */
 void tally_wal_stats(const struct tally_wal *w, struct tally_wal_stats *out);
 
