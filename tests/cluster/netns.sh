@@ -10,9 +10,11 @@
 #
 #   netns.sh BUILD_DIR
 #
-# 1. quorum: W + R > N reads see every acknowledged write, through every node
+# 1. quorum: W + R > N reads see every acknowledged write, through every
+#    node; one op id through every coordinator is applied once
 # 2. hinted handoff: a node's link down, writes go on with hints, handed
-#    back when it returns
+#    back when it returns; meanwhile that node answers R = 1 with a stale
+#    value (W = 1, R = 1 is eventual) while R = 2 elsewhere is fresh
 # 3. kill -9 with the data directory kept: the origin of a key is killed in
 #    the middle of W = 1 writes (acknowledged on its own log alone) and
 #    restarted: no acknowledged write is lost
@@ -21,6 +23,11 @@
 #    its return are not swallowed by max (Riak's kv679)
 # 5. a node with a wrong cluster key: its frames are dropped and counted,
 #    it never counts as up, and the others go on
+# 6. full key tables (every node restarted with table_entries = 6): the
+#    first refused key is table_full, every acknowledged one reads back,
+#    the refused one reads as never written, and writes to held keys go on
+# Refused client frames (wrong key, bad record, garbage, W over n) are
+# checked against a sim-backend node in step 1.
 # Needs root and iproute2; without them it fails and says why (never skips).
 set -euo pipefail
 B=$(cd "$1" && pwd)
@@ -76,6 +83,7 @@ key = $2
 [node]
 id = $1
 data_dir = $work/data$1
+${TABLE:-}
 backend = $([ "$1" -lt 2 ] && echo cpu || echo sim)
 [limits]
 heartbeat_ms = 50
@@ -229,4 +237,12 @@ after=$(json 0 "s['offload']['drops']['bad_mac']")
 echo "node 0 dropped $((after - before)) frames from it as bad_mac, keeps it down, and serves writes"
 kill -9 "${pids[3]}"
 wait "${pids[3]}" 2>/dev/null || true
+
+echo "== 6. full key tables"
+for ((i = 0; i < 3; i++)); do kill "${pids[$i]}"; wait "${pids[$i]}" 2>/dev/null || true; done
+rm -rf "$work"/data*
+TABLE="table_entries = 6"
+for ((i = 0; i < N; i++)); do start "$i" "$KEY" --bootstrap; done
+wait_all_up
+"$CHECK" fill --config "$CFG" --node 1 --keys 6 || fail "full key tables"
 echo "== all network-namespace cluster checks passed"
