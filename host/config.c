@@ -123,6 +123,8 @@ on_value(void *user, const char *section, const char *key, const char *value)
 	UINT_KEY("node", "client_port", client_port, 1, 65535)
 	UINT_KEY("node", "admin_port", admin_port, 1, 65535)
 	UINT_KEY("node", "mtu", mtu, 576, 9000)
+	UINT_KEY("limits", "anti_entropy_ms", anti_entropy_ms, 0, 60000)
+	UINT_KEY("limits", "repair_rate", repair_rate, 1, 10000000)
 	UINT_KEY("limits", "request_timeout_ms", request_timeout_ms, 1, 3600000)
 	UINT_KEY("limits", "heartbeat_ms", heartbeat_ms, 1, 60000)
 	UINT_KEY("limits", "failure_ms", failure_ms, 1, 3600000)
@@ -198,6 +200,8 @@ tally_config_defaults(struct tally_config *c)
 	c->request_timeout_ms = 1000;
 	c->heartbeat_ms = 100;
 	c->failure_ms = 1000;
+	c->anti_entropy_ms = 10;
+	c->repair_rate = 20000;
 }
 
 /* Checks of the options against each other. */

@@ -49,6 +49,8 @@ struct tally_config {
 	unsigned request_timeout_ms; /**< a client request's default deadline */
 	unsigned heartbeat_ms;       /**< heartbeat period */
 	unsigned failure_ms;         /**< silence after which a peer is down */
+	unsigned anti_entropy_ms;    /**< one partition's digest exchange every this often; 0 = off */
+	unsigned repair_rate;        /**< anti-entropy repair records per second per peer, at most */
 	/* [members] */
 	struct tally_config_member members[TALLY_MAX_NODES];
 	unsigned nmembers;

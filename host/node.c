@@ -38,12 +38,15 @@
 #include <unistd.h>
 
 
+#include <xxhash.h>
+
 #include "dedup.h"
 #include "dp.h"
 #include "node.h"
 #include "offload.h"
 #include "placement.h"
 #include "status.h"
+#include "vclock.h"
 #include "wal.h"
 #include "wire.h"
 
@@ -57,6 +60,7 @@
 #define SNAPSHOT_LOG_BYTES (64u << 20)  /* a snapshot when the log grows past this, */
 #define SNAPSHOT_AGE_NS 300000000000u     /* or, with at least ... */
 #define SNAPSHOT_MIN_BYTES (1u << 20)     /* ... this much log, every 5 minutes */
+#define AE_QUEUE 64            /* partitions waiting to be shipped to one peer */
 #define CLIENT_BURST 32
 #define MAX_CREPLY 8           /* client addresses with a reply frame open in one round */
 #define ADMIN_CONNS 8
@@ -81,6 +85,7 @@ struct keymeta {
 	uint32_t peer_ix[TALLY_MAX_NODES]; /* the peer's table index, from its acks */
 	uint64_t handoff_ok;               /* bit 8*t+o: node t holds our slot o of this key */
 	uint8_t owe;                       /* preferred replicas our writes missed while down */
+	uint32_t part;                     /* its partition */
 };
 
 enum op_kind { OP_FREE = 0, OP_WRITE, OP_FORWARD, OP_READ };
@@ -146,6 +151,23 @@ struct admin_conn {
 	char req[1024];
 };
 
+/* Anti-entropy towards one peer: partitions to ship it, and the shipping cursor. */
+struct ae_peer {
+	uint32_t queue[AE_QUEUE];
+	unsigned head, len;
+	uint32_t cursor;          /* next table entry of the partition at the head */
+	double tokens;            /* repair records it may still be sent (rate bound) */
+	uint64_t last_sync;       /* when a digest exchange last found us equal */
+	uint64_t digests_in, differ, records;
+};
+
+/* A partition's summary (docs/cluster.md#anti-entropy). */
+struct digest {
+	uint64_t keys;
+	uint8_t hash[16];
+	tally_vec_t vv;
+};
+
 struct counters {
 	uint64_t client_frames, client_records, client_drops[TALLY_WIRE_VERDICT_END];
 	uint64_t replies[TALLY_STATUS_END];
@@ -194,6 +216,9 @@ struct tally_node {
 	void *admin_ctx;
 
 	uint64_t now, next_heartbeat, next_handoff, next_scan, started, last_snapshot;
+	uint64_t next_ae, last_refill;
+	uint32_t ae_part;         /* the next partition to summarise */
+	struct ae_peer ae[TALLY_MAX_NODES];
 	struct counters c;
 	uint64_t last_warn;
 };
@@ -439,6 +464,7 @@ key_get(struct tally_node *n, const uint8_t key[16], uint32_t *ix)
 		k->used = true;
 		k->recovered = !n->recovering_mode;
 		memcpy(k->key, key, 16);
+		k->part = tally_placement_partition(n->pl, key);
 		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
 			k->peer_ix[i] = TALLY_WIRE_INDEX_UNKNOWN;
 	}
@@ -1227,6 +1253,8 @@ on_repair(struct tally_node *n, const struct tally_wire_frame *f)
 	}
 }
 
+static void on_digest(struct tally_node *n, const struct tally_wire_frame *f);
+
 static void
 on_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *hf)
 {
@@ -1275,8 +1303,11 @@ on_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *
 	case TALLY_WIRE_CLIENT_REPLY:
 		on_client_reply(n, f);
 		break;
+	case TALLY_WIRE_DIGEST:
+		on_digest(n, f); /* with no records: a heartbeat, already heard */
+		break;
 	default:
-		break; /* DIGEST: a heartbeat, already heard */
+		break;
 	}
 }
 
@@ -1369,6 +1400,176 @@ handoff(struct tally_node *n)
 				k->used = false;
 				n->c.handoff_dropped_keys++;
 			}
+		}
+	}
+}
+
+/* ---- anti-entropy ---- */
+
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/*
+ * The summary of what we hold of partition @part: how many keys, an
+ * order-independent hash (XOR of XXH3-128 of each key and its state), and a
+ * version vector whose slot o sums slot o of every key (P and N). Slots only
+ * grow, so if our state of every key dominates a peer's, our vector
+ * dominates its vector; the VV compare decides who ships. A key whose state
+ * is all zero counts as absent.
+ */
+static void
+digest_of(const struct tally_node *n, uint32_t part, struct digest *d)
+{
+	uint64_t h0 = 0, h1 = 0;
+
+	memset(d, 0, sizeof(*d));
+	for (uint32_t ix = 0; ix < n->entries; ix++) {
+		const struct keymeta *k = &n->meta[ix];
+		uint8_t buf[16 + sizeof(tally_pncounter_t)];
+		tally_pncounter_t s;
+		uint64_t any = 0;
+
+		if (!k->used || k->part != part || state_of(n, ix, &s) != 0)
+			continue;
+		for (unsigned o = 0; o < TALLY_MAX_NODES; o++) {
+			any |= s.p.slot[o] | s.n.slot[o];
+			d->vv.slot[o] = sat_add(d->vv.slot[o], sat_add(s.p.slot[o], s.n.slot[o]));
+		}
+		if (any == 0)
+			continue;
+		memcpy(buf, k->key, 16);
+		memcpy(buf + 16, &s, sizeof(s));
+		XXH128_hash_t h = XXH3_128bits(buf, sizeof(buf));
+		h0 ^= h.low64;
+		h1 ^= h.high64;
+		d->keys++;
+	}
+	memcpy(d->hash, &h0, 8);
+	memcpy(d->hash + 8, &h1, 8);
+}
+
+static void
+send_digest(struct tally_node *n, unsigned peer, uint32_t part, const struct digest *d, uint64_t ref)
+{
+	uint8_t buf[512];
+	struct tally_wire_writer w;
+	struct tally_wire_digest r = { .partition = part, .kind = TALLY_WIRE_KIND_PNCOUNTER, .keys = d->keys,
+				       .vv = d->vv };
+
+	memcpy(r.hash, d->hash, 16);
+	frame_begin(n, &w, buf, peer, TALLY_WIRE_DIGEST, ref, NULL);
+	if (tally_wire_add_digest(&w, &r) != 0)
+		return;
+	size_t len = tally_wire_finish(&w, &n->keys);
+	(void)tally_dp_send(n->dp, buf, (uint16_t)len);
+}
+
+/* Every anti_entropy_ms: summarise the next partition we replicate and send
+ * the summary to its other preferred replicas that are up. */
+static void
+ae_tick(struct tally_node *n)
+{
+	uint32_t parts = tally_placement_partitions(n->pl);
+
+	for (uint32_t tries = 0; tries < parts; tries++) {
+		uint32_t p = n->ae_part;
+		unsigned count;
+		const uint8_t *ring = tally_placement_nodes(n->pl, p, &count);
+		uint8_t pref = 0;
+
+		n->ae_part = (n->ae_part + 1) % parts;
+		for (unsigned i = 0; i < tally_placement_n(n->pl) && i < count; i++)
+			pref |= (uint8_t)(1u << ring[i]);
+		if (!(pref & (1u << n->self)))
+			continue;
+		struct digest d;
+		digest_of(n, p, &d);
+		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+			if ((pref & (1u << t)) && t != n->self && is_up(n, t))
+				send_digest(n, t, p, &d, 0);
+		return;
+	}
+}
+
+static void
+ae_queue(struct tally_node *n, unsigned peer, uint32_t part)
+{
+	struct ae_peer *a = &n->ae[peer];
+
+	for (unsigned i = 0; i < a->len; i++)
+		if (a->queue[(a->head + i) % AE_QUEUE] == part)
+			return;
+	if (a->len < AE_QUEUE)
+		a->queue[(a->head + a->len++) % AE_QUEUE] = part;
+}
+
+/* A peer's summaries: where we hold something it may lack, ship it the
+ * partition; answer a periodic summary with ours, so it can do the same. */
+static void
+on_digest(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	unsigned from = f->hdr.sender;
+
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_digest r;
+		struct digest mine;
+
+		tally_wire_get_digest(f, i, &r);
+		if (r.partition >= tally_placement_partitions(n->pl))
+			continue;
+		digest_of(n, r.partition, &mine);
+		n->ae[from].digests_in++;
+		if (mine.keys == r.keys && memcmp(mine.hash, r.hash, 16) == 0) {
+			n->ae[from].last_sync = n->now;
+			continue;
+		}
+		n->ae[from].differ++;
+		if (tally_vv_compare(&mine.vv, &r.vv) != TALLY_VV_BEFORE)
+			ae_queue(n, from, r.partition);
+		if (f->hdr.ref == 0)
+			send_digest(n, from, r.partition, &mine, f->hdr.seq);
+	}
+}
+
+/* Ship queued partitions as REPAIR records, within each peer's rate. */
+static void
+ae_ship(struct tally_node *n)
+{
+	double dt = (double)(n->now - n->last_refill) / 1e9;
+
+	n->last_refill = n->now;
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
+		struct ae_peer *a = &n->ae[t];
+		unsigned scanned = 0;
+
+		a->tokens += dt * n->cfg.repair_rate;
+		if (a->tokens > n->cfg.repair_rate / 10.0 + 1)
+			a->tokens = n->cfg.repair_rate / 10.0 + 1; /* bursts of at most 100 ms' worth */
+		if (a->len == 0 || !is_up(n, t))
+			continue;
+		while (a->len > 0 && a->tokens >= 1 && scanned < 4096) {
+			uint32_t part = a->queue[a->head];
+			if (a->cursor >= n->entries) {
+				a->head = (a->head + 1) % AE_QUEUE;
+				a->len--;
+				a->cursor = 0;
+				continue;
+			}
+			uint32_t ix = a->cursor++;
+			const struct keymeta *k = &n->meta[ix];
+			tally_pncounter_t s;
+			scanned++;
+			if (!k->used || k->part != part || state_of(n, ix, &s) != 0)
+				continue;
+			struct tally_wire_state st = { .index = k->peer_ix[t], .kind = TALLY_WIRE_KIND_PNCOUNTER,
+						       .p = s.p, .n = s.n };
+			memcpy(st.key, k->key, 16);
+			(void)tally_wire_add_state(&txb_get(n, t, TALLY_WIRE_REPAIR)->w, &st);
+			a->tokens -= 1;
+			a->records++;
 		}
 	}
 }
@@ -1475,6 +1676,11 @@ timers(struct tally_node *n)
 		n->next_handoff = n->now + HANDOFF_NS;
 		handoff(n);
 	}
+	if (n->cfg.anti_entropy_ms > 0 && n->now >= n->next_ae) {
+		n->next_ae = n->now + ms_ns(n->cfg.anti_entropy_ms);
+		ae_tick(n);
+	}
+	ae_ship(n);
 }
 
 /* ---- snapshots and replay ---- */
@@ -1713,9 +1919,13 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 			put(&o, "\"epoch\":%" PRIu32, n->epoch);
 		else
 			put(&o, "\"epoch\":%" PRIu32 ",\"last_heard_ms\":%" PRId64 ",\"unacked_writes\":%" PRIu64
-				",\"oldest_unacked_ms\":%" PRIu64 ",\"hints\":%" PRIu64,
+				",\"oldest_unacked_ms\":%" PRIu64 ",\"hints\":%" PRIu64 ",\"ae_last_sync_ms\":%" PRId64
+				",\"ae_partitions_to_ship\":%u,\"ae_digests_in\":%" PRIu64 ",\"ae_digests_differ\":%" PRIu64
+				",\"ae_records_sent\":%" PRIu64,
 			    m->epoch, m->last_heard ? (int64_t)((n->now - m->last_heard) / 1000000u) : -1, lag_ops[i],
-			    lag_age[i] / 1000000u, hints[i]);
+			    lag_age[i] / 1000000u, hints[i],
+			    n->ae[i].last_sync ? (int64_t)((n->now - n->ae[i].last_sync) / 1000000u) : -1, n->ae[i].len,
+			    n->ae[i].digests_in, n->ae[i].differ, n->ae[i].records);
 		put(&o, "}");
 		first = false;
 	}
@@ -1751,7 +1961,54 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	return o.len;
 }
 
-/* ---- the admin port: GET /status (and whatever tallyd adds) ---- */
+/* ---- the admin port: GET /status, /local/KEY (and whatever tallyd adds) ---- */
+
+static int
+hexdigit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* GET /local/KEY (percent-encoded): this node's own replica of KEY, no
+ * quorum, no repair; for operators and tests that look at one replica. */
+static int
+local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
+{
+	uint8_t key[TALLY_WIRE_CLIENT_STR_MAX], id[16];
+	size_t len = 0;
+	tally_pncounter_t s;
+	struct out o = { buf, cap, 0 };
+
+	for (const char *p = enc; *p != '\0'; p++) {
+		int c = (unsigned char)*p;
+		if (*p == '%') {
+			int hi = hexdigit(p[1]), lo = hi < 0 ? -1 : hexdigit(p[2]);
+			if (lo < 0)
+				return snprintf(buf, cap, "{\"error\":\"bad percent-encoding\"}\n"), 400;
+			c = hi << 4 | lo;
+			p += 2;
+		}
+		if (len == sizeof(key))
+			return snprintf(buf, cap, "{\"error\":\"a key is 1..64 bytes\"}\n"), 400;
+		key[len++] = (uint8_t)c;
+	}
+	if (len == 0)
+		return snprintf(buf, cap, "{\"error\":\"a key is 1..64 bytes\"}\n"), 400;
+	tally_wire_key_id(key, len, id);
+	uint32_t ix = key_find(n, id);
+	if (state_of(n, ix, &s) != 0)
+		return snprintf(buf, cap, "{\"error\":\"the offload engine failed\"}\n"), 500;
+	unsigned status = TALLY_OK;
+	int64_t v = value_of(&s, &status);
+	put(&o, "{\"node\":%u,\"found\":%s,\"value\":%" PRId64 ",\"p\":[", n->self, ix == NIL ? "false" : "true", v);
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		put(&o, "%s%" PRIu64, i ? "," : "", s.p.slot[i]);
+	put(&o, "],\"n\":[");
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		put(&o, "%s%" PRIu64, i ? "," : "", s.n.slot[i]);
+	put(&o, "]}\n");
+	return 200;
+}
 
 static void
 admin_respond(struct tally_node *n, struct admin_conn *c)
@@ -1767,11 +2024,14 @@ admin_respond(struct tally_node *n, struct admin_conn *c)
 	} else if (strcmp(path, "/status") == 0) {
 		code = 200;
 		len = tally_node_status_json(n, body, sizeof(body));
+	} else if (strncmp(path, "/local/", 7) == 0) {
+		code = local_json(n, path + 7, body, sizeof(body));
+		len = strlen(body);
 	} else if (n->admin_fn != NULL) {
 		code = n->admin_fn(n->admin_ctx, path, body, sizeof(body));
 		len = strlen(body);
 	} else {
-		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"no such path; try /status\"}\n");
+		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"no such path; try /status or /local/KEY\"}\n");
 	}
 	int hl = snprintf(head, sizeof(head),
 			  "HTTP/1.0 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
@@ -1883,7 +2143,7 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	n->client_fd = n->admin_fd = n->sink_fd = -1;
 	for (unsigned i = 0; i < ADMIN_CONNS; i++)
 		n->admin[i].fd = -1;
-	n->now = n->started = n->last_snapshot = now_ns();
+	n->now = n->started = n->last_snapshot = n->last_refill = now_ns();
 	if (tally_wire_keys_derive(&n->keys, n->cfg.key) != 0) {
 		snprintf(err, errlen, "libsodium failed to initialise");
 		goto fail;

@@ -6,6 +6,7 @@
  */
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -33,7 +34,8 @@ static const char usage[] =
 	"Commands (tallyctl COMMAND --help for each):\n"
 	"  incr KEY [DELTA]     add DELTA (default 1) to counter KEY; prints its new value\n"
 	"  decr KEY [DELTA]     subtract DELTA (default 1); prints the new value\n"
-	"  get KEY              prints the counter's value\n"
+	"  get KEY [--local]    prints the counter's value (--local: node N's own\n"
+	"                       replica, no quorum, no repair)\n"
 	"  status               the node's members, partitions, replication lag, hints,\n"
 	"                       offload telemetry\n"
 	"  partition isolate N | heal | show\n"
@@ -73,11 +75,14 @@ static const char usage_incr[] =
 	"id; running the same command with --op-id applies it at most once.\n";
 
 static const char usage_get[] =
-	"usage: tallyctl [OPTIONS] get KEY [-R N]\n"
+	"usage: tallyctl [OPTIONS] get KEY [-R N] [--local]\n"
 	"\n"
 	"Print the value of counter KEY: the merge of R replicas' states (a counter\n"
 	"never written is 0). With W + R > N it includes every acknowledged write.\n"
-	"Replicas found behind are repaired in the background.\n";
+	"Replicas found behind are repaired in the background.\n"
+	"\n"
+	"--local prints what node N itself holds, asking no other node and\n"
+	"repairing nothing (through its status port): to watch one replica converge.\n";
 
 static const char usage_status[] =
 	"usage: tallyctl [OPTIONS] status [--json]\n"
@@ -98,7 +103,7 @@ static const char usage_partition[] =
 struct opts {
 	const char *config;
 	unsigned node, w, r, timeout_ms;
-	bool json, have_opid;
+	bool json, have_opid, local;
 	uint64_t op_client, op_seq;
 };
 
@@ -345,6 +350,21 @@ run_status(const struct opts *o, const struct target *t)
 			       json_string_value(json_object_get(m, "addr")), st);
 		}
 	}
+	printf("\n%-4s %-22s %-20s %-18s %s\n", "id", "anti-entropy: in sync", "partitions to ship", "digests (differ)",
+	       "repairs sent");
+	json_array_foreach(json_object_get(s, "members"), i, m) {
+		char sync[32], dg[40];
+		if (strcmp(json_string_value(json_object_get(m, "state")), "self") == 0)
+			continue;
+		if (num(m, "ae_last_sync_ms") >= 0)
+			snprintf(sync, sizeof(sync), "%" JSON_INTEGER_FORMAT " ms ago", num(m, "ae_last_sync_ms"));
+		else
+			snprintf(sync, sizeof(sync), "never");
+		snprintf(dg, sizeof(dg), "%" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT ")", num(m, "ae_digests_in"),
+			 num(m, "ae_digests_differ"));
+		printf("%-4" JSON_INTEGER_FORMAT " %-22s %-20" JSON_INTEGER_FORMAT " %-18s %" JSON_INTEGER_FORMAT "\n",
+		       num(m, "id"), sync, num(m, "ae_partitions_to_ship"), dg, num(m, "ae_records_sent"));
+	}
 	json_t *k = json_object_get(s, "keys"), *r = json_object_get(s, "requests"), *rep = json_object_get(r, "replies");
 	printf("\nkeys: %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT "\n", num(k, "used"), num(k, "capacity"));
 	printf("requests: %" JSON_INTEGER_FORMAT " in flight, %" JSON_INTEGER_FORMAT " from clients, %" JSON_INTEGER_FORMAT
@@ -382,6 +402,35 @@ run_status(const struct opts *o, const struct target *t)
 	       " commits (%" JSON_INTEGER_FORMAT " us each), %" JSON_INTEGER_FORMAT " records replayed at start\n",
 	       num(w, "generation"), num(w, "log_bytes"), num(w, "commits"), num(w, "commit_us_avg"), num(w, "replayed"));
 	json_decref(s);
+	return 0;
+}
+
+static int
+run_local(const struct opts *o, const struct target *t, const char *key)
+{
+	char path[256];
+	size_t k = snprintf(path, sizeof(path), "/local/");
+	int code = 0;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p != '\0' && k + 4 < sizeof(path); p++)
+		k += (size_t)snprintf(path + k, sizeof(path) - k, isalnum(*p) || strchr("-_.~:", *p) ? "%c" : "%%%02X", *p);
+	char *body = http_get(t, path, &code);
+	if (body == NULL) {
+		fprintf(stderr, "tallyctl: get %s --local: no answer from node %u's status page at %s:%u\n", key,
+			o->node, t->ip, t->admin_port);
+		return EXIT_FAIL;
+	}
+	json_error_t je;
+	json_t *j = json_loads(body, 0, &je);
+	free(body);
+	if (j == NULL || code != 200) {
+		fprintf(stderr, "tallyctl: get %s --local: %s\n", key,
+			j ? json_string_value(json_object_get(j, "error")) : "bad answer");
+		json_decref(j);
+		return EXIT_FAIL;
+	}
+	printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "value")));
+	json_decref(j);
 	return 0;
 }
 
@@ -428,6 +477,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "node", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' }, { "op-id", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },          { "help", no_argument, NULL, 'h' },
+		{ "local", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .timeout_ms = 1000 };
@@ -474,6 +524,9 @@ main(int argc, char **argv)
 		case 'j':
 			o.json = true;
 			break;
+		case 'l':
+			o.local = true;
+			break;
 		case 'h':
 			help = true;
 			break;
@@ -518,6 +571,11 @@ main(int argc, char **argv)
 		}
 		if ((rc = resolve(&o, &t)) != 0)
 			return rc;
+		if (o.local) {
+			if (strcmp(cmd, "get") != 0)
+				return fail_usage("--local: only for get%s", "");
+			return run_local(&o, &t, args[0]);
+		}
 		return run_op(&o, &t, cmd, args[0],
 			      strcmp(cmd, "incr") == 0	 ? TALLY_WIRE_OP_INCR
 			      : strcmp(cmd, "decr") == 0 ? TALLY_WIRE_OP_DECR
