@@ -73,6 +73,8 @@ test_full_file(void **state)
 			      "request_timeout_ms = 250\n"
 			      "heartbeat_ms = 50\n"
 			      "failure_ms = 400 ; inline comment\n"
+			      "anti_entropy_ms = 0\n"
+			      "repair_rate = 500\n"
 			      "[members]\n"
 			      "0 = 192.168.1.10\n"
 			      "1 = 192.168.1.11:7500\n"
@@ -98,6 +100,8 @@ test_full_file(void **state)
 	assert_int_equal(c.request_timeout_ms, 250);
 	assert_int_equal(c.heartbeat_ms, 50);
 	assert_int_equal(c.failure_ms, 400);
+	assert_int_equal(c.anti_entropy_ms, 0);
+	assert_int_equal(c.repair_rate, 500);
 	assert_int_equal(c.nmembers, 3);
 	assert_int_equal(c.members[0].ip, 0xc0a8010a);
 	assert_int_equal(c.members[0].port, 7480); /* the cluster port, though [members] came later */
@@ -127,6 +131,8 @@ test_defaults(void **state)
 	assert_int_equal(c.request_timeout_ms, 1000);
 	assert_int_equal(c.heartbeat_ms, 100);
 	assert_int_equal(c.failure_ms, 1000);
+	assert_int_equal(c.anti_entropy_ms, 10);
+	assert_int_equal(c.repair_rate, 20000);
 	assert_int_equal(c.members[0].port, 7470);
 	assert_int_equal(c.members[2].port, 9000);
 }
