@@ -11,7 +11,7 @@
  *     round trip includes the origin's log commit (write and fdatasync) and,
  *     for W > 1, the replicas' commits before their acks.
  *  2. Increments per second: one client keeping up to 512 operations in
- *     flight, 32 per datagram, over 1000 keys, at W = 1 and W = 2.
+ *     flight, 23 per datagram, over 1000 keys, at W = 1 and W = 2.
  *
  * Both run for each offload backend asked for (default: sim, the Verilated
  * NIC the embedded cluster uses by default, then cpu), each on a fresh
@@ -151,7 +151,7 @@ latency(unsigned w, unsigned n, struct lat_row *row)
 static int
 rate(unsigned w, uint64_t total, struct rate_row *row)
 {
-	tally_client_t *c = client(32);
+	tally_client_t *c = client(0);
 	struct tally_client_result res[512];
 	uint64_t sent = 0, acked = 0, t0 = tally_bench_now_ns();
 	char key[32];
@@ -249,7 +249,7 @@ usage(FILE *f)
 		"Start tallyd's embedded cluster (3 nodes, n = 3) and measure it through\n"
 		"libtallyclient over loopback: write latency p50/p99 at W = 1, 2, 3 (one\n"
 		"increment at a time through node 0), and increments per second with one\n"
-		"client keeping 512 in flight, 32 per datagram. Needs ports 7471..7492 free.\n"
+		"client keeping 512 in flight, 23 per datagram. Needs ports 7471..7492 free.\n"
 		"\n"
 		"  --backend B   sim (the Verilated NIC), cpu, or both (default)\n"
 		"  --quick       fewer operations (a smoke test)\n"
@@ -337,7 +337,7 @@ tally_bench_cluster_main(int argc, char **argv)
 			printf("%-8s %-4u %8u %8.0f %8.0f %8.0f %8.0f\n", runs[i].backend, runs[i].lat[k].w,
 			       runs[i].lat[k].n, runs[i].lat[k].p50_us, runs[i].lat[k].p99_us, runs[i].lat[k].mean_us,
 			       runs[i].lat[k].max_us);
-	printf("\nincrements per second, one client, 512 in flight, 32 per datagram, 1000 keys\n");
+	printf("\nincrements per second, one client, 512 in flight, 23 per datagram, 1000 keys\n");
 	printf("%-8s %-4s %10s %8s %12s\n", "backend", "W", "ops", "seconds", "incr/s");
 	for (unsigned i = 0; i < nb; i++)
 		for (unsigned k = 0; k < 2; k++)

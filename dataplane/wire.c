@@ -119,7 +119,7 @@ tally_wire_record_size(unsigned type)
 		return 64 + TALLY_WIRE_VEC_BYTES;
 	case TALLY_WIRE_CLIENT_REQUEST:
 	case TALLY_WIRE_CLIENT_REPLY:
-		return 256;
+		return 192 + TALLY_WIRE_TOKEN_MAX;
 	default:
 		return 0;
 	}
@@ -211,17 +211,19 @@ record_ok(unsigned type, const uint8_t *r)
 		unsigned op = r[0], kl = r[3], vl = r[4], tl = r[5];
 		bool req = type == TALLY_WIRE_CLIENT_REQUEST;
 
-		if (op < TALLY_WIRE_OP_INCR || op > TALLY_WIRE_OP_PUT || kl > 64 || vl > 64 || tl > 64)
+		if (op < TALLY_WIRE_OP_INCR || op > TALLY_WIRE_OP_PUT || kl > 64 || vl > 64 || tl > TALLY_WIRE_TOKEN_MAX)
 			return false;
-		if (le32(r + 44) != 0 || !all_zero(r + 48, 16))
+		if (!all_zero(r + 46, 18))
 			return false;
 		if (!all_zero(r + 64 + kl, 64 - kl) || !all_zero(r + 128 + vl, 64 - vl) ||
-		    !all_zero(r + 192 + tl, 64 - tl))
+		    !all_zero(r + 192 + tl, TALLY_WIRE_TOKEN_MAX - tl))
 			return false;
 		if (req) /* a request names a key, asks no more replicas than exist, has no result */
 			return kl >= 1 && r[1] <= TALLY_MAX_NODES && r[2] <= TALLY_MAX_NODES &&
-			       le16(r + 6) == 0 && le64(r + 32) == 0;
-		return r[1] == 0 && r[2] == 0 && le64(r + 24) == 0 && le32(r + 40) == 0;
+			       le16(r + 6) == 0 && le64(r + 32) == 0 && r[44] == 0 && r[45] == 0;
+		/* a reply: sibling i of n, or 0 of 0 */
+		return r[1] == 0 && r[2] == 0 && le64(r + 24) == 0 && le32(r + 40) == 0 &&
+		       (r[44] < r[45] || (r[44] == 0 && r[45] == 0));
 	}
 	default:
 		return false;
@@ -407,6 +409,8 @@ tally_wire_get_client(const struct tally_wire_frame *f, unsigned i, struct tally
 	out->delta = le64(r + 24);
 	out->value = (int64_t)le64(r + 32);
 	out->deadline_ms = le32(r + 40);
+	out->sib_index = r[44];
+	out->sib_count = r[45];
 	memcpy(out->key, r + 64, out->key_len);
 	memcpy(out->val, r + 128, out->value_len);
 	memcpy(out->token, r + 192, out->token_len);
@@ -580,7 +584,9 @@ tally_wire_add_client(struct tally_wire_writer *w, const struct tally_wire_clien
 
 	if (r == NULL)
 		return rc;
-	if (c->key_len > 64 || c->value_len > 64 || c->token_len > 64)
+	if (c->key_len > 64 || c->value_len > 64 || c->token_len > TALLY_WIRE_TOKEN_MAX ||
+	    ((c->sib_index || c->sib_count) &&
+	     (w->type == TALLY_WIRE_CLIENT_REQUEST || c->sib_index >= c->sib_count)))
 		return -EINVAL;
 	r[0] = c->op;
 	r[1] = c->w;
@@ -594,6 +600,8 @@ tally_wire_add_client(struct tally_wire_writer *w, const struct tally_wire_clien
 	put64(r + 24, c->delta);
 	put64(r + 32, (uint64_t)c->value);
 	put32(r + 40, c->deadline_ms);
+	r[44] = c->sib_index;
+	r[45] = c->sib_count;
 	memcpy(r + 64, c->key, c->key_len);
 	memcpy(r + 128, c->val, c->value_len);
 	memcpy(r + 192, c->token, c->token_len);

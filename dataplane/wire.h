@@ -32,7 +32,8 @@
 #define TALLY_WIRE_MAC_LEN 16       /**< the MAC trailer after the records */
 #define TALLY_WIRE_KEY_ID_LEN 16    /**< key ids are 128 bits */
 #define TALLY_WIRE_INDEX_UNKNOWN UINT32_C(0xFFFFFFFF)
-#define TALLY_WIRE_CLIENT_STR_MAX 64 /**< key, value and token bytes in a client record */
+#define TALLY_WIRE_CLIENT_STR_MAX 64 /**< key and value bytes in a client record */
+#define TALLY_WIRE_TOKEN_MAX 192     /**< token bytes in a client record: three beats */
 /** Most 64-byte records one frame can carry. */
 #define TALLY_WIRE_MAX_SLOTS ((TALLY_WIRE_MAX_PAYLOAD - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / 64)
 /** Bytes of one vector on the wire: whole 64-byte beats of 8 slots. */
@@ -167,10 +168,11 @@ struct tally_wire_client {
 	uint64_t client, seq;  /**< the op id */
 	uint64_t delta;        /**< request: incr/decr amount */
 	uint32_t deadline_ms;  /**< request */
+	uint8_t sib_index, sib_count; /**< reply: sibling i of n (MV-register values); 0, 0 otherwise */
 	uint8_t key_len, value_len, token_len;
 	uint8_t key[TALLY_WIRE_CLIENT_STR_MAX];
 	uint8_t val[TALLY_WIRE_CLIENT_STR_MAX];
-	uint8_t token[TALLY_WIRE_CLIENT_STR_MAX];
+	uint8_t token[TALLY_WIRE_TOKEN_MAX];
 };
 
 /** Record size of frame type @p type, or 0 for an unknown type. */

@@ -22,7 +22,8 @@
 #include "wire.h"
 
 #define RING 1024 /* > TALLY_CLIENT_MAX_IN_FLIGHT, a power of two */
-#define MAX_BATCH 32
+/* The most client records one datagram carries (a 9000-byte MTU). */
+#define MAX_BATCH ((TALLY_WIRE_MAX_PAYLOAD - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / (192 + TALLY_WIRE_TOKEN_MAX))
 
 struct pending {
 	bool busy;

@@ -39,7 +39,7 @@ struct tally_client_opts {
 	uint8_t key[32];      /**< the cluster key (only the client subkey is kept) */
 	unsigned timeout_ms;  /**< deadline of an operation; 0 = 1000 */
 	unsigned retry_ms;    /**< resend an unanswered operation after; 0 = timeout / 4 */
-	unsigned batch;       /**< records per datagram, 1..32; 0 = 32 */
+	unsigned batch;       /**< records per datagram, 1..23 (what a 9000-byte datagram holds); 0 = 23 */
 	uint64_t client_id;   /**< 0 = random */
 };
 

@@ -1071,9 +1071,10 @@ client_datagram(struct tally_node *n, const uint8_t *p, size_t len, const struct
 		/* An authenticated frame with a bad record: answer each record, since
 		 * its op ids are at fixed offsets, that nothing in it was applied. */
 		if (v == TALLY_WIRE_DROP_BAD_RECORD) {
-			size_t count = (len - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / 256;
+			size_t rs = tally_wire_record_size(TALLY_WIRE_CLIENT_REQUEST);
+			size_t count = (len - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / rs;
 			for (size_t i = 0; i < count; i++) {
-				const uint8_t *r = p + TALLY_WIRE_HDR_LEN + 256 * i;
+				const uint8_t *r = p + TALLY_WIRE_HDR_LEN + rs * i;
 				uint64_t client, seq;
 				memcpy(&client, r + 8, 8);
 				memcpy(&seq, r + 16, 8);

@@ -133,7 +133,7 @@ function automatic logic [4:0] record_beats(input logic [7:0] t);
         T_REPLICATE, T_REPLICATE_ACK, T_READ_REQUEST: return 5'd1;
         T_READ_REPLY, T_REPAIR: return 5'(1 + 2 * VB);
         T_DIGEST: return 5'(1 + VB);
-        T_CLIENT_REQUEST, T_CLIENT_REPLY: return 5'd4;
+        T_CLIENT_REQUEST, T_CLIENT_REPLY: return 5'd6;
         default: return 5'd0;
     endcase
 endfunction
@@ -165,18 +165,24 @@ function automatic logic record_bad(input logic [511:0] d, input logic [7:0] t, 
             case (ph)
                 5'd0: begin
                     ok = byte_at(d, 0) >= 8'd1 && byte_at(d, 0) <= 8'd4 && byte_at(d, 3) <= 8'd64 &&
-                         byte_at(d, 4) <= 8'd64 && byte_at(d, 5) <= 8'd64 && zero(d, 44, 64);
+                         byte_at(d, 4) <= 8'd64 && byte_at(d, 5) <= 8'd192 && zero(d, 46, 64);
                     if (t == T_CLIENT_REQUEST) begin
                         ok = ok && byte_at(d, 3) >= 8'd1 && byte_at(d, 1) <= 8'(NODES) &&
-                             byte_at(d, 2) <= 8'(NODES) && zero(d, 6, 8) && zero(d, 32, 40);
+                             byte_at(d, 2) <= 8'(NODES) && zero(d, 6, 8) && zero(d, 32, 40) &&
+                             zero(d, 44, 46);
                     end else begin
+                        // a reply: sibling i of n, or 0 of 0
                         ok = ok && byte_at(d, 1) == 8'd0 && byte_at(d, 2) == 8'd0 &&
-                             zero(d, 24, 32) && zero(d, 40, 44);
+                             zero(d, 24, 32) && zero(d, 40, 44) &&
+                             (byte_at(d, 44) < byte_at(d, 45) || zero(d, 44, 46));
                     end
                 end
                 5'd1: ok = zero_from(d, kl);
                 5'd2: ok = zero_from(d, vl);
-                default: ok = zero_from(d, tl);
+                // the token's three beats: bytes tl.. of 192 are zero
+                5'd3: ok = zero_from(d, tl > 8'd64 ? 8'd64 : tl);
+                5'd4: ok = zero_from(d, tl > 8'd128 ? 8'd64 : tl > 8'd64 ? tl - 8'd64 : 8'd0);
+                default: ok = zero_from(d, tl > 8'd128 ? tl - 8'd128 : 8'd0);
             endcase
         default: ok = 1'b1;  // no records: the type check has failed
     endcase

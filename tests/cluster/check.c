@@ -249,6 +249,15 @@ build(uint8_t *buf, size_t cap, const struct tally_wire_keys *keys, const char *
 	return tally_wire_finish(&wr, keys) - TALLY_WIRE_L2L4_LEN;
 }
 
+static void
+assert_record_size(size_t rs)
+{
+	if (rs != 384) {
+		fprintf(stderr, "check: client records are %zu bytes, this check expects 384\n", rs);
+		exit(1);
+	}
+}
+
 /* Wait for one CLIENT_REPLY datagram; @return its records' statuses in st[], count, or -1 on none. */
 static int
 await_reply(int fd, const struct tally_wire_keys *keys, unsigned ms, uint16_t st[], unsigned max)
@@ -297,14 +306,16 @@ check_bad(void)
 
 	/* 2. Authenticated, one record with a reserved byte set: every record answered bad_request. */
 	len = build(buf, sizeof(buf), &good, key, 3, 0xbad0002, 0);
-	buf[TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN + 256 + 50] = 1; /* record 1, reserved byte 50 */
+	const size_t rs = tally_wire_record_size(TALLY_WIRE_CLIENT_REQUEST);
+	buf[TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN + rs + 50] = 1; /* record 1, reserved byte 50 */
 	/* re-MAC it: the MAC covers the records, and this client holds the key */
 	{
 		struct tally_wire_writer wr;
 		struct tally_wire_addr a = { 0 };
 		struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT,
 					    .seq = 1 };
-		uint8_t recs[3 * 256];
+		uint8_t recs[3 * 384];
+		assert_record_size(rs);
 		memcpy(recs, buf + TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN, sizeof(recs));
 		tally_wire_begin(&wr, buf, sizeof(buf), 0, &a, &h);
 		memcpy(buf + TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN, recs, sizeof(recs));

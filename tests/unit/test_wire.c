@@ -60,7 +60,7 @@ random_client(struct prng *g, struct tally_wire_client *c, bool request)
 	c->op = (uint8_t)(1 + prng_below(g, 4));
 	c->key_len = (uint8_t)(1 + prng_below(g, 64));
 	c->value_len = (uint8_t)prng_below(g, 65);
-	c->token_len = (uint8_t)prng_below(g, 65);
+	c->token_len = (uint8_t)prng_below(g, TALLY_WIRE_TOKEN_MAX + 1);
 	c->client = prng_next(g);
 	c->seq = prng_next(g);
 	for (int i = 0; i < c->key_len; i++)
@@ -77,6 +77,10 @@ random_client(struct prng *g, struct tally_wire_client *c, bool request)
 	} else {
 		c->status = (uint16_t)prng_next(g);
 		c->value = (int64_t)prng_next(g);
+		if (prng_below(g, 2)) {
+			c->sib_count = (uint8_t)(1 + prng_below(g, 255));
+			c->sib_index = (uint8_t)prng_below(g, c->sib_count);
+		}
 	}
 }
 
@@ -361,6 +365,28 @@ test_writer_limits(void **state)
 	h.type = TALLY_WIRE_REPLICATE;
 	assert_int_equal(tally_wire_begin(&w, buf, BUF, 100, &addr, &h), -EINVAL);
 	assert_int_equal(tally_wire_begin(&w, buf, 100, 0, &addr, &h), -ENOSPC);
+
+	/* Client records: a token of up to 192 bytes; siblings only in replies, index below count. */
+	struct tally_wire_client c = { .op = TALLY_WIRE_OP_GET, .key_len = 1, .key = "k",
+				       .token_len = TALLY_WIRE_TOKEN_MAX };
+	h.type = TALLY_WIRE_CLIENT_REQUEST;
+	h.sender = TALLY_WIRE_SENDER_CLIENT;
+	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+	assert_int_equal(tally_wire_room(&w), (8972 - 86 - 16) / 384);
+	assert_int_equal(tally_wire_add_client(&w, &c), 0);
+	c.token_len = TALLY_WIRE_TOKEN_MAX + 1;
+	assert_int_equal(tally_wire_add_client(&w, &c), -EINVAL);
+	c.token_len = 0;
+	c.sib_count = 2;
+	assert_int_equal(tally_wire_add_client(&w, &c), -EINVAL); /* siblings in a request */
+	h.type = TALLY_WIRE_CLIENT_REPLY;
+	h.sender = 1;
+	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+	c.sib_index = 1;
+	assert_int_equal(tally_wire_add_client(&w, &c), 0);
+	c.sib_index = 2;
+	assert_int_equal(tally_wire_add_client(&w, &c), -EINVAL); /* index not below count */
+	h.type = TALLY_WIRE_REPLICATE;
 
 	uint8_t a[16], b[16];
 	tally_wire_key_id("cart:1", 6, a);

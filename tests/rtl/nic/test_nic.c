@@ -1311,9 +1311,11 @@ rand_client(struct prng *g, struct tally_wire_client *c, bool request)
 	c->seq = prng_next(g);
 	c->key_len = (uint8_t)(request ? 1 + prng_below(g, 64) : prng_below(g, 65));
 	c->value_len = (uint8_t)prng_below(g, 65);
-	c->token_len = (uint8_t)prng_below(g, 65);
-	if (prng_below(g, 4) == 0) /* full lengths: nothing after them to check */
-		c->key_len = c->value_len = c->token_len = 64;
+	c->token_len = (uint8_t)prng_below(g, TALLY_WIRE_TOKEN_MAX + 1);
+	if (prng_below(g, 4) == 0) { /* full lengths: nothing after them to check */
+		c->key_len = c->value_len = 64;
+		c->token_len = TALLY_WIRE_TOKEN_MAX;
+	}
 	rand_bytes(g, c->key, c->key_len);
 	rand_bytes(g, c->val, c->value_len);
 	rand_bytes(g, c->token, c->token_len);
@@ -1325,6 +1327,10 @@ rand_client(struct prng *g, struct tally_wire_client *c, bool request)
 	} else {
 		c->status = (uint16_t)prng_next(g);
 		c->value = (int64_t)prng_next(g);
+		if (prng_below(g, 3) == 0) { /* an MV-register sibling */
+			c->sib_count = (uint8_t)(1 + prng_below(g, 255));
+			c->sib_index = (uint8_t)prng_below(g, c->sib_count);
+		}
 	}
 }
 
@@ -1511,7 +1517,10 @@ break_record(struct prng *g, uint8_t type, uint8_t *r, char *what, size_t wl)
 				snprintf(what, wl, "key_len %u", r[3]);
 				return;
 			case 2:
-				r[4 + prng_below(g, 2)] = (uint8_t)edge(g, 65, 255);
+				if (prng_below(g, 2))
+					r[4] = (uint8_t)edge(g, 65, 255);
+				else
+					r[5] = (uint8_t)edge(g, TALLY_WIRE_TOKEN_MAX + 1, 255);
 				snprintf(what, wl, "value/token len %u/%u", r[4], r[5]);
 				return;
 			case 3:
@@ -1529,7 +1538,14 @@ break_record(struct prng *g, uint8_t type, uint8_t *r, char *what, size_t wl)
 				o = req ? 32 + (unsigned)prng_below(g, 8) : 40 + (unsigned)prng_below(g, 4);
 				break; /* value of a request, deadline of a reply */
 			case 6:
-				o = 44 + (unsigned)prng_below(g, 20);
+				if (!req && prng_below(g, 3) == 0) { /* sibling index not below the count */
+					r[44] = (uint8_t)(r[45] + prng_below(g, 256 - r[45]));
+					if (r[44] == 0)
+						r[44] = 1;
+					snprintf(what, wl, "sibling %u of %u", r[44], r[45]);
+					return;
+				}
+				o = req ? 44 + (unsigned)prng_below(g, 20) : 46 + (unsigned)prng_below(g, 18);
 				break;
 			case 7:
 				if (kl >= 64)
@@ -1542,9 +1558,9 @@ break_record(struct prng *g, uint8_t type, uint8_t *r, char *what, size_t wl)
 				o = 128 + vl + (unsigned)prng_below(g, 64 - vl);
 				break;
 			case 9:
-				if (tl >= 64)
+				if (tl >= TALLY_WIRE_TOKEN_MAX)
 					continue;
-				o = 192 + tl + (unsigned)prng_below(g, 64 - tl);
+				o = 192 + tl + (unsigned)prng_below(g, TALLY_WIRE_TOKEN_MAX - tl);
 				break;
 			default:
 				continue;
