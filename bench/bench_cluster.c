@@ -48,10 +48,17 @@ struct rate_row {
 	double secs, per_sec;
 };
 
+/* Session tokens: the same operations with and without a token. */
+struct tok_row {
+	const char *what;
+	struct lat_row l;
+};
+
 struct run {
 	const char *backend;
 	struct lat_row lat[3];
 	struct rate_row rate[2];
+	struct tok_row tok[4];
 };
 
 static pid_t
@@ -79,12 +86,18 @@ stop(pid_t pid)
 }
 
 static tally_client_t *
-client(unsigned batch)
+client_s(unsigned batch, bool session)
 {
-	struct tally_client_opts o = { .port = 7471, .timeout_ms = 2000, .batch = batch };
+	struct tally_client_opts o = { .port = 7471, .timeout_ms = 2000, .batch = batch, .session = session };
 	int err;
 
 	return tally_client_open(&o, &err);
+}
+
+static tally_client_t *
+client(unsigned batch)
+{
+	return client_s(batch, false);
 }
 
 /* Until every node answers a read at R = 3 (all up and seeing each other). */
@@ -145,6 +158,55 @@ latency(unsigned w, unsigned n, struct lat_row *row)
 	row->p99_us = (double)ns[(size_t)n * 99 / 100] / 1e3;
 	row->max_us = (double)ns[n - 1] / 1e3;
 	row->mean_us = sum / n / 1e3;
+	return 0;
+}
+
+static void
+summarise(uint64_t *ns, unsigned n, double sum, unsigned w, struct lat_row *row)
+{
+	qsort(ns, n, sizeof(ns[0]), cmp_u64);
+	row->w = w;
+	row->n = n;
+	row->p50_us = (double)ns[n / 2] / 1e3;
+	row->p99_us = (double)ns[(size_t)n * 99 / 100] / 1e3;
+	row->max_us = (double)ns[n - 1] / 1e3;
+	row->mean_us = sum / n / 1e3;
+}
+
+/* Alternate incr (W = 2) and get (R = 2) on 97 keys, with a session (each
+ * request carries the key's token, each answer brings one) or without;
+ * time the incrs and the gets apart. */
+static int
+tokens(bool session, unsigned n, struct lat_row *incr_row, struct lat_row *get_row)
+{
+	static uint64_t wi[MAX_LAT], ri[MAX_LAT];
+	tally_client_t *c = client_s(1, session);
+	double ws = 0, rs = 0;
+	char key[32];
+	int64_t v;
+
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "tok-%d-%u", session, i % 97);
+		uint64_t t0 = tally_bench_now_ns();
+		int rc = tally_client_incr(c, key, 1, 2, &v);
+		uint64_t t1 = tally_bench_now_ns();
+		int rc2 = tally_client_get(c, key, 2, &v);
+		uint64_t t2 = tally_bench_now_ns();
+		if (rc != TALLY_OK || rc2 != TALLY_OK) {
+			fprintf(stderr, "tally-bench cluster: session %d: %s / %s\n", session,
+				rc < 0 ? strerror(-rc) : tally_status_name((unsigned)rc),
+				rc2 < 0 ? strerror(-rc2) : tally_status_name((unsigned)rc2));
+			tally_client_close(c);
+			return -1;
+		}
+		wi[i] = t1 - t0;
+		ri[i] = t2 - t1;
+		ws += (double)wi[i];
+		rs += (double)ri[i];
+	}
+	tally_client_close(c);
+	summarise(wi, n, ws, 2, incr_row);
+	summarise(ri, n, rs, 2, get_row);
 	return 0;
 }
 
@@ -227,6 +289,15 @@ run_backend(const char *tallyd, const char *backend, unsigned nlat, uint64_t nra
 			stop(pid);
 			return -1;
 		}
+	}
+	fprintf(stderr, "tally-bench cluster: %s: session tokens (%u incr and get, with and without)\n", backend, nlat);
+	r->tok[0].what = "incr W=2, no token";
+	r->tok[1].what = "get R=2, no token";
+	r->tok[2].what = "incr W=2, token";
+	r->tok[3].what = "get R=2, token";
+	if (tokens(false, nlat, &r->tok[0].l, &r->tok[1].l) != 0 || tokens(true, nlat, &r->tok[2].l, &r->tok[3].l) != 0) {
+		stop(pid);
+		return -1;
 	}
 	for (unsigned i = 0; i < 2; i++) {
 		fprintf(stderr, "tally-bench cluster: %s: increments per second at W=%u (%" PRIu64 ")\n", backend, ws[i],
@@ -337,6 +408,12 @@ tally_bench_cluster_main(int argc, char **argv)
 			printf("%-8s %-4u %8u %8.0f %8.0f %8.0f %8.0f\n", runs[i].backend, runs[i].lat[k].w,
 			       runs[i].lat[k].n, runs[i].lat[k].p50_us, runs[i].lat[k].p99_us, runs[i].lat[k].mean_us,
 			       runs[i].lat[k].max_us);
+	printf("\nsession tokens: incr then get on one key, alternating, through node 0 (microseconds)\n");
+	printf("%-8s %-20s %8s %8s %8s\n", "backend", "operation", "p50", "p99", "mean");
+	for (unsigned i = 0; i < nb; i++)
+		for (unsigned k = 0; k < 4; k++)
+			printf("%-8s %-20s %8.0f %8.0f %8.0f\n", runs[i].backend, runs[i].tok[k].what, runs[i].tok[k].l.p50_us,
+			       runs[i].tok[k].l.p99_us, runs[i].tok[k].l.mean_us);
 	printf("\nincrements per second, one client, 512 in flight, 23 per datagram, 1000 keys\n");
 	printf("%-8s %-4s %10s %8s %12s\n", "backend", "W", "ops", "seconds", "incr/s");
 	for (unsigned i = 0; i < nb; i++)
@@ -364,6 +441,16 @@ tally_bench_cluster_main(int argc, char **argv)
 				tally_bench_json_num(f, l->p99_us);
 				fprintf(f, ",\"mean_us\":");
 				tally_bench_json_num(f, l->mean_us);
+				fprintf(f, "}");
+			}
+			fprintf(f, "],\"tokens\":[");
+			for (unsigned k = 0; k < 4; k++) {
+				fprintf(f, "%s{\"what\":", k ? "," : "");
+				tally_bench_json_str(f, runs[i].tok[k].what);
+				fprintf(f, ",\"p50_us\":");
+				tally_bench_json_num(f, runs[i].tok[k].l.p50_us);
+				fprintf(f, ",\"p99_us\":");
+				tally_bench_json_num(f, runs[i].tok[k].l.p99_us);
 				fprintf(f, "}");
 			}
 			fprintf(f, "],\"rate\":[");

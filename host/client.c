@@ -33,8 +33,18 @@ struct pending {
 	void *user;
 };
 
+/* A session's token for one key. */
+struct sess {
+	bool used;
+	uint8_t id[TALLY_WIRE_KEY_ID_LEN];
+	uint8_t len;
+	uint8_t tok[TALLY_WIRE_TOKEN_MAX];
+};
+
 struct tally_client {
 	int fd;
+	bool session;
+	struct sess *sess;        /* TALLY_CLIENT_SESSION_KEYS entries, open addressing */
 	struct tally_wire_keys keys;
 	uint64_t id, next_seq;
 	unsigned timeout_ms, retry_ms, batch;
@@ -85,6 +95,13 @@ tally_client_open(const struct tally_client_opts *o, int *err)
 	c->timeout_ms = o->timeout_ms ? o->timeout_ms : 1000;
 	c->retry_ms = o->retry_ms ? o->retry_ms : (c->timeout_ms / 4 ? c->timeout_ms / 4 : 1);
 	c->batch = o->batch ? o->batch : MAX_BATCH;
+	c->session = o->session;
+	c->sess = calloc(TALLY_CLIENT_SESSION_KEYS, sizeof(*c->sess));
+	if (c->sess == NULL) {
+		free(c);
+		*err = -ENOMEM;
+		return NULL;
+	}
 	c->id = o->client_id;
 	while (c->id == 0)
 		if (getrandom(&c->id, sizeof(c->id), 0) != sizeof(c->id))
@@ -109,7 +126,52 @@ tally_client_close(tally_client_t *c)
 	if (c == NULL)
 		return;
 	close(c->fd);
+	free(c->sess);
 	free(c);
+}
+
+/* The session slot of key @id: where it is, or where it would go (an old key's, when full). */
+static struct sess *
+sess_slot(const tally_client_t *c, const uint8_t id[TALLY_WIRE_KEY_ID_LEN])
+{
+	uint32_t h;
+
+	memcpy(&h, id, 4);
+	for (unsigned i = 0; i < TALLY_CLIENT_SESSION_KEYS; i++) {
+		struct sess *e = &c->sess[(h + i) % TALLY_CLIENT_SESSION_KEYS];
+		if (!e->used || memcmp(e->id, id, TALLY_WIRE_KEY_ID_LEN) == 0)
+			return e;
+	}
+	return &c->sess[h % TALLY_CLIENT_SESSION_KEYS];
+}
+
+unsigned
+tally_client_token_get(const tally_client_t *c, const void *key, size_t keylen, uint8_t *out)
+{
+	uint8_t id[TALLY_WIRE_KEY_ID_LEN];
+
+	tally_wire_key_id(key, keylen, id);
+	const struct sess *e = sess_slot(c, id);
+	if (!e->used || memcmp(e->id, id, sizeof(id)) != 0)
+		return 0;
+	memcpy(out, e->tok, e->len);
+	return e->len;
+}
+
+int
+tally_client_token_set(tally_client_t *c, const void *key, size_t keylen, const uint8_t *tok, size_t len)
+{
+	uint8_t id[TALLY_WIRE_KEY_ID_LEN];
+
+	if (len == 0 || len > TALLY_WIRE_TOKEN_MAX)
+		return -EINVAL;
+	tally_wire_key_id(key, keylen, id);
+	struct sess *e = sess_slot(c, id);
+	e->used = true;
+	memcpy(e->id, id, sizeof(id));
+	e->len = (uint8_t)len;
+	memcpy(e->tok, tok, len);
+	return 0;
 }
 
 uint64_t
@@ -186,6 +248,8 @@ tally_client_submit_id(tally_client_t *c, unsigned op, const void *key, size_t k
 	p->r.deadline_ms = c->timeout_ms;
 	p->r.key_len = (uint8_t)keylen;
 	memcpy(p->r.key, key, keylen);
+	if (c->session)
+		p->r.token_len = (uint8_t)tally_client_token_get(c, key, keylen, p->r.token);
 	p->custom = client != c->id;
 	p->user = user;
 	p->sent = now_ns();
@@ -210,9 +274,15 @@ tally_client_submit(tally_client_t *c, unsigned op, const void *key, size_t keyl
 }
 
 static void
-complete(tally_client_t *c, struct pending *p, unsigned status, int64_t value)
+complete(tally_client_t *c, struct pending *p, unsigned status, int64_t value, const uint8_t *tok, unsigned toklen)
 {
 	struct tally_client_result *d = &c->done[c->ndone++];
+
+	d->token_len = (uint8_t)toklen;
+	if (toklen > 0)
+		memcpy(d->token, tok, toklen);
+	if (c->session && status == TALLY_OK && toklen > 0)
+		(void)tally_client_token_set(c, p->r.key, p->r.key_len, tok, toklen);
 
 	d->op = p->r.op;
 	d->status = (uint16_t)status;
@@ -250,7 +320,7 @@ receive(tally_client_t *c)
 				c->st.stray++; /* a late answer to a resend: already done */
 				continue;
 			}
-			complete(c, p, r.status, r.value);
+			complete(c, p, r.status, r.value, r.token, r.token_len);
 		}
 	}
 }
@@ -267,7 +337,7 @@ resend_expire(tally_client_t *c)
 		if (!p->busy)
 			continue;
 		if (now >= p->deadline) {
-			complete(c, p, TALLY_E_INDETERMINATE, 0);
+			complete(c, p, TALLY_E_INDETERMINATE, 0, NULL, 0);
 		} else if (now - p->sent >= (uint64_t)c->retry_ms * 1000000u) {
 			uint64_t left = (p->deadline - now) / 1000000u;
 			p->r.deadline_ms = left ? (uint32_t)left : 1;

@@ -25,6 +25,7 @@
 #ifndef TALLY_CLIENT_H
 #define TALLY_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,7 @@ struct tally_client_opts {
 	unsigned retry_ms;    /**< resend an unanswered operation after; 0 = timeout / 4 */
 	unsigned batch;       /**< records per datagram, 1..23 (what a 9000-byte datagram holds); 0 = 23 */
 	uint64_t client_id;   /**< 0 = random */
+	bool session;         /**< keep a session: send each key's latest token, keep the tokens of answers */
 };
 
 /** A finished operation. */
@@ -50,6 +52,8 @@ struct tally_client_result {
 	int64_t value;     /**< the counter's value (after a write: as its origin saw it) */
 	uint64_t client, seq; /**< its op id */
 	void *user;        /**< as given to submit */
+	uint8_t token_len; /**< the answer's session token (docs/sessions.md) */
+	uint8_t token[192];
 };
 
 typedef struct tally_client tally_client_t;
@@ -72,6 +76,18 @@ int tally_client_submit(tally_client_t *c, unsigned op, const void *key, size_t 
 /** As tally_client_submit() with a given op id (a retry of an indeterminate operation). */
 int tally_client_submit_id(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
 			   unsigned quorum, uint64_t client, uint64_t seq, void *user);
+
+/** Keys a session keeps tokens for; beyond that an old key's token is forgotten. */
+#define TALLY_CLIENT_SESSION_KEYS 1024
+
+/**
+ * The session's token for a key (what tallyctl --token-file saves).
+ * @return its length (0 if none) and the bytes in @p out (192 bytes of room).
+ */
+unsigned tally_client_token_get(const tally_client_t *c, const void *key, size_t keylen, uint8_t *out);
+
+/** Set the session's token for a key (what tallyctl --token-file loads). @return 0 or -EINVAL. */
+int tally_client_token_set(tally_client_t *c, const void *key, size_t keylen, const uint8_t *tok, size_t len);
 
 /** Send the datagram being filled. @return 0 or -errno. */
 int tally_client_flush(tally_client_t *c);

@@ -125,6 +125,7 @@ on_value(void *user, const char *section, const char *key, const char *value)
 	UINT_KEY("node", "mtu", mtu, 576, 9000)
 	UINT_KEY("limits", "anti_entropy_ms", anti_entropy_ms, 0, 60000)
 	UINT_KEY("limits", "repair_rate", repair_rate, 1, 10000000)
+	UINT_KEY("limits", "token_ttl_s", token_ttl_s, 1, 31536000)
 	UINT_KEY("limits", "request_timeout_ms", request_timeout_ms, 1, 3600000)
 	UINT_KEY("limits", "heartbeat_ms", heartbeat_ms, 1, 60000)
 	UINT_KEY("limits", "failure_ms", failure_ms, 1, 3600000)
@@ -202,6 +203,7 @@ tally_config_defaults(struct tally_config *c)
 	c->failure_ms = 1000;
 	c->anti_entropy_ms = 10;
 	c->repair_rate = 20000;
+	c->token_ttl_s = 86400;
 }
 
 /* Checks of the options against each other. */

@@ -51,6 +51,7 @@ struct tally_config {
 	unsigned failure_ms;         /**< silence after which a peer is down */
 	unsigned anti_entropy_ms;    /**< one partition's digest exchange every this often; 0 = off */
 	unsigned repair_rate;        /**< anti-entropy repair records per second per peer, at most */
+	unsigned token_ttl_s;        /**< a session token's lifetime */
 	/* [members] */
 	struct tally_config_member members[TALLY_MAX_NODES];
 	unsigned nmembers;

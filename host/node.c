@@ -46,6 +46,7 @@
 #include "offload.h"
 #include "placement.h"
 #include "status.h"
+#include "token.h"
 #include "vclock.h"
 #include "wal.h"
 #include "wire.h"
@@ -121,6 +122,10 @@ struct op {
 	uint32_t hnext;            /* by-key chain */
 	uint64_t started;
 	uint64_t gen;              /* tells a reused entry from the op that was freed */
+	/* session: the state the request's token says the session has seen */
+	bool has_need;
+	tally_pncounter_t need;
+	uint8_t tok[TALLY_TOKEN_LEN], toklen; /* the token to answer with */
 };
 
 /* A frame being filled for one peer and type. */
@@ -173,6 +178,7 @@ struct counters {
 	uint64_t replies[TALLY_STATUS_END];
 	uint64_t forwarded, applied, duplicates, reads, repairs_sent, repairs_applied;
 	uint64_t handoff_records, handoff_dropped_keys, host_path_records, table_full, recoveries;
+	uint64_t tokens_in, tokens_refused, not_yet, token_waits, token_checks_nic;
 };
 
 struct tally_node {
@@ -181,6 +187,7 @@ struct tally_node {
 	FILE *log;
 	unsigned self;
 	struct tally_wire_keys keys;
+	uint8_t token_key[32];
 	struct tally_placement *pl;
 	tally_offload_t *engine;
 	struct tally_dp *dp;
@@ -627,15 +634,18 @@ creply_flush_all(struct tally_node *n)
 /* Send one CLIENT_REPLY record to whoever asked. */
 static void
 answer_to(struct tally_node *n, const struct reply_to *to, unsigned cop, uint64_t client, uint64_t seq,
-	  const uint8_t *keybytes, unsigned keylen, unsigned status, int64_t value)
+	  const uint8_t *keybytes, unsigned keylen, unsigned status, int64_t value, const uint8_t *tok,
+	  unsigned toklen)
 {
 	struct tally_wire_client r = {
 		.op = (uint8_t)cop, .status = (uint16_t)status, .value = value, .client = client, .seq = seq,
-		.key_len = (uint8_t)keylen,
+		.key_len = (uint8_t)keylen, .token_len = (uint8_t)toklen,
 	};
 
 	if (keylen > 0)
 		memcpy(r.key, keybytes, keylen);
+	if (toklen > 0)
+		memcpy(r.token, tok, toklen);
 	if (status < TALLY_STATUS_END)
 		n->c.replies[status]++;
 	if (to->node) {
@@ -664,7 +674,7 @@ answer(struct tally_node *n, struct op *o, unsigned status, int64_t value)
 	if (o->replied || o->recover)
 		return;
 	o->replied = true;
-	answer_to(n, &o->to, o->cop, o->client, o->seq, o->keybytes, o->keylen, status, value);
+	answer_to(n, &o->to, o->cop, o->client, o->seq, o->keybytes, o->keylen, status, value, o->tok, o->toklen);
 }
 
 static int64_t
@@ -677,13 +687,30 @@ value_of(const tally_pncounter_t *s, unsigned *status)
 	return v;
 }
 
+/* Answer with the state @s: its value, and a token that the session has
+ * seen @s and whatever its own token said. */
 static void
 answer_value(struct tally_node *n, struct op *o, const tally_pncounter_t *s)
 {
+	struct tally_token t = { .issued = (uint32_t)time(NULL), .s = *s };
 	unsigned status = TALLY_OK;
 	int64_t v = value_of(s, &status);
 
+	if (o->has_need)
+		tally_pn_merge(&t.s, &o->need);
+	memcpy(t.key, o->key, 16);
+	tally_token_encode(&t, n->token_key, o->tok);
+	o->toklen = TALLY_TOKEN_LEN;
 	answer(n, o, status, v);
+}
+
+/* Whether state @s includes everything the session's token says it has seen. */
+static bool
+dominates(const tally_pncounter_t *s, const tally_pncounter_t *need)
+{
+	tally_vv_order_t p = tally_vv_compare(&s->p, &need->p), q = tally_vv_compare(&s->n, &need->n);
+
+	return (p == TALLY_VV_EQUAL || p == TALLY_VV_AFTER) && (q == TALLY_VV_EQUAL || q == TALLY_VV_AFTER);
 }
 
 /* ---- writes at the origin ---- */
@@ -839,12 +866,23 @@ read_got(struct tally_node *n, uint32_t oi, unsigned from, const tally_pncounter
 	o->answered |= (uint8_t)(1u << from);
 	o->got[from] = *s;
 	tally_pn_merge(&o->merged, s);
-	if (!o->recover && !o->replied && popcount8(o->answered) >= o->r) {
+	bool satisfied = !o->has_need || dominates(&o->merged, &o->need);
+	if (!o->recover && !o->replied && popcount8(o->answered) >= o->r && satisfied) {
 		n->c.reads++;
 		answer_value(n, o, &o->merged);
 	}
-	if (o->answered == o->targets)
+	if (o->answered == o->targets) {
+		if (!o->recover && !o->replied && !satisfied && n->now < o->deadline) {
+			/* No replica has caught up with the session yet: what it saw may
+			 * still be on its way. Ask them all again shortly; never answer
+			 * with less. */
+			n->c.token_waits++;
+			o->answered = 0;
+			o->next_send = n->now + RETRANSMIT_NS / 4;
+			return;
+		}
 		read_finish(n, oi);
+	}
 }
 
 /* Every asked replica answered, or the deadline passed: repair, resume, free. */
@@ -889,8 +927,12 @@ read_finish(struct tally_node *n, uint32_t oi)
 		op_free(n, oi);
 		return;
 	}
-	if (!o->replied)
+	if (!o->replied && o->has_need && !dominates(&o->merged, &o->need)) {
+		n->c.not_yet++;
+		answer(n, o, TALLY_E_NOT_YET, 0);
+	} else if (!o->replied) {
 		answer(n, o, TALLY_E_INDETERMINATE, 0);
+	}
 	/* Read repair: whoever answered with less than the merge gets the merge. */
 	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
 		if (!(o->answered & (1u << t)))
@@ -929,6 +971,12 @@ read_send(struct tally_node *n, uint32_t oi)
 			continue;
 		if (t == n->self) {
 			tally_pncounter_t s;
+			if (o->has_need && ix != NIL) {
+				/* The NIC's version-vector unit checks our own replica against the token. */
+				tally_vv_order_t op, on;
+				if (tally_offload_compare(n->engine, ix, &o->need.p, &o->need.n, &op, &on) == 0)
+					n->c.token_checks_nic++;
+			}
 			if (state_of(n, ix, &s) == 0)
 				read_got(n, oi, t, &s);
 			if (o->kind != OP_READ || o->gen != gen)
@@ -997,16 +1045,33 @@ request(struct tally_node *n, const struct tally_wire_client *c, const struct re
 	n->c.client_records++;
 	if (c->op == TALLY_WIRE_OP_PUT || w > nn || r > nn ||
 	    ((c->op == TALLY_WIRE_OP_INCR || c->op == TALLY_WIRE_OP_DECR) && (c->delta == 0 || c->seq == 0))) {
-		answer_to(n, to, c->op, c->client, c->seq, c->key, c->key_len, TALLY_E_BAD_REQUEST, 0);
+		answer_to(n, to, c->op, c->client, c->seq, c->key, c->key_len, TALLY_E_BAD_REQUEST, 0, NULL, 0);
 		return;
 	}
 	tally_wire_key_id(c->key, c->key_len, key);
+	struct tally_token tok;
+	if (c->token_len > 0) {
+		int te = tally_token_decode(c->token, c->token_len, n->token_key, (uint32_t)time(NULL),
+					    n->cfg.token_ttl_s, &tok);
+		n->c.tokens_in++;
+		if (te == TALLY_TOKEN_OK && memcmp(tok.key, key, 16) != 0)
+			te = TALLY_TOKEN_OTHER_KEY;
+		if (te != TALLY_TOKEN_OK) {
+			n->c.tokens_refused++;
+			answer_to(n, to, c->op, c->client, c->seq, c->key, c->key_len, TALLY_E_BAD_TOKEN, te, NULL, 0);
+			return;
+		}
+	}
 	uint32_t oi = op_new(n, OP_WRITE, key);
 	if (oi == NIL) {
-		answer_to(n, to, c->op, c->client, c->seq, c->key, c->key_len, TALLY_E_BUSY, 0);
+		answer_to(n, to, c->op, c->client, c->seq, c->key, c->key_len, TALLY_E_BUSY, 0, NULL, 0);
 		return;
 	}
 	struct op *o = &n->ops[oi];
+	if (c->token_len > 0) {
+		o->has_need = true;
+		o->need = tok.s;
+	}
 	o->cop = c->op;
 	o->w = (uint8_t)w;
 	o->r = (uint8_t)r;
@@ -1079,7 +1144,7 @@ client_datagram(struct tally_node *n, const uint8_t *p, size_t len, const struct
 				memcpy(&client, r + 8, 8);
 				memcpy(&seq, r + 16, 8);
 				unsigned op = r[0] >= 1 && r[0] <= 4 ? r[0] : TALLY_WIRE_OP_GET;
-				answer_to(n, &to, op, client, seq, NULL, 0, TALLY_E_BAD_REQUEST, 0);
+				answer_to(n, &to, op, client, seq, NULL, 0, TALLY_E_BAD_REQUEST, 0, NULL, 0);
 			}
 		}
 		return;
@@ -1131,6 +1196,9 @@ on_client_reply(struct tally_node *n, const struct tally_wire_frame *f)
 			struct op *o = &n->ops[j];
 			if (o->kind == OP_FORWARD && o->client == c.client && o->seq == c.seq &&
 			    memcmp(o->key, key, 16) == 0) {
+				/* The origin's token, relayed as it is. */
+				o->toklen = c.token_len <= sizeof(o->tok) ? c.token_len : 0;
+				memcpy(o->tok, c.token, o->toklen);
 				answer(n, o, c.status, c.value);
 				op_free(n, j);
 				break;
@@ -1934,10 +2002,13 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	put(&o, "\"requests\":{\"in_flight\":%" PRIu32 ",\"client_frames\":%" PRIu64 ",\"client_records\":%" PRIu64
 		",\"forwarded\":%" PRIu64 ",\"applied\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"reads\":%" PRIu64
 		",\"read_repairs_sent\":%" PRIu64 ",\"repairs_applied\":%" PRIu64 ",\"handoff_records\":%" PRIu64
-		",\"handoff_dropped_keys\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"table_full\":%" PRIu64 ",",
+		",\"handoff_dropped_keys\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"table_full\":%" PRIu64
+		",\"tokens_in\":%" PRIu64 ",\"tokens_refused\":%" PRIu64 ",\"token_waits\":%" PRIu64
+		",\"not_yet\":%" PRIu64 ",\"token_checks_nic\":%" PRIu64 ",",
 	    n->nops, n->c.client_frames, n->c.client_records, n->c.forwarded, n->c.applied, n->c.duplicates,
 	    n->c.reads, n->c.repairs_sent, n->c.repairs_applied, n->c.handoff_records, n->c.handoff_dropped_keys,
-	    n->c.recoveries, n->c.table_full);
+	    n->c.recoveries, n->c.table_full, n->c.tokens_in, n->c.tokens_refused, n->c.token_waits, n->c.not_yet,
+	    n->c.token_checks_nic);
 	put(&o, "\"replies\":{");
 	for (unsigned s = 0; s < TALLY_STATUS_END; s++)
 		put(&o, "%s\"%s\":%" PRIu64, s ? "," : "", tally_status_name(s), n->c.replies[s]);
@@ -2145,7 +2216,7 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	for (unsigned i = 0; i < ADMIN_CONNS; i++)
 		n->admin[i].fd = -1;
 	n->now = n->started = n->last_snapshot = n->last_refill = now_ns();
-	if (tally_wire_keys_derive(&n->keys, n->cfg.key) != 0) {
+	if (tally_wire_keys_derive(&n->keys, n->cfg.key) != 0 || tally_token_key(n->token_key, n->cfg.key) != 0) {
 		snprintf(err, errlen, "libsodium failed to initialise");
 		goto fail;
 	}

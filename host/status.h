@@ -24,6 +24,8 @@ enum tally_status {
 	TALLY_E_BUSY = 7,          /**< too many requests in flight at the node: not applied */
 	TALLY_E_IO = 8,            /**< the node's log or NIC failed: not durable (treat as indeterminate); the node takes no more writes */
 	TALLY_E_RECOVERING = 9,    /**< the node is recovering its own slot of this key from every member and one did not answer: not applied */
+	TALLY_E_BAD_TOKEN = 10,    /**< the session token is forged, truncated, expired or of an unknown version (reason in value): not applied */
+	TALLY_E_NOT_YET = 11,      /**< no reachable state dominates the token before the deadline: nothing older is returned; a write is not applied */
 	TALLY_STATUS_END,
 };
 
@@ -33,7 +35,7 @@ tally_status_name(unsigned s)
 {
 	static const char *const names[TALLY_STATUS_END] = {
 		"ok", "indeterminate", "unavailable", "bad_request", "table_full",
-		"overflow", "op_refused", "busy", "io_error", "recovering",
+		"overflow", "op_refused", "busy", "io_error", "recovering", "bad_token", "not_yet",
 	};
 	return s < TALLY_STATUS_END ? names[s] : "unknown";
 }

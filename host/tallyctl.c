@@ -51,6 +51,9 @@ static const char usage[] =
 	"  -t, --timeout MS     deadline of the operation (default 1000)\n"
 	"      --op-id C:S      use op id C:S (hex client, decimal sequence): retry an\n"
 	"                       operation that ended indeterminate, applied at most once\n"
+	"      --token-file F   keep a session in F across invocations: send the key's\n"
+	"                       token, store the answer's (read-your-writes, monotonic\n"
+	"                       reads; docs/sessions.md)\n"
 	"      --json           status: print the node's JSON as it is\n"
 	"  -h, --help           print this and exit\n"
 	"\n"
@@ -62,6 +65,10 @@ static const char usage[] =
 	"  18 io_error       the origin's log failed: not durable, treat as indeterminate\n"
 	"  16 op_refused     op id outside the node's dedup window: outcome unknown\n"
 	"  19 recovering     the origin is recovering this key and a member is silent\n"
+	"  20 bad_token      the session token is forged, truncated, expired or for\n"
+	"                    another key: nothing done\n"
+	"  21 not_yet        no reachable replica holds what the session has seen yet:\n"
+	"                    nothing older is returned, a write is not applied\n"
 	"Errors go to standard error as \"tallyctl: COMMAND KEY: STATUS: explanation\".\n";
 
 static const char usage_incr[] =
@@ -104,6 +111,7 @@ struct opts {
 	const char *config;
 	unsigned node, w, r, timeout_ms;
 	bool json, have_opid, local;
+	const char *token_file;
 	uint64_t op_client, op_seq;
 };
 
@@ -165,10 +173,101 @@ resolve(const struct opts *o, struct target *t)
 	return 0;
 }
 
+/* --token-file: one line per key, "KEY-HEX TOKEN-HEX". */
+static void
+hex(const uint8_t *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+	out[2 * n] = '\0';
+}
+
+static size_t
+unhex(const char *s, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; s[0] && s[1] && n < cap; s += 2) {
+		unsigned v;
+		if (sscanf(s, "%2x", &v) != 1)
+			return 0;
+		out[n++] = (uint8_t)v;
+	}
+	return s[0] == '\0' ? n : 0;
+}
+
+/* The token for @key in @path into @tok; @return its length, 0 if none, -1 on a bad file. */
+static int
+token_load(const char *path, const char *key, uint8_t *tok)
+{
+	char want[2 * TALLY_WIRE_CLIENT_STR_MAX + 1], line[1024];
+	FILE *f = fopen(path, "r");
+	int found = 0;
+	unsigned lineno = 0;
+
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return 0; /* a new session */
+		fprintf(stderr, "tallyctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	hex((const uint8_t *)key, strlen(key), want);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char k[256], t[512];
+		lineno++;
+		if (sscanf(line, "%255s %511s", k, t) != 2) {
+			fprintf(stderr, "tallyctl: %s:%u: want KEY-HEX TOKEN-HEX\n", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		if (strcmp(k, want) == 0) {
+			size_t n = unhex(t, tok, TALLY_WIRE_TOKEN_MAX);
+			if (n == 0) {
+				fprintf(stderr, "tallyctl: %s:%u: the token is not hex of at most 192 bytes\n", path, lineno);
+				fclose(f);
+				return -1;
+			}
+			found = (int)n;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Replace or add @key's token in @path, atomically (write a copy, rename it). */
+static int
+token_save(const char *path, const char *key, const uint8_t *tok, size_t len)
+{
+	char want[2 * TALLY_WIRE_CLIENT_STR_MAX + 1], th[2 * TALLY_WIRE_TOKEN_MAX + 1], tmp[4096], line[1024];
+	FILE *in = fopen(path, "r"), *out;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	out = fopen(tmp, "w");
+	if (out == NULL) {
+		if (in)
+			fclose(in);
+		return -1;
+	}
+	hex((const uint8_t *)key, strlen(key), want);
+	hex(tok, len, th);
+	while (in != NULL && fgets(line, sizeof(line), in) != NULL) {
+		char k[256];
+		if (sscanf(line, "%255s", k) == 1 && strcmp(k, want) != 0)
+			fputs(line, out);
+	}
+	fprintf(out, "%s %s\n", want, th);
+	if (in)
+		fclose(in);
+	if (fclose(out) != 0 || rename(tmp, path) != 0)
+		return -1;
+	return 0;
+}
+
 static int
 run_op(const struct opts *o, const struct target *t, const char *cmd, const char *key, unsigned op, uint64_t delta)
 {
-	struct tally_client_opts co = { .host = t->ip, .port = t->client_port, .timeout_ms = o->timeout_ms };
+	struct tally_client_opts co = { .host = t->ip, .port = t->client_port, .timeout_ms = o->timeout_ms,
+					.session = o->token_file != NULL };
 	struct tally_client_result r;
 	tally_client_t *c;
 	int rc, err;
@@ -181,6 +280,16 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 		return EXIT_FAIL;
 	}
 	unsigned quorum = op == TALLY_WIRE_OP_GET ? o->r : o->w;
+	if (o->token_file != NULL) {
+		uint8_t tok[TALLY_WIRE_TOKEN_MAX];
+		int n = token_load(o->token_file, key, tok);
+		if (n < 0) {
+			tally_client_close(c);
+			return EXIT_FAIL;
+		}
+		if (n > 0)
+			(void)tally_client_token_set(c, key, strlen(key), tok, (size_t)n);
+	}
 	if (o->have_opid)
 		rc = tally_client_submit_id(c, op, key, strlen(key), delta, quorum, o->op_client, o->op_seq, NULL);
 	else
@@ -202,6 +311,11 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 		return EXIT_FAIL;
 	}
 	if (r.status == TALLY_OK) {
+		if (o->token_file != NULL && r.token_len > 0 && token_save(o->token_file, key, r.token, r.token_len) != 0) {
+			fprintf(stderr, "tallyctl: %s: cannot save the session token: %s\n", o->token_file, strerror(errno));
+			printf("%" PRId64 "\n", r.value);
+			return EXIT_FAIL;
+		}
 		printf("%" PRId64 "\n", r.value);
 		return 0;
 	}
@@ -234,6 +348,19 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 	case TALLY_E_OP_REFUSED:
 		fprintf(stderr, "tallyctl: %s %s: op_refused: the op id is outside the node's dedup window; "
 				"whether it was applied before is unknown\n", cmd, key);
+		break;
+	case TALLY_E_BAD_TOKEN: {
+		static const char *const why[] = { "", "truncated", "forged (or from another cluster)",
+						   "of a version this node does not know", "expired", "for another key" };
+		fprintf(stderr, "tallyctl: %s %s: bad_token: the session token is %s; nothing done%s\n", cmd, key,
+			r.value >= 1 && r.value <= 5 ? why[r.value] : "refused",
+			o->token_file ? " (remove its line from the token file to start a new session)" : "");
+		break;
+	}
+	case TALLY_E_NOT_YET:
+		fprintf(stderr, "tallyctl: %s %s: not_yet: no replica node %u could reach within %u ms holds what this "
+				"session has seen; nothing older was returned%s\n", cmd, key, o->node, o->timeout_ms,
+			op == TALLY_WIRE_OP_GET ? "" : ", and the write was not applied");
 		break;
 	default:
 		fprintf(stderr, "tallyctl: %s %s: %s\n", cmd, key, tally_status_name(r.status));
@@ -477,7 +604,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "node", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' }, { "op-id", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },          { "help", no_argument, NULL, 'h' },
-		{ "local", no_argument, NULL, 'l' },
+		{ "local", no_argument, NULL, 'l' },         { "token-file", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .timeout_ms = 1000 };
@@ -526,6 +653,9 @@ main(int argc, char **argv)
 			break;
 		case 'l':
 			o.local = true;
+			break;
+		case 'T':
+			o.token_file = optarg;
 			break;
 		case 'h':
 			help = true;

@@ -25,9 +25,13 @@
 #    restart (forgetting they owed it), and after healing with no client
 #    traffic the digest exchange finds and ships what it lacks; the
 #    convergence time is printed
-# 6. a node with a wrong cluster key: its frames are dropped and counted,
+# 6. session tokens: with node 3 cut off, a session's write through node 0
+#    and reads through node 3: without the token stale (read-your-writes and
+#    monotonic reads both violated, observably), with it not_yet; after
+#    healing the guarded read sees the write; a tampered token is refused
+# 7. a node with a wrong cluster key: its frames are dropped and counted,
 #    it never counts as up, and the others go on
-# 7. full key tables (every node restarted with table_entries = 6): the
+# 8. full key tables (every node restarted with table_entries = 6): the
 #    first refused key is table_full, every acknowledged one reads back,
 #    the refused one reads as never written, and writes to held keys go on
 # Refused client frames (wrong key, bad record, garbage, W over n) are
@@ -268,7 +272,41 @@ for n in 0 1 2; do sent=$((sent + $(json "$n" "[m['ae_records_sent'] for m in s[
 echo "healed with no client traffic: node 3 holds all 10 keys ${ms} ms later, by anti-entropy ($sent REPAIR records sent to it)"
 [ "$sent" -ge 1 ] || fail "no anti-entropy repairs were sent"
 
-echo "== 6. a node with the wrong cluster key"
+echo "== 6. session tokens: read-your-writes and monotonic reads"
+# Node 3 cut off again. A session writes through node 0 and reads through
+# node 3 (a client in its namespace still reaches it). Without a token the
+# read is stale, which is the anomaly; with the token it is not_yet, never
+# stale; after healing the token-guarded read returns the write.
+TOK=$work/session.tok
+K=$(pick_key 0 sess)
+"$CTL" -c "$CFG" -n 0 incr "$K" 10 -W 3 >/dev/null
+ip link set "tb3-$tag" down
+wait_state 0 3 down
+"$CTL" -c "$CFG" -n 0 --token-file "$TOK" incr "$K" 5 -W 2 >/dev/null || fail "session write"
+plain=$(ip netns exec "tn3-$tag" "$CTL" -c "$CFG" -n 3 get "$K" -R 1)
+rc=0; ip netns exec "tn3-$tag" "$CTL" -c "$CFG" -n 3 --token-file "$TOK" -t 500 get "$K" -R 1 2>/dev/null || rc=$?
+echo "read-your-writes: the session wrote 15; through node 3, cut off: without its token $plain (stale), with it exit $rc (not_yet)"
+[ "$plain" = 10 ] || fail "without a token node 3 should have answered the stale 10, not $plain"
+[ "$rc" = 21 ] || fail "with the token node 3 answered exit $rc, want 21 (not_yet)"
+# Monotonic reads: a session that read 15 through node 0 must not read 10 later.
+MR=$work/mr.tok
+seen=$("$CTL" -c "$CFG" -n 0 --token-file "$MR" get "$K" -R 2)
+later=$(ip netns exec "tn3-$tag" "$CTL" -c "$CFG" -n 3 get "$K" -R 1)
+rc=0; ip netns exec "tn3-$tag" "$CTL" -c "$CFG" -n 3 --token-file "$MR" -t 500 get "$K" -R 1 2>/dev/null || rc=$?
+echo "monotonic reads: read $seen through node 0, then through node 3 without the token $later (went back), with it exit $rc"
+[ "$seen" = 15 ] && [ "$later" = 10 ] && [ "$rc" = 21 ] || fail "monotonic reads: $seen, $later, exit $rc"
+ip link set "tb3-$tag" up
+wait_state 0 3 up
+v=$("$CTL" -c "$CFG" -n 3 --token-file "$TOK" -t 3000 get "$K" -R 1) || fail "the token-guarded read after healing"
+echo "after healing, the token-guarded read through node 3: $v"
+[ "$v" = 15 ] || fail "read-your-writes after healing: $v, want 15"
+# A tampered token is refused, with its reason.
+sed -i 's/ \(..\)/ 00/' "$TOK"
+rc=0; "$CTL" -c "$CFG" -n 1 --token-file "$TOK" get "$K" 2>"$work/bad.err" || rc=$?
+[ "$rc" = 20 ] && grep -q forged "$work/bad.err" || fail "a tampered token: exit $rc, $(cat "$work/bad.err")"
+echo "a tampered token: exit 20, \"$(cut -d: -f4- "$work/bad.err" | cut -c1-60)...\""
+
+echo "== 7. a node with the wrong cluster key"
 kill -9 "${pids[3]}"
 wait "${pids[3]}" 2>/dev/null || true
 wait_state 0 3 down
@@ -284,7 +322,7 @@ echo "node 0 dropped $((after - before)) frames from it as bad_mac, keeps it dow
 kill -9 "${pids[3]}"
 wait "${pids[3]}" 2>/dev/null || true
 
-echo "== 7. full key tables"
+echo "== 8. full key tables"
 for ((i = 0; i < 3; i++)); do kill "${pids[$i]}"; wait "${pids[$i]}" 2>/dev/null || true; done
 rm -rf "$work"/data*
 TABLE="table_entries = 6"
