@@ -120,6 +120,8 @@ tally_wire_record_size(unsigned type)
 	case TALLY_WIRE_CLIENT_REQUEST:
 	case TALLY_WIRE_CLIENT_REPLY:
 		return 192 + TALLY_WIRE_TOKEN_MAX;
+	case TALLY_WIRE_CAUSAL:
+		return 64 + TALLY_WIRE_TOKEN_MAX;
 	default:
 		return 0;
 	}
@@ -197,6 +199,10 @@ record_ok(unsigned type, const uint8_t *r)
 	case TALLY_WIRE_REPLICATE_ACK:
 		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && r[5] < TALLY_MAX_NODES &&
 		       le16(r + 6) == 0 && all_zero(r + 40, 24);
+	case TALLY_WIRE_CAUSAL: /* a slot record, its dependency's length at byte 40, the dependency */
+		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && r[5] < TALLY_MAX_NODES && le16(r + 6) == 0 &&
+		       r[40] >= 1 && r[40] <= TALLY_WIRE_TOKEN_MAX && all_zero(r + 41, 23) &&
+		       all_zero(r + 64 + r[40], TALLY_WIRE_TOKEN_MAX - r[40]);
 	case TALLY_WIRE_READ_REQUEST:
 		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && all_zero(r + 5, 3) && all_zero(r + 24, 40);
 	case TALLY_WIRE_READ_REPLY:
@@ -354,6 +360,22 @@ tally_wire_get_slot(const struct tally_wire_frame *f, unsigned i, struct tally_w
 	memcpy(out->key, r + 8, TALLY_WIRE_KEY_ID_LEN);
 	out->p = le64(r + 24);
 	out->n = le64(r + 32);
+}
+
+void
+tally_wire_get_causal(const struct tally_wire_frame *f, unsigned i, struct tally_wire_causal *out)
+{
+	const uint8_t *r = rec(f, i);
+
+	memset(out, 0, sizeof(*out));
+	out->slot.index = le32(r);
+	out->slot.kind = r[4];
+	out->slot.origin = r[5];
+	memcpy(out->slot.key, r + 8, TALLY_WIRE_KEY_ID_LEN);
+	out->slot.p = le64(r + 24);
+	out->slot.n = le64(r + 32);
+	out->dep_len = r[40];
+	memcpy(out->dep, r + 64, out->dep_len);
 }
 
 void
@@ -519,6 +541,27 @@ tally_wire_add_slot(struct tally_wire_writer *w, const struct tally_wire_slot *s
 	memcpy(r + 8, s->key, TALLY_WIRE_KEY_ID_LEN);
 	put64(r + 24, s->p);
 	put64(r + 32, s->n);
+	return commit(w, r);
+}
+
+int
+tally_wire_add_causal(struct tally_wire_writer *w, const struct tally_wire_causal *c)
+{
+	int rc = 0;
+	uint8_t *r = reserve(w, w->type == TALLY_WIRE_CAUSAL, &rc);
+
+	if (r == NULL)
+		return rc;
+	if (c->dep_len > TALLY_WIRE_TOKEN_MAX)
+		return -EINVAL;
+	put32(r, c->slot.index);
+	r[4] = c->slot.kind;
+	r[5] = c->slot.origin;
+	memcpy(r + 8, c->slot.key, TALLY_WIRE_KEY_ID_LEN);
+	put64(r + 24, c->slot.p);
+	put64(r + 32, c->slot.n);
+	r[40] = c->dep_len;
+	memcpy(r + 64, c->dep, c->dep_len);
 	return commit(w, r);
 }
 

@@ -49,6 +49,7 @@ enum tally_wire_type {
 	TALLY_WIRE_DIGEST = 6,
 	TALLY_WIRE_CLIENT_REQUEST = 7,
 	TALLY_WIRE_CLIENT_REPLY = 8,
+	TALLY_WIRE_CAUSAL = 9,
 	TALLY_WIRE_TYPE_END,
 };
 
@@ -124,6 +125,18 @@ struct tally_wire_slot {
 	uint8_t origin;
 	uint8_t key[TALLY_WIRE_KEY_ID_LEN];
 	uint64_t p, n;
+};
+
+/**
+ * Causal record (CAUSAL): a slot record whose write depends on what a session
+ * had seen of another key, given as that session's token (docs/sessions.md).
+ * Always for the host: a replica holds it back until its own state of the
+ * token's key dominates the token, then merges the slot.
+ */
+struct tally_wire_causal {
+	struct tally_wire_slot slot;
+	uint8_t dep_len;                     /**< 1..TALLY_WIRE_TOKEN_MAX */
+	uint8_t dep[TALLY_WIRE_TOKEN_MAX];
 };
 
 /** Key record (READ_REQUEST). */
@@ -209,6 +222,7 @@ void tally_wire_get_keyrec(const struct tally_wire_frame *f, unsigned i, struct 
 void tally_wire_get_state(const struct tally_wire_frame *f, unsigned i, struct tally_wire_state *out);
 void tally_wire_get_digest(const struct tally_wire_frame *f, unsigned i, struct tally_wire_digest *out);
 void tally_wire_get_client(const struct tally_wire_frame *f, unsigned i, struct tally_wire_client *out);
+void tally_wire_get_causal(const struct tally_wire_frame *f, unsigned i, struct tally_wire_causal *out);
 
 /** Builds one frame in a caller's buffer. finish() appends the MAC trailer. */
 struct tally_wire_writer {
@@ -243,6 +257,7 @@ int tally_wire_add_keyrec(struct tally_wire_writer *w, const struct tally_wire_k
 int tally_wire_add_state(struct tally_wire_writer *w, const struct tally_wire_state *r);
 int tally_wire_add_digest(struct tally_wire_writer *w, const struct tally_wire_digest *r);
 int tally_wire_add_client(struct tally_wire_writer *w, const struct tally_wire_client *r);
+int tally_wire_add_causal(struct tally_wire_writer *w, const struct tally_wire_causal *r);
 
 /**
  * Complete the frame: record count, IPv4 and UDP lengths, IPv4 checksum and

@@ -134,6 +134,7 @@ function automatic logic [4:0] record_beats(input logic [7:0] t);
         T_READ_REPLY, T_REPAIR: return 5'(1 + 2 * VB);
         T_DIGEST: return 5'(1 + VB);
         T_CLIENT_REQUEST, T_CLIENT_REPLY: return 5'd6;
+        T_CAUSAL: return 5'd4;
         default: return 5'd0;
     endcase
 endfunction
@@ -182,6 +183,15 @@ function automatic logic record_bad(input logic [511:0] d, input logic [7:0] t, 
                 // the token's three beats: bytes tl.. of 192 are zero
                 5'd3: ok = zero_from(d, tl > 8'd64 ? 8'd64 : tl);
                 5'd4: ok = zero_from(d, tl > 8'd128 ? 8'd64 : tl > 8'd64 ? tl - 8'd64 : 8'd0);
+                default: ok = zero_from(d, tl > 8'd128 ? tl - 8'd128 : 8'd0);
+            endcase
+        T_CAUSAL:
+            // a slot record with its dependency's length at byte 40, then the dependency
+            case (ph)
+                5'd0: ok = byte_at(d, 4) == 8'd1 && byte_at(d, 5) < 8'(NODES) && zero(d, 6, 8) &&
+                           byte_at(d, 40) >= 8'd1 && byte_at(d, 40) <= 8'd192 && zero(d, 41, 64);
+                5'd1: ok = zero_from(d, tl > 8'd64 ? 8'd64 : tl);
+                5'd2: ok = zero_from(d, tl > 8'd128 ? 8'd64 : tl > 8'd64 ? tl - 8'd64 : 8'd0);
                 default: ok = zero_from(d, tl > 8'd128 ? tl - 8'd128 : 8'd0);
             endcase
         default: ok = 1'b1;  // no records: the type check has failed
@@ -349,7 +359,8 @@ always_ff @(posedge clk) begin
             if (ph_reg == 5'd0) begin
                 kl_reg <= byte_at(s_axis_tdata, 3);
                 vl_reg <= byte_at(s_axis_tdata, 4);
-                tl_reg <= byte_at(s_axis_tdata, 5);
+                // a client record's token length, or a causal record's dependency length
+                tl_reg <= hdr_reg.ftype == T_CAUSAL ? byte_at(s_axis_tdata, 40) : byte_at(s_axis_tdata, 5);
             end
         end
         if (last) begin

@@ -65,6 +65,11 @@ main(int argc, char **argv)
 			case TALLY_WIRE_DIGEST:
 				rc = tally_wire_add_digest(&w, &d);
 				break;
+			case TALLY_WIRE_CAUSAL: {
+				struct tally_wire_causal ca = { .slot = s, .dep_len = 4, .dep = { 1, 2, 3, 4 } };
+				rc = tally_wire_add_causal(&w, &ca);
+				break;
+			}
 			default:
 				rc = tally_wire_add_client(&w, &c);
 			}

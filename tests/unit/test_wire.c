@@ -148,6 +148,7 @@ test_other_types_roundtrip(void **state)
 			struct tally_wire_digest d;
 			struct tally_wire_client c;
 			struct tally_wire_slot sl;
+			struct tally_wire_causal ca;
 		} in[3], out;
 
 		assert_int_equal(tally_wire_begin(&w, buf, BUF, 1500, &addr, &h), 0);
@@ -183,6 +184,13 @@ test_other_types_roundtrip(void **state)
 				prop_vec(&g, &in[i].d.vv);
 				rc = tally_wire_add_digest(&w, &in[i].d);
 				break;
+			case TALLY_WIRE_CAUSAL:
+				random_slot(&g, &in[i].ca.slot);
+				in[i].ca.dep_len = (uint8_t)(1 + prng_below(&g, TALLY_WIRE_TOKEN_MAX));
+				for (unsigned b = 0; b < in[i].ca.dep_len; b++)
+					in[i].ca.dep[b] = (uint8_t)prng_next(&g);
+				rc = tally_wire_add_causal(&w, &in[i].ca);
+				break;
 			default:
 				random_client(&g, &in[i].c, type == TALLY_WIRE_CLIENT_REQUEST);
 				rc = tally_wire_add_client(&w, &in[i].c);
@@ -214,6 +222,10 @@ test_other_types_roundtrip(void **state)
 			case TALLY_WIRE_DIGEST:
 				tally_wire_get_digest(&f, i, &out.d);
 				sz = sizeof(out.d);
+				break;
+			case TALLY_WIRE_CAUSAL:
+				tally_wire_get_causal(&f, i, &out.ca);
+				sz = sizeof(out.ca);
 				break;
 			default:
 				tally_wire_get_client(&f, i, &out.c);

@@ -1401,6 +1401,16 @@ build_valid(struct prng *g, struct frame *f, uint8_t type, unsigned mtu, int cou
 			rc = tally_wire_add_digest(&w, &d);
 			break;
 		}
+		case TALLY_WIRE_CAUSAL: {
+			struct tally_wire_causal c;
+			memset(&c, 0, sizeof(c));
+			gen_slot(g, &c.slot);
+			c.dep_len = (uint8_t)(prng_below(g, 4) == 0 ? TALLY_WIRE_TOKEN_MAX
+								: 1 + prng_below(g, TALLY_WIRE_TOKEN_MAX));
+			rand_bytes(g, c.dep, c.dep_len);
+			rc = tally_wire_add_causal(&w, &c);
+			break;
+		}
 		default: {
 			struct tally_wire_client c;
 			rand_client(g, &c, type == TALLY_WIRE_CLIENT_REQUEST);
@@ -1475,6 +1485,34 @@ break_record(struct prng *g, uint8_t type, uint8_t *r, char *what, size_t wl)
 				o = 40 + (unsigned)prng_below(g, 24);
 			}
 			break;
+		case TALLY_WIRE_CAUSAL: {
+			unsigned dl = r[40];
+			switch (v % 6) {
+			case 0:
+				r[4] = not8(g, TALLY_WIRE_KIND_PNCOUNTER);
+				snprintf(what, wl, "kind %u", r[4]);
+				return;
+			case 1:
+				r[5] = (uint8_t)edge(g, NODES, 255);
+				snprintf(what, wl, "origin %u", r[5]);
+				return;
+			case 2:
+				r[40] = prng_below(g, 3) == 0 ? 0 : (uint8_t)edge(g, TALLY_WIRE_TOKEN_MAX + 1, 255);
+				snprintf(what, wl, "dependency length %u", r[40]);
+				return;
+			case 3:
+				o = 6 + (unsigned)prng_below(g, 2);
+				break;
+			case 4:
+				o = 41 + (unsigned)prng_below(g, 23);
+				break;
+			default:
+				if (dl >= TALLY_WIRE_TOKEN_MAX)
+					continue;
+				o = 64 + dl + (unsigned)prng_below(g, TALLY_WIRE_TOKEN_MAX - dl);
+			}
+			break;
+		}
 		case TALLY_WIRE_READ_REQUEST:
 		case TALLY_WIRE_DIGEST:
 			if (v % 3 == 0) {
