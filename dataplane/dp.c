@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -18,6 +19,8 @@
 #include "dp.h"
 
 #define MAX_BURST 256
+#define DELAY_RULES 8
+#define DELAY_RING 8192 /* frames held back by delay rules, at most */
 /* Completions of one burst: every frame full of records. */
 #define MAX_COMPL (MAX_BURST * TALLY_WIRE_MAX_SLOTS)
 
@@ -29,8 +32,19 @@ struct tally_dp {
 	struct rte_mbuf *txq[MAX_BURST];
 	unsigned ntx;
 	struct tally_dp_stats st;
+	/* fault injection: frames to some addresses leave later (tally_dp_set_delay) */
+	struct { uint32_t ip; uint64_t ns; } delay[DELAY_RULES];
+	struct rte_mbuf *dring[DELAY_RING];
+	uint64_t ddue[DELAY_RING];
+	unsigned dhead, dlen;
 	struct tally_offload_completion compl[MAX_COMPL];
 };
+
+static uint64_t
+dp_now_ns(void)
+{
+	return rte_get_timer_cycles() * 1000000000.0 / rte_get_timer_hz();
+}
 
 static uint16_t
 be16(const uint8_t *p)
@@ -116,6 +130,8 @@ tally_dp_destroy(struct tally_dp *dp)
 		return;
 	tally_dp_flush(dp);
 	rte_pktmbuf_free_bulk(dp->txq, dp->ntx);
+	for (; dp->dlen > 0; dp->dlen--, dp->dhead = (dp->dhead + 1) % DELAY_RING)
+		rte_pktmbuf_free(dp->dring[dp->dhead]);
 	(void)rte_eth_dev_stop(dp->cfg.port_id);
 	rte_mempool_free(dp->pool);
 	rte_free(dp);
@@ -126,6 +142,15 @@ tally_dp_flush(struct tally_dp *dp)
 {
 	uint16_t sent;
 
+	/* Delayed frames whose time has come join the burst, in order. */
+	if (dp->dlen > 0) {
+		uint64_t now = dp_now_ns();
+		while (dp->dlen > 0 && dp->ddue[dp->dhead] <= now && dp->ntx < MAX_BURST) {
+			dp->txq[dp->ntx++] = dp->dring[dp->dhead];
+			dp->dhead = (dp->dhead + 1) % DELAY_RING;
+			dp->dlen--;
+		}
+	}
 	if (dp->ntx == 0)
 		return;
 	sent = rte_eth_tx_burst(dp->cfg.port_id, 0, dp->txq, (uint16_t)dp->ntx);
@@ -138,11 +163,57 @@ tally_dp_flush(struct tally_dp *dp)
 }
 
 static void
-queue_tx(struct tally_dp *dp, struct rte_mbuf *m)
+queue_now(struct tally_dp *dp, struct rte_mbuf *m)
 {
 	dp->txq[dp->ntx++] = m;
-	if (dp->ntx == dp->cfg.burst)
+	if (dp->ntx >= dp->cfg.burst)
 		tally_dp_flush(dp);
+}
+
+static void
+queue_tx(struct tally_dp *dp, struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	if (dp->delay[0].ns != 0 && rte_pktmbuf_data_len(m) >= 34) {
+		uint32_t dst = (uint32_t)f[30] << 24 | (uint32_t)f[31] << 16 | (uint32_t)f[32] << 8 | f[33];
+		for (unsigned i = 0; i < DELAY_RULES && dp->delay[i].ns != 0; i++) {
+			if (dp->delay[i].ip != dst)
+				continue;
+			if (dp->dlen == DELAY_RING) {
+				dp->st.tx_full++;
+				rte_pktmbuf_free(m);
+				return;
+			}
+			unsigned t = (dp->dhead + dp->dlen++) % DELAY_RING;
+			dp->dring[t] = m;
+			dp->ddue[t] = dp_now_ns() + dp->delay[i].ns;
+			dp->st.tx_delayed++;
+			return;
+		}
+	}
+	queue_now(dp, m);
+}
+
+int
+tally_dp_set_delay(struct tally_dp *dp, uint32_t dst_ip, uint64_t delay_ns)
+{
+	unsigned i;
+
+	for (i = 0; i < DELAY_RULES && dp->delay[i].ns != 0 && dp->delay[i].ip != dst_ip; i++)
+		;
+	if (i == DELAY_RULES)
+		return -ENOSPC;
+	if (delay_ns != 0) {
+		dp->delay[i].ip = dst_ip;
+		dp->delay[i].ns = delay_ns;
+		return 0;
+	}
+	/* Remove the rule, keeping the others packed. */
+	for (; i + 1 < DELAY_RULES; i++)
+		dp->delay[i] = dp->delay[i + 1];
+	dp->delay[DELAY_RULES - 1].ns = 0;
+	return 0;
 }
 
 int

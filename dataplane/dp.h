@@ -74,6 +74,7 @@ struct tally_dp_stats {
 	uint64_t tx;              /**< frames sent */
 	uint64_t tx_full;         /**< frames dropped: transmit queue full */
 	uint64_t tx_nombuf;       /**< frames not built: mbuf pool empty */
+	uint64_t tx_delayed;      /**< frames held back by a delay rule (fault injection) */
 	uint64_t acks;            /**< REPLICATE_ACK frames sent by the runtime */
 	uint64_t host;            /**< frames given to the host callback */
 	uint64_t polls, idle_polls;
@@ -119,6 +120,15 @@ int tally_dp_send_acks(struct tally_dp *dp, const struct tally_wire_addr *from,
  * builds take theirs here, so that one node's frames share one sequence.
  */
 uint64_t tally_dp_next_seq(struct tally_dp *dp);
+
+/**
+ * Fault injection: hold frames to IPv4 address @p dst_ip (host order) back
+ * for @p delay_ns before they leave (0 removes the rule), as a slow link
+ * would. Frames keep their order. At most 8 rules and 8192 frames held;
+ * beyond that a frame is dropped and counted in tx_full.
+ * @return 0, or -ENOSPC (no rule left).
+ */
+int tally_dp_set_delay(struct tally_dp *dp, uint32_t dst_ip, uint64_t delay_ns);
 
 /** This node's addresses on the port: its MAC, IP and UDP port. */
 void tally_dp_addr(const struct tally_dp *dp, struct tally_wire_addr *self);

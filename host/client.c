@@ -225,9 +225,9 @@ add(tally_client_t *c, const struct tally_wire_client *r)
 	return tally_wire_add_client(&c->w, r) == 0 ? 0 : -EINVAL;
 }
 
-int
-tally_client_submit_id(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
-		       unsigned quorum, uint64_t client, uint64_t seq, void *user)
+static int
+submit(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta, unsigned quorum,
+       uint64_t client, uint64_t seq, const uint8_t *tok, unsigned toklen, void *user)
 {
 	bool write = op == TALLY_WIRE_OP_INCR || op == TALLY_WIRE_OP_DECR;
 	struct pending *p;
@@ -248,8 +248,12 @@ tally_client_submit_id(tally_client_t *c, unsigned op, const void *key, size_t k
 	p->r.deadline_ms = c->timeout_ms;
 	p->r.key_len = (uint8_t)keylen;
 	memcpy(p->r.key, key, keylen);
-	if (c->session)
+	if (tok != NULL) {
+		p->r.token_len = (uint8_t)toklen;
+		memcpy(p->r.token, tok, toklen);
+	} else if (c->session) {
 		p->r.token_len = (uint8_t)tally_client_token_get(c, key, keylen, p->r.token);
+	}
 	p->custom = client != c->id;
 	p->user = user;
 	p->sent = now_ns();
@@ -260,6 +264,31 @@ tally_client_submit_id(tally_client_t *c, unsigned op, const void *key, size_t k
 	p->busy = true;
 	c->in_flight++;
 	return 0;
+}
+
+int
+tally_client_submit_id(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
+		       unsigned quorum, uint64_t client, uint64_t seq, void *user)
+{
+	return submit(c, op, key, keylen, delta, quorum, client, seq, NULL, 0, user);
+}
+
+int
+tally_client_submit_after(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
+			  unsigned quorum, const void *after, size_t afterlen, void *user)
+{
+	uint8_t tok[TALLY_WIRE_TOKEN_MAX];
+	unsigned len;
+
+	if (op == TALLY_WIRE_OP_GET || afterlen == 0 || afterlen > TALLY_WIRE_CLIENT_STR_MAX)
+		return -EINVAL;
+	len = tally_client_token_get(c, after, afterlen, tok);
+	if (len == 0)
+		return -ENOENT;
+	int rc = submit(c, op, key, keylen, delta, quorum, c->id, c->next_seq, tok, len, user);
+	if (rc == 0)
+		c->next_seq++;
+	return rc;
 }
 
 int

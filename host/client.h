@@ -89,6 +89,16 @@ unsigned tally_client_token_get(const tally_client_t *c, const void *key, size_t
 /** Set the session's token for a key (what tallyctl --token-file loads). @return 0 or -EINVAL. */
 int tally_client_token_set(tally_client_t *c, const void *key, size_t keylen, const uint8_t *tok, size_t len);
 
+/**
+ * A causal write: incr/decr @p key after what the session has seen of key
+ * @p after (its token is sent as the write's dependency; docs/sessions.md).
+ * No replica exposes the write before it holds that state of @p after.
+ * @return as tally_client_submit(), or -ENOENT if the session has no token
+ * for @p after (read it first).
+ */
+int tally_client_submit_after(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
+			      unsigned quorum, const void *after, size_t afterlen, void *user);
+
 /** Send the datagram being filled. @return 0 or -errno. */
 int tally_client_flush(tally_client_t *c);
 

@@ -45,6 +45,7 @@ struct tally_config {
 	uint16_t client_port; /**< UDP port clients send to */
 	uint16_t admin_port;  /**< TCP port of the status page (tallyctl status) */
 	unsigned mtu;         /**< IP MTU of the cluster link */
+	unsigned fault_injection; /**< 1: the status port takes /fault requests (tests only) */
 	/* [limits] */
 	unsigned request_timeout_ms; /**< a client request's default deadline */
 	unsigned heartbeat_ms;       /**< heartbeat period */

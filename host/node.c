@@ -62,6 +62,10 @@
 #define SNAPSHOT_AGE_NS 300000000000u     /* or, with at least ... */
 #define SNAPSHOT_MIN_BYTES (1u << 20)     /* ... this much log, every 5 minutes */
 #define AE_QUEUE 64            /* partitions waiting to be shipped to one peer */
+#define HELD_MAX 1024          /* causal records a replica holds back, at most */
+#define PINS 65536             /* forwarded op ids remembered with their origin (4-way sets) */
+#define DEPS 4096              /* keys whose last causal dependency is remembered for shipping */
+#define HELD_GIVE_UP_NS 30000000000u /* a held record is dropped after 30 s: the origin resends */
 #define CLIENT_BURST 32
 #define MAX_CREPLY 8           /* client addresses with a reply frame open in one round */
 #define ADMIN_CONNS 8
@@ -90,7 +94,7 @@ struct keymeta {
 };
 
 enum op_kind { OP_FREE = 0, OP_WRITE, OP_FORWARD, OP_READ };
-enum op_state { ST_NEW = 0, ST_RECOVER, ST_COMMIT, ST_SHIP, ST_DONE };
+enum op_state { ST_NEW = 0, ST_RECOVER, ST_DEP, ST_COMMIT, ST_SHIP, ST_DONE };
 
 struct reply_to {
 	bool node;                 /* answer coordinator node @peer over the cluster link */
@@ -103,6 +107,7 @@ struct op {
 	uint8_t cop;               /* enum tally_wire_op */
 	uint8_t w, r;
 	bool replied, recover;     /* recover: an internal read of every member (kv679) */
+	bool fetch;                /* an internal read that pulls a dependency's state here */
 	uint8_t key[16];
 	uint8_t keybytes[TALLY_WIRE_CLIENT_STR_MAX], keylen;
 	uint64_t client, seq;
@@ -125,6 +130,11 @@ struct op {
 	/* session: the state the request's token says the session has seen */
 	bool has_need;
 	tally_pncounter_t need;
+	/* a causal write: the dependency (another key's token) it waits for */
+	bool causal;
+	uint8_t dep_key[16];
+	tally_pncounter_t dep_need;
+	uint8_t dep_tok[TALLY_TOKEN_LEN];
 	uint8_t tok[TALLY_TOKEN_LEN], toklen; /* the token to answer with */
 };
 
@@ -156,6 +166,35 @@ struct admin_conn {
 	char req[1024];
 };
 
+/* A forwarded write's op id and the origin it went to: a retry goes there
+ * again, never to a second origin that could apply it twice. */
+struct pin {
+	uint64_t client, seq;
+	uint8_t origin;
+	bool used;
+};
+
+/* A causal record held back until its dependency is applied here. */
+struct held {
+	bool used;
+	struct tally_wire_addr from;
+	struct tally_wire_hdr hdr;
+	struct tally_wire_slot slot;
+	uint8_t dep_key[16];
+	tally_pncounter_t need;
+	uint64_t since;
+};
+
+/* The last dependency of a key's causal writes, so that whatever ships the
+ * key later (handoff, anti-entropy) ships its dependency with it. */
+struct dep {
+	bool used;
+	uint32_t ix;
+	uint8_t dep_key[16];
+	tally_pncounter_t need;
+	uint8_t tok[TALLY_TOKEN_LEN];
+};
+
 /* Anti-entropy towards one peer: partitions to ship it, and the shipping cursor. */
 struct ae_peer {
 	uint32_t queue[AE_QUEUE];
@@ -179,6 +218,8 @@ struct counters {
 	uint64_t forwarded, applied, duplicates, reads, repairs_sent, repairs_applied;
 	uint64_t handoff_records, handoff_dropped_keys, host_path_records, table_full, recoveries;
 	uint64_t tokens_in, tokens_refused, not_yet, token_waits, token_checks_nic;
+	uint64_t causal_writes, causal_in, held_total, held_dropped, held_bad_dep, held_max_ns, fetches;
+	uint64_t pinned_retries, pins_evicted;
 };
 
 struct tally_node {
@@ -226,6 +267,11 @@ struct tally_node {
 	uint64_t next_ae, last_refill;
 	uint32_t ae_part;         /* the next partition to summarise */
 	struct ae_peer ae[TALLY_MAX_NODES];
+	struct held *held;
+	unsigned nheld;
+	bool held_dirty;          /* something changed here: held records may be satisfied now */
+	struct dep *deps;
+	struct pin *pins;
 	struct counters c;
 	uint64_t last_warn;
 };
@@ -427,6 +473,37 @@ send_slot(struct tally_node *n, unsigned peer, const uint8_t key[16], uint32_t i
 	(void)tally_wire_add_slot(&txb_get(n, peer, TALLY_WIRE_REPLICATE)->w, &s);
 }
 
+static struct dep *
+dep_of(struct tally_node *n, uint32_t ix)
+{
+	struct dep *d = ix == NIL ? NULL : &n->deps[ix % DEPS];
+
+	return d != NULL && d->used && d->ix == ix ? d : NULL;
+}
+
+/* Ship slot @origin of a key: as a CAUSAL record with the key's last
+ * dependency if its writes had one (the receiver then holds it back until
+ * it has the dependency), else as a REPLICATE the NIC merges at once. */
+static void
+ship_slot(struct tally_node *n, unsigned peer, const uint8_t key[16], uint32_t ix, unsigned origin, uint64_t p,
+	  uint64_t nv)
+{
+	const struct dep *d = dep_of(n, ix);
+
+	if (d == NULL) {
+		send_slot(n, peer, key, ix, origin, p, nv);
+		return;
+	}
+	struct tally_wire_causal c = {
+		.slot = { .index = n->meta[ix].peer_ix[peer], .kind = TALLY_WIRE_KIND_PNCOUNTER,
+			  .origin = (uint8_t)origin, .p = p, .n = nv },
+		.dep_len = TALLY_TOKEN_LEN,
+	};
+	memcpy(c.slot.key, key, 16);
+	memcpy(c.dep, d->tok, TALLY_TOKEN_LEN);
+	(void)tally_wire_add_causal(&txb_get(n, peer, TALLY_WIRE_CAUSAL)->w, &c);
+}
+
 static void
 heartbeat(struct tally_node *n)
 {
@@ -501,6 +578,7 @@ changed(struct tally_node *n, uint32_t ix, int origin)
 {
 	bool preferred_here = preferred_mask(n, n->meta[ix].key) & (1u << n->self);
 
+	n->held_dirty = true; /* a held causal record may wait for exactly this */
 	if (preferred_here) {
 		if (origin >= 0 && origin != (int)n->self)
 			return;
@@ -716,6 +794,9 @@ dominates(const tally_pncounter_t *s, const tally_pncounter_t *need)
 /* ---- writes at the origin ---- */
 
 static void start_recovery(struct tally_node *n, uint32_t wi);
+static bool dep_satisfied(struct tally_node *n, const uint8_t key[16], const tally_pncounter_t *need);
+static uint32_t start_fetch(struct tally_node *n, const uint8_t key[16], const tally_pncounter_t *need, uint8_t extra,
+			    uint64_t deadline);
 
 static bool
 write_held(const struct op *o)
@@ -754,6 +835,20 @@ origin_apply(struct tally_node *n, uint32_t oi)
 	ix = key_find(n, o->key);
 	if (n->recovering_mode && (ix == NIL || !n->meta[ix].recovered)) {
 		start_recovery(n, oi);
+		return;
+	}
+	if (o->causal && dv != TALLY_DEDUP_DUPLICATE && !dep_satisfied(n, o->dep_key, &o->dep_need)) {
+		/* A causal write waits here until what it depends on is here too. */
+		uint32_t fi = n->now < o->deadline ? start_fetch(n, o->dep_key, &o->dep_need, 0, o->deadline) : NIL;
+		if (fi == NIL) {
+			n->c.not_yet++;
+			answer(n, o, TALLY_E_NOT_YET, 0);
+			op_free(n, oi);
+			return;
+		}
+		o->state = ST_DEP;
+		o->next_parked = n->ops[fi].parked;
+		n->ops[fi].parked = oi;
 		return;
 	}
 	rc = key_get(n, o->key, &ix);
@@ -808,13 +903,22 @@ write_committed(struct tally_node *n, uint32_t oi)
 
 	o->holders |= (uint8_t)(1u << n->self);
 	o->state = ST_SHIP;
+	if (o->causal && ix != NIL) {
+		struct dep *d = &n->deps[ix % DEPS];
+		d->used = true;
+		d->ix = ix;
+		memcpy(d->dep_key, o->dep_key, 16);
+		d->need = o->dep_need;
+		memcpy(d->tok, o->dep_tok, TALLY_TOKEN_LEN);
+		n->c.causal_writes++;
+	}
 	if (ix != NIL)
 		n->meta[ix].owe |= (uint8_t)(preferred_mask(n, o->key) & ~o->targets);
 	o->next_send = n->now + RETRANSMIT_NS;
 	o->linger = o->deadline + REPLICATE_LINGER_NS;
 	for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
 		if ((o->targets & (1u << t)) && t != n->self)
-			send_slot(n, t, o->key, ix, n->self, o->p, o->n);
+			ship_slot(n, t, o->key, ix, n->self, o->p, o->n);
 	if (write_held(o) && state_of(n, ix, &s) == 0)
 		answer_value(n, o, &s);
 	if (o->holders == o->targets)
@@ -867,6 +971,15 @@ read_got(struct tally_node *n, uint32_t oi, unsigned from, const tally_pncounter
 	o->got[from] = *s;
 	tally_pn_merge(&o->merged, s);
 	bool satisfied = !o->has_need || dominates(&o->merged, &o->need);
+	if (o->fetch) {
+		if (satisfied || (o->answered == o->targets && n->now >= o->deadline)) {
+			read_finish(n, oi);
+		} else if (o->answered == o->targets) {
+			o->answered = 0; /* ask again shortly: it may be on its way to them too */
+			o->next_send = n->now + RETRANSMIT_NS / 4;
+		}
+		return;
+	}
 	if (!o->recover && !o->replied && popcount8(o->answered) >= o->r && satisfied) {
 		n->c.reads++;
 		answer_value(n, o, &o->merged);
@@ -891,6 +1004,22 @@ read_finish(struct tally_node *n, uint32_t oi)
 {
 	struct op *o = &n->ops[oi];
 
+	if (o->fetch) {
+		/* Keep what was found, then let whoever waited look again. */
+		if (o->answered != 0)
+			(void)merge_state(n, o->key, &o->merged, NULL);
+		uint32_t w = o->parked;
+		op_free(n, oi);
+		while (w != NIL) {
+			uint32_t next = n->ops[w].next_parked;
+			n->ops[w].state = ST_NEW;
+			n->ops[w].next_parked = NIL;
+			origin_apply(n, w);
+			w = next;
+		}
+		n->held_dirty = true;
+		return;
+	}
 	if (o->recover) {
 		if (o->answered != o->targets) {
 			for (uint32_t w = o->parked; w != NIL;) {
@@ -1030,6 +1159,205 @@ start_recovery(struct tally_node *n, uint32_t wi)
 	read_send(n, ri);
 }
 
+/* ---- causal writes ---- */
+
+/* Whether our own state of @key includes @need: the NIC's version-vector
+ * unit compares the table entry with it. */
+static bool
+dep_satisfied(struct tally_node *n, const uint8_t key[16], const tally_pncounter_t *need)
+{
+	uint32_t ix = key_find(n, key);
+	tally_vv_order_t op, on;
+
+	if (ix == NIL) {
+		tally_pncounter_t zero;
+		tally_pn_init(&zero);
+		return dominates(&zero, need);
+	}
+	if (tally_offload_compare(n->engine, ix, &need->p, &need->n, &op, &on) != 0)
+		return false;
+	n->c.token_checks_nic++;
+	return (op == TALLY_VV_EQUAL || op == TALLY_VV_AFTER) && (on == TALLY_VV_EQUAL || on == TALLY_VV_AFTER);
+}
+
+/*
+ * Pull @key's state here until it includes @need: an internal read of its
+ * live replicas (and the nodes in @extra: the sender of a held record, who
+ * had the dependency), joined if one runs. @return the read's op, or NIL.
+ */
+static uint32_t
+start_fetch(struct tally_node *n, const uint8_t key[16], const tally_pncounter_t *need, uint8_t extra,
+	    uint64_t deadline)
+{
+	int origin;
+
+	for (uint32_t i = n->bucket[key_hash(key)]; i != NIL; i = n->ops[i].hnext) {
+		struct op *o = &n->ops[i];
+		if (o->kind == OP_READ && o->fetch && memcmp(o->key, key, 16) == 0) {
+			tally_pn_merge(&o->need, need);
+			o->targets |= (uint8_t)(extra & ~(1u << n->self));
+			if (deadline > o->deadline)
+				o->deadline = deadline;
+			return i;
+		}
+	}
+	uint8_t k[16];
+	memcpy(k, key, 16);
+	uint8_t targets = (uint8_t)((live_replicas(n, k, &origin) | extra) & ~(1u << n->self));
+	if (targets == 0)
+		return NIL;
+	uint32_t ri = op_new(n, OP_READ, k);
+	if (ri == NIL)
+		return NIL;
+	struct op *r = &n->ops[ri];
+	r->fetch = true;
+	r->has_need = true;
+	r->need = *need;
+	r->deadline = deadline;
+	r->targets = targets;
+	r->r = 1;
+	n->c.fetches++;
+	read_send(n, ri);
+	return ri;
+}
+
+/* Merge a causal record's slot here and ack it after the commit. */
+static void
+apply_causal(struct tally_node *n, const struct tally_wire_addr *from, const struct tally_wire_hdr *hdr,
+	     const struct tally_wire_slot *slot, const uint8_t dep_key[16], const tally_pncounter_t *need,
+	     const uint8_t *tok)
+{
+	struct tally_offload_completion c;
+	struct tally_wire_slot s = *slot;
+	uint32_t ix;
+
+	if (key_get(n, s.key, &ix) != 0)
+		return; /* unacked: the origin keeps trying */
+	s.index = ix;
+	if (tally_offload_apply_slots(n->engine, &s, 1, &c) != 1)
+		return;
+	n->c.host_path_records++;
+	wal_slot(n, s.key, c.origin, c.p, c.n);
+	changed(n, ix, c.origin);
+	struct dep *d = &n->deps[ix % DEPS];
+	d->used = true;
+	d->ix = ix;
+	memcpy(d->dep_key, dep_key, 16);
+	d->need = *need;
+	memcpy(d->tok, tok, TALLY_TOKEN_LEN);
+	if (n->nacks < n->cap_acks && n->nackq < n->cap_ackq) {
+		n->acks[n->nacks] = c;
+		n->ackq[n->nackq++] = (struct ackq){ *from, *hdr, n->nacks, 1 };
+		n->nacks++;
+	}
+}
+
+/* CAUSAL frames: merge each record whose dependency we hold; hold the rest
+ * back, and pull their dependencies from the sender and the replicas. */
+static void
+on_causal(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_causal c;
+		struct tally_token tok;
+
+		tally_wire_get_causal(f, i, &c);
+		n->c.causal_in++;
+		/* A dependency never expires: the write that carries it is older than any read of it. */
+		if (tally_token_decode(c.dep, c.dep_len, n->token_key, (uint32_t)time(NULL), UINT32_MAX, &tok) !=
+		    TALLY_TOKEN_OK) {
+			n->c.held_bad_dep++;
+			continue;
+		}
+		if (dep_satisfied(n, tok.key, &tok.s)) {
+			apply_causal(n, &f->addr, &f->hdr, &c.slot, tok.key, &tok.s, c.dep);
+			continue;
+		}
+		struct held *free_slot = NULL;
+		bool dup = false;
+		for (unsigned h = 0; h < HELD_MAX; h++) {
+			struct held *e = &n->held[h];
+			if (!e->used) {
+				if (free_slot == NULL)
+					free_slot = e;
+				continue;
+			}
+			if (memcmp(e->slot.key, c.slot.key, 16) == 0 && e->slot.origin == c.slot.origin &&
+			    e->slot.p >= c.slot.p && e->slot.n >= c.slot.n)
+				dup = true;
+		}
+		if (!dup) {
+			if (free_slot == NULL) {
+				n->c.held_dropped++; /* unacked: the origin resends */
+				continue;
+			}
+			*free_slot = (struct held){ .used = true, .from = f->addr, .hdr = f->hdr, .slot = c.slot,
+						    .need = tok.s, .since = n->now };
+			memcpy(free_slot->dep_key, tok.key, 16);
+			n->nheld++;
+			n->c.held_total++;
+		}
+		(void)start_fetch(n, tok.key, &tok.s, (uint8_t)(1u << f->hdr.sender), n->now + 5000000000u);
+	}
+}
+
+/* Held records whose dependency has arrived are merged and acked now. */
+static void
+recheck_held(struct tally_node *n)
+{
+	if (n->nheld == 0)
+		return;
+	bool dirty = n->held_dirty;
+	n->held_dirty = false;
+	for (unsigned h = 0; h < HELD_MAX && n->nheld > 0; h++) {
+		struct held *e = &n->held[h];
+		if (!e->used)
+			continue;
+		if (dirty && dep_satisfied(n, e->dep_key, &e->need)) {
+			struct tally_token t = { .issued = (uint32_t)time(NULL), .s = e->need };
+			uint8_t tok[TALLY_TOKEN_LEN];
+			memcpy(t.key, e->dep_key, 16);
+			tally_token_encode(&t, n->token_key, tok);
+			apply_causal(n, &e->from, &e->hdr, &e->slot, e->dep_key, &e->need, tok);
+			if (n->now - e->since > n->c.held_max_ns)
+				n->c.held_max_ns = n->now - e->since;
+		} else if (n->now - e->since < HELD_GIVE_UP_NS) {
+			continue;
+		} else {
+			n->c.held_dropped++;
+		}
+		e->used = false;
+		n->nheld--;
+	}
+}
+
+/* ---- pins: retries go to the origin that may have applied them ---- */
+
+static struct pin *
+pin_find(struct tally_node *n, uint64_t client, uint64_t seq, bool insert)
+{
+	uint64_t id[2] = { client, seq };
+	uint32_t set = (uint32_t)(XXH3_64bits(id, sizeof(id)) % (PINS / 4)) * 4;
+	struct pin *empty = NULL;
+
+	for (unsigned i = 0; i < 4; i++) {
+		struct pin *p = &n->pins[set + i];
+		if (p->used && p->client == client && p->seq == seq)
+			return p;
+		if (!p->used && empty == NULL)
+			empty = p;
+	}
+	if (!insert)
+		return NULL;
+	if (empty == NULL) {
+		/* The set is full: forget one (its retries may then reach another origin). */
+		empty = &n->pins[set + (seq & 3)];
+		n->c.pins_evicted++;
+	}
+	*empty = (struct pin){ .client = client, .seq = seq, .used = true };
+	return empty;
+}
+
 /* ---- requests ---- */
 
 /* A client operation arriving here, from a client or forwarded by a coordinator. */
@@ -1054,8 +1382,8 @@ request(struct tally_node *n, const struct tally_wire_client *c, const struct re
 		int te = tally_token_decode(c->token, c->token_len, n->token_key, (uint32_t)time(NULL),
 					    n->cfg.token_ttl_s, &tok);
 		n->c.tokens_in++;
-		if (te == TALLY_TOKEN_OK && memcmp(tok.key, key, 16) != 0)
-			te = TALLY_TOKEN_OTHER_KEY;
+		if (te == TALLY_TOKEN_OK && memcmp(tok.key, key, 16) != 0 && c->op == TALLY_WIRE_OP_GET)
+			te = TALLY_TOKEN_OTHER_KEY; /* a write with another key's token is causal */
 		if (te != TALLY_TOKEN_OK) {
 			n->c.tokens_refused++;
 			answer_to(n, to, c->op, c->client, c->seq, c->key, c->key_len, TALLY_E_BAD_TOKEN, te, NULL, 0);
@@ -1068,9 +1396,14 @@ request(struct tally_node *n, const struct tally_wire_client *c, const struct re
 		return;
 	}
 	struct op *o = &n->ops[oi];
-	if (c->token_len > 0) {
+	if (c->token_len > 0 && memcmp(tok.key, key, 16) == 0) {
 		o->has_need = true;
 		o->need = tok.s;
+	} else if (c->token_len > 0) {
+		o->causal = true;
+		memcpy(o->dep_key, tok.key, 16);
+		o->dep_need = tok.s;
+		memcpy(o->dep_tok, c->token, TALLY_TOKEN_LEN);
 	}
 	o->cop = c->op;
 	o->w = (uint8_t)w;
@@ -1096,10 +1429,23 @@ request(struct tally_node *n, const struct tally_wire_client *c, const struct re
 		return;
 	}
 	(void)live_replicas(n, key, &origin);
+	struct pin *pin = forwarded ? NULL : pin_find(n, c->client, c->seq, false);
+	if (pin != NULL) {
+		/* A retry of a write we forwarded: only that origin may have applied it. */
+		n->c.pinned_retries++;
+		origin = pin->origin;
+		if (origin != (int)n->self && !is_up(n, (unsigned)origin)) {
+			answer(n, o, TALLY_E_INDETERMINATE, 0);
+			op_free(n, oi);
+			return;
+		}
+	}
 	if (forwarded || origin == (int)n->self || origin < 0) {
 		origin_apply(n, oi);
 		return;
 	}
+	if (pin == NULL && (pin = pin_find(n, c->client, c->seq, true)) != NULL)
+		pin->origin = (uint8_t)origin;
 	/* Coordinate: the origin applies it and answers us. */
 	struct tally_wire_client f = *c;
 	f.deadline_ms = (uint32_t)((deadline - n->now) / 1000000u * 9 / 10);
@@ -1196,6 +1542,13 @@ on_client_reply(struct tally_node *n, const struct tally_wire_frame *f)
 			struct op *o = &n->ops[j];
 			if (o->kind == OP_FORWARD && o->client == c.client && o->seq == c.seq &&
 			    memcmp(o->key, key, 16) == 0) {
+				/* Definitive: the origin applied it, or says it did not. Then a
+				 * retry may go anywhere. Indeterminate keeps the pin. */
+				if (c.status != TALLY_E_INDETERMINATE && c.status != TALLY_E_OP_REFUSED) {
+					struct pin *pin = pin_find(n, c.client, c.seq, false);
+					if (pin != NULL)
+						pin->used = false;
+				}
 				/* The origin's token, relayed as it is. */
 				o->toklen = c.token_len <= sizeof(o->tok) ? c.token_len : 0;
 				memcpy(o->tok, c.token, o->toklen);
@@ -1375,6 +1728,9 @@ on_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *
 	case TALLY_WIRE_DIGEST:
 		on_digest(n, f); /* with no records: a heartbeat, already heard */
 		break;
+	case TALLY_WIRE_CAUSAL:
+		on_causal(n, f);
+		break;
 	default:
 		break;
 	}
@@ -1455,7 +1811,7 @@ handoff(struct tally_node *n)
 				continue;
 			for (unsigned o = 0; o < TALLY_MAX_NODES; o++)
 				if (missing & (1u << o)) {
-					send_slot(n, t, k->key, ix, o, s.p.slot[o], s.n.slot[o]);
+					ship_slot(n, t, k->key, ix, o, s.p.slot[o], s.n.slot[o]);
 					n->c.handoff_records++;
 				}
 		}
@@ -1636,7 +1992,25 @@ ae_ship(struct tally_node *n)
 			struct tally_wire_state st = { .index = k->peer_ix[t], .kind = TALLY_WIRE_KIND_PNCOUNTER,
 						       .p = s.p, .n = s.n };
 			memcpy(st.key, k->key, 16);
-			(void)tally_wire_add_state(&txb_get(n, t, TALLY_WIRE_REPAIR)->w, &st);
+			/* A key whose writes were causal travels after its dependency, in
+			 * the same frame: the receiver merges both in order, at once. */
+			const struct dep *d = dep_of(n, ix);
+			uint32_t dix = d != NULL ? key_find(n, d->dep_key) : NIL;
+			tally_pncounter_t ds;
+			struct txb *b = txb_get(n, t, TALLY_WIRE_REPAIR);
+			if (dix != NIL && state_of(n, dix, &ds) == 0) {
+				if (tally_wire_room(&b->w) < 2) {
+					txb_flush(n, t, TALLY_WIRE_REPAIR);
+					b = txb_get(n, t, TALLY_WIRE_REPAIR);
+				}
+				struct tally_wire_state dst = { .index = n->meta[dix].peer_ix[t],
+								.kind = TALLY_WIRE_KIND_PNCOUNTER, .p = ds.p, .n = ds.n };
+				memcpy(dst.key, d->dep_key, 16);
+				(void)tally_wire_add_state(&b->w, &dst);
+				a->tokens -= 1;
+				a->records++;
+			}
+			(void)tally_wire_add_state(&b->w, &st);
 			a->tokens -= 1;
 			a->records++;
 		}
@@ -1699,7 +2073,7 @@ scan_ops(struct tally_node *n)
 				uint32_t ix = key_find(n, o->key);
 				for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
 					if ((o->targets & ~o->holders & (1u << t)) && is_up(n, t))
-						send_slot(n, t, o->key, ix, n->self, o->p, o->n);
+						ship_slot(n, t, o->key, ix, n->self, o->p, o->n);
 				o->next_send = n->now + RETRANSMIT_NS;
 			}
 			break;
@@ -2004,11 +2378,15 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 		",\"read_repairs_sent\":%" PRIu64 ",\"repairs_applied\":%" PRIu64 ",\"handoff_records\":%" PRIu64
 		",\"handoff_dropped_keys\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"table_full\":%" PRIu64
 		",\"tokens_in\":%" PRIu64 ",\"tokens_refused\":%" PRIu64 ",\"token_waits\":%" PRIu64
-		",\"not_yet\":%" PRIu64 ",\"token_checks_nic\":%" PRIu64 ",",
+		",\"not_yet\":%" PRIu64 ",\"token_checks_nic\":%" PRIu64 ",\"causal_writes\":%" PRIu64
+		",\"causal_in\":%" PRIu64 ",\"held_now\":%u,\"held_total\":%" PRIu64 ",\"held_dropped\":%" PRIu64
+		",\"held_bad_dependency\":%" PRIu64 ",\"held_longest_ms\":%" PRIu64 ",\"dependency_fetches\":%" PRIu64
+		",\"pinned_retries\":%" PRIu64 ",\"pins_evicted\":%" PRIu64 ",",
 	    n->nops, n->c.client_frames, n->c.client_records, n->c.forwarded, n->c.applied, n->c.duplicates,
 	    n->c.reads, n->c.repairs_sent, n->c.repairs_applied, n->c.handoff_records, n->c.handoff_dropped_keys,
 	    n->c.recoveries, n->c.table_full, n->c.tokens_in, n->c.tokens_refused, n->c.token_waits, n->c.not_yet,
-	    n->c.token_checks_nic);
+	    n->c.token_checks_nic, n->c.causal_writes, n->c.causal_in, n->nheld, n->c.held_total, n->c.held_dropped,
+	    n->c.held_bad_dep, n->c.held_max_ns / 1000000u, n->c.fetches, n->c.pinned_retries, n->c.pins_evicted);
 	put(&o, "\"replies\":{");
 	for (unsigned s = 0; s < TALLY_STATUS_END; s++)
 		put(&o, "%s\"%s\":%" PRIu64, s ? "," : "", tally_status_name(s), n->c.replies[s]);
@@ -2082,6 +2460,31 @@ local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
 	return 200;
 }
 
+/* GET /fault?delay=PEER&ms=MS, /fault?clear: fault injection on the cluster
+ * link (configuration: fault_injection = 1). */
+static int
+fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
+{
+	unsigned peer, ms;
+
+	if (!n->cfg.fault_injection)
+		return snprintf(buf, cap, "{\"error\":\"fault injection is off ([node] fault_injection = 0)\"}\n"), 403;
+	if (strcmp(q, "clear") == 0) {
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+			if (n->m[i].present)
+				(void)tally_dp_set_delay(n->dp, n->m[i].addr.dst_ip, 0);
+		note(n, "fault injection: cleared");
+		return snprintf(buf, cap, "{\"faults\":\"cleared\"}\n"), 200;
+	}
+	if (sscanf(q, "delay=%u&ms=%u", &peer, &ms) != 2 || peer >= TALLY_MAX_NODES || !n->m[peer].present ||
+	    ms > 60000)
+		return snprintf(buf, cap, "{\"error\":\"want /fault?delay=PEER&ms=0..60000 or /fault?clear\"}\n"), 400;
+	if (tally_dp_set_delay(n->dp, n->m[peer].addr.dst_ip, (uint64_t)ms * 1000000u) != 0)
+		return snprintf(buf, cap, "{\"error\":\"too many delay rules\"}\n"), 400;
+	note(n, "fault injection: frames to node %u leave %u ms late", peer, ms);
+	return snprintf(buf, cap, "{\"delay_to\":%u,\"ms\":%u}\n", peer, ms), 200;
+}
+
 static void
 admin_respond(struct tally_node *n, struct admin_conn *c)
 {
@@ -2099,6 +2502,9 @@ admin_respond(struct tally_node *n, struct admin_conn *c)
 	} else if (strncmp(path, "/local/", 7) == 0) {
 		code = local_json(n, path + 7, body, sizeof(body));
 		len = strlen(body);
+	} else if (strncmp(path, "/fault?", 7) == 0) {
+		code = fault_json(n, path + 7, body, sizeof(body));
+		len = strlen(body);
 	} else if (n->admin_fn != NULL) {
 		code = n->admin_fn(n->admin_ctx, path, body, sizeof(body));
 		len = strlen(body);
@@ -2108,7 +2514,8 @@ admin_respond(struct tally_node *n, struct admin_conn *c)
 	int hl = snprintf(head, sizeof(head),
 			  "HTTP/1.0 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
 			  "Connection: close\r\n\r\n",
-			  code, code == 200 ? "OK" : code == 400 ? "Bad Request" : code == 404 ? "Not Found" : "Error",
+			  code, code == 200 ? "OK" : code == 400 ? "Bad Request" : code == 403 ? "Forbidden"
+						  : code == 404 ? "Not Found" : "Error",
 			  len);
 	/* Small answers to a local tool: a blocking write with a short timeout suffices. */
 	int fl = fcntl(c->fd, F_GETFL);
@@ -2253,8 +2660,11 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	n->cap_ackq = 4096;
 	n->ackq = calloc(n->cap_ackq, sizeof(*n->ackq));
 	n->dedup = tally_dedup_create(NULL, &rc);
+	n->held = calloc(HELD_MAX, sizeof(*n->held));
+	n->deps = calloc(DEPS, sizeof(*n->deps));
+	n->pins = calloc(PINS, sizeof(*n->pins));
 	if (n->meta == NULL || n->ops == NULL || n->commit_ops == NULL || n->acks == NULL || n->ackq == NULL ||
-	    n->dedup == NULL) {
+	    n->dedup == NULL || n->held == NULL || n->deps == NULL || n->pins == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -2353,6 +2763,9 @@ tally_node_destroy(struct tally_node *n)
 	free(n->commit_ops);
 	free(n->acks);
 	free(n->ackq);
+	free(n->held);
+	free(n->deps);
+	free(n->pins);
 	free(n);
 }
 
@@ -2365,6 +2778,7 @@ tally_node_poll(struct tally_node *n)
 	n->now = now_ns();
 	work += tally_dp_poll(n->dp);
 	work += client_poll(n);
+	recheck_held(n);
 	commit(n);
 	timers(n);
 	work += admin_poll(n);

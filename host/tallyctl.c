@@ -40,6 +40,9 @@ static const char usage[] =
 	"                       offload telemetry\n"
 	"  partition isolate N | heal | show\n"
 	"                       cut node N off the embedded cluster's switch, or heal it\n"
+	"  fault delay PEER MS | clear\n"
+	"                       make node N's frames to PEER leave MS late (a slow link),\n"
+	"                       or stop; only where fault_injection = 1 (tests)\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    the cluster's configuration (its key and members); without\n"
@@ -54,6 +57,9 @@ static const char usage[] =
 	"      --token-file F   keep a session in F across invocations: send the key's\n"
 	"                       token, store the answer's (read-your-writes, monotonic\n"
 	"                       reads; docs/sessions.md)\n"
+	"      --after KEY      incr/decr: a causal write after what the session (its\n"
+	"                       --token-file) has seen of KEY: no replica shows the\n"
+	"                       write before it holds that much of KEY\n"
 	"      --json           status: print the node's JSON as it is\n"
 	"  -h, --help           print this and exit\n"
 	"\n"
@@ -100,6 +106,13 @@ static const char usage_status[] =
 	"telemetry and the write-ahead log. Reads the node's status page over TCP\n"
 	"(admin_port).\n";
 
+static const char usage_fault[] =
+	"usage: tallyctl [OPTIONS] fault delay PEER MS | clear\n"
+	"\n"
+	"Fault injection, for tests: node N's frames to node PEER leave MS\n"
+	"milliseconds late (in order), as over a slow link; clear removes every\n"
+	"delay. Refused unless the node runs with [node] fault_injection = 1.\n";
+
 static const char usage_partition[] =
 	"usage: tallyctl [OPTIONS] partition isolate N | heal | show\n"
 	"\n"
@@ -111,7 +124,7 @@ struct opts {
 	const char *config;
 	unsigned node, w, r, timeout_ms;
 	bool json, have_opid, local;
-	const char *token_file;
+	const char *token_file, *after;
 	uint64_t op_client, op_seq;
 };
 
@@ -289,8 +302,21 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 		}
 		if (n > 0)
 			(void)tally_client_token_set(c, key, strlen(key), tok, (size_t)n);
+		if (o->after != NULL) {
+			n = token_load(o->token_file, o->after, tok);
+			if (n <= 0) {
+				if (n == 0)
+					fprintf(stderr, "tallyctl: %s %s --after %s: %s has no token for %s; read it with this "
+							"--token-file first\n", cmd, key, o->after, o->token_file, o->after);
+				tally_client_close(c);
+				return n == 0 ? EXIT_USAGE : EXIT_FAIL;
+			}
+			(void)tally_client_token_set(c, o->after, strlen(o->after), tok, (size_t)n);
+		}
 	}
-	if (o->have_opid)
+	if (o->after != NULL)
+		rc = tally_client_submit_after(c, op, key, strlen(key), delta, quorum, o->after, strlen(o->after), NULL);
+	else if (o->have_opid)
 		rc = tally_client_submit_id(c, op, key, strlen(key), delta, quorum, o->op_client, o->op_seq, NULL);
 	else
 		rc = tally_client_submit_id(c, op, key, strlen(key), delta, quorum, tally_client_id(c),
@@ -301,7 +327,8 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 			rc == -EINVAL ? "bad request (a key is 1..64 bytes)" : strerror(-rc));
 		return EXIT_USAGE;
 	}
-	uint64_t cid = o->have_opid ? o->op_client : tally_client_id(c), seq = o->have_opid ? o->op_seq : 1;
+	uint64_t cid = o->have_opid && !o->after ? o->op_client : tally_client_id(c),
+		 seq = o->have_opid && !o->after ? o->op_seq : 1;
 	do {
 		rc = tally_client_poll(c, &r, 1, (int)o->timeout_ms + 100);
 	} while (rc == 0);
@@ -562,6 +589,36 @@ run_local(const struct opts *o, const struct target *t, const char *key)
 }
 
 static int
+run_fault(const struct opts *o, const struct target *t, int argc, char **argv)
+{
+	char path[64];
+	unsigned long long peer, ms;
+	int code = 0;
+
+	if (argc == 1 && strcmp(argv[0], "clear") == 0)
+		snprintf(path, sizeof(path), "/fault?clear");
+	else if (argc == 3 && strcmp(argv[0], "delay") == 0 && parse_uint(argv[1], TALLY_MAX_NODES - 1, &peer) &&
+		 parse_uint(argv[2], 60000, &ms))
+		snprintf(path, sizeof(path), "/fault?delay=%llu&ms=%llu", peer, ms);
+	else
+		return fail_usage("fault: want 'delay PEER MS' (MS in 0..60000) or 'clear'%s", "");
+	char *body = http_get(t, path, &code);
+	if (body == NULL) {
+		fprintf(stderr, "tallyctl: fault: no answer from node %u's status page at %s:%u\n", o->node, t->ip,
+			t->admin_port);
+		return EXIT_FAIL;
+	}
+	if (code != 200) {
+		fprintf(stderr, "tallyctl: fault: %s", body);
+		free(body);
+		return EXIT_FAIL;
+	}
+	fputs(body, stdout);
+	free(body);
+	return 0;
+}
+
+static int
 run_partition(const struct opts *o, const struct target *t, int argc, char **argv)
 {
 	char path[64];
@@ -605,6 +662,7 @@ main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' }, { "op-id", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },          { "help", no_argument, NULL, 'h' },
 		{ "local", no_argument, NULL, 'l' },         { "token-file", required_argument, NULL, 'T' },
+		{ "after", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .timeout_ms = 1000 };
@@ -657,6 +715,9 @@ main(int argc, char **argv)
 		case 'T':
 			o.token_file = optarg;
 			break;
+		case 'A':
+			o.after = optarg;
+			break;
 		case 'h':
 			help = true;
 			break;
@@ -682,6 +743,7 @@ main(int argc, char **argv)
 		fputs(is_write ? usage_incr : strcmp(cmd, "get") == 0 ? usage_get
 				 : strcmp(cmd, "status") == 0   ? usage_status
 				 : strcmp(cmd, "partition") == 0 ? usage_partition
+				 : strcmp(cmd, "fault") == 0     ? usage_fault
 								  : usage,
 		      stdout);
 		return 0;
@@ -699,6 +761,8 @@ main(int argc, char **argv)
 				return fail_usage("DELTA: want a whole number >= 1, not '%s'", args[1]);
 			delta = v;
 		}
+		if (o.after != NULL && (!is_write || o.token_file == NULL || o.have_opid))
+			return fail_usage("--after: for incr/decr with --token-file, without --op-id%s", "");
 		if ((rc = resolve(&o, &t)) != 0)
 			return rc;
 		if (o.local) {
@@ -718,6 +782,11 @@ main(int argc, char **argv)
 		if ((rc = resolve(&o, &t)) != 0)
 			return rc;
 		return run_status(&o, &t);
+	}
+	if (strcmp(cmd, "fault") == 0) {
+		if ((rc = resolve(&o, &t)) != 0)
+			return rc;
+		return run_fault(&o, &t, nargs, args);
 	}
 	if (strcmp(cmd, "partition") == 0) {
 		if ((rc = resolve(&o, &t)) != 0)

@@ -29,9 +29,15 @@
 #    and reads through node 3: without the token stale (read-your-writes and
 #    monotonic reads both violated, observably), with it not_yet; after
 #    healing the guarded read sees the write; a tampered token is refused
-# 7. a node with a wrong cluster key: its frames are dropped and counted,
+# 7. causal writes, with node 1's frames to node 3 delayed 300 ms (the
+#    node's own fault injection; this kernel has no netem): a post
+#    (origin node 1) and its comment (origin node 2) written one after the
+#    other show up at node 3 in the wrong order without a dependency; with
+#    the comment written --after the post, node 3 holds it back and never
+#    shows it first
+# 8. a node with a wrong cluster key: its frames are dropped and counted,
 #    it never counts as up, and the others go on
-# 8. full key tables (every node restarted with table_entries = 6): the
+# 9. full key tables (every node restarted with table_entries = 6): the
 #    first refused key is table_full, every acknowledged one reads back,
 #    the refused one reads as never written, and writes to held keys go on
 # Refused client frames (wrong key, bad record, garbage, W over n) are
@@ -93,6 +99,7 @@ id = $1
 data_dir = $work/data$1
 ${TABLE:-}
 backend = $([ "$1" -lt 2 ] && echo cpu || echo sim)
+fault_injection = 1
 [limits]
 heartbeat_ms = 50
 failure_ms = 400
@@ -306,7 +313,50 @@ rc=0; "$CTL" -c "$CFG" -n 1 --token-file "$TOK" get "$K" 2>"$work/bad.err" || rc
 [ "$rc" = 20 ] && grep -q forged "$work/bad.err" || fail "a tampered token: exit $rc, $(cat "$work/bad.err")"
 echo "a tampered token: exit 20, \"$(cut -d: -f4- "$work/bad.err" | cut -c1-60)...\""
 
-echo "== 7. a node with the wrong cluster key"
+echo "== 7. causal writes: the comment never shows before the post"
+# Node 1's frames to node 3 leave 300 ms late (tallyctl fault: this kernel
+# has no netem). A post's origin is node 1, its comment's node 2: node 3
+# hears of the comment first.
+pick_pc() { # pick_pc ORIGIN PREFIX: a key whose origin is ORIGIN and of which node 3 is a replica
+	for k in $(seq 1 400); do
+		read -r a b c _ <<<"$("$CHECK" place --config "$CFG" --key "$2$k")"
+		if [ "$a" = "$1" ] && { [ "$b" = 3 ] || [ "$c" = 3 ]; }; then echo "$2$k"; return; fi
+	done
+	fail "no key with origin $1 replicated on node 3"
+}
+"$CTL" -c "$CFG" -n 1 fault delay 3 300 >/dev/null || fail "tallyctl fault delay"
+# watch NODE POST COMMENT: poll node 3's own replicas for 1 s; print how many
+# polls saw the comment without the post
+watch3() {
+	local bad=0
+	for _ in $(seq 1 40); do
+		c=$("$CTL" -c "$CFG" -n 3 get "$2" --local)
+		p=$("$CTL" -c "$CFG" -n 3 get "$1" --local)
+		[ "$c" -ge 1 ] && [ "$p" = 0 ] && bad=$((bad + 1))
+		sleep 0.02
+	done
+	echo "$bad"
+}
+P=$(pick_pc 1 post) Q=$(pick_pc 2 comment)
+"$CTL" -c "$CFG" -n 1 incr "$P" 1 -W 1 >/dev/null
+"$CTL" -c "$CFG" -n 2 incr "$Q" 1 -W 1 >/dev/null
+plain=$(watch3 "$P" "$Q")
+echo "without a dependency: node 3 showed the comment without its post in $plain of 40 looks"
+[ "$plain" -ge 1 ] || fail "the anomaly did not show without causal writes, so the test proves nothing"
+CT=$work/causal.tok
+P=$(pick_pc 1 post2) Q=$(pick_pc 2 comment2)
+before=$(json 3 "s['requests']['held_total']")
+"$CTL" -c "$CFG" -n 1 --token-file "$CT" incr "$P" 1 -W 1 >/dev/null
+"$CTL" -c "$CFG" -n 2 --token-file "$CT" incr "$Q" 1 -W 1 --after "$P" >/dev/null || fail "the causal write"
+guarded=$(watch3 "$P" "$Q")
+held=$(($(json 3 "s['requests']['held_total']") - before))
+echo "with the comment written --after the post: $guarded of 40 looks; node 3 held $held causal record(s) back" \
+	"(longest $(json 3 "s['requests']['held_longest_ms']") ms)"
+[ "$guarded" = 0 ] || fail "node 3 showed a causal write before its dependency"
+[ "$held" -ge 1 ] || fail "node 3 held nothing back, so the delay did not bite"
+"$CTL" -c "$CFG" -n 1 fault clear >/dev/null
+
+echo "== 8. a node with the wrong cluster key"
 kill -9 "${pids[3]}"
 wait "${pids[3]}" 2>/dev/null || true
 wait_state 0 3 down
@@ -322,7 +372,7 @@ echo "node 0 dropped $((after - before)) frames from it as bad_mac, keeps it dow
 kill -9 "${pids[3]}"
 wait "${pids[3]}" 2>/dev/null || true
 
-echo "== 8. full key tables"
+echo "== 9. full key tables"
 for ((i = 0; i < 3; i++)); do kill "${pids[$i]}"; wait "${pids[$i]}" 2>/dev/null || true; done
 rm -rf "$work"/data*
 TABLE="table_entries = 6"

@@ -69,6 +69,7 @@ test_full_file(void **state)
 			      "client_port = 7481\n"
 			      "admin_port = 7482\n"
 			      "mtu = 9000\n"
+			      "fault_injection = 1\n"
 			      "[limits]\n"
 			      "request_timeout_ms = 250\n"
 			      "heartbeat_ms = 50\n"
@@ -97,6 +98,7 @@ test_full_file(void **state)
 	assert_int_equal(c.client_port, 7481);
 	assert_int_equal(c.admin_port, 7482);
 	assert_int_equal(c.mtu, 9000);
+	assert_int_equal(c.fault_injection, 1);
 	assert_int_equal(c.request_timeout_ms, 250);
 	assert_int_equal(c.heartbeat_ms, 50);
 	assert_int_equal(c.failure_ms, 400);
