@@ -535,6 +535,13 @@ run_status(const struct opts *o, const struct target *t)
 	       " records offered, %" JSON_INTEGER_FORMAT " keys handed off\n",
 	       num(r, "read_repairs_sent"), num(r, "repairs_applied"), num(r, "handoff_records"),
 	       num(r, "handoff_dropped_keys"));
+	printf("sessions: %" JSON_INTEGER_FORMAT " tokens in, %" JSON_INTEGER_FORMAT " refused, %" JSON_INTEGER_FORMAT
+	       " reads waited for replicas, %" JSON_INTEGER_FORMAT " not_yet; causal: %" JSON_INTEGER_FORMAT
+	       " writes made, %" JSON_INTEGER_FORMAT " received, %" JSON_INTEGER_FORMAT " held now (%" JSON_INTEGER_FORMAT
+	       " ever, longest %" JSON_INTEGER_FORMAT " ms), %" JSON_INTEGER_FORMAT " dependency fetches\n",
+	       num(r, "tokens_in"), num(r, "tokens_refused"), num(r, "token_waits"), num(r, "not_yet"),
+	       num(r, "causal_writes"), num(r, "causal_in"), num(r, "held_now"), num(r, "held_total"),
+	       num(r, "held_longest_ms"), num(r, "dependency_fetches"));
 	printf("client frames refused:");
 	bool any = false;
 	json_object_foreach(json_object_get(r, "client_drops"), name, v)
