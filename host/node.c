@@ -51,235 +51,12 @@
 #include "wal.h"
 #include "wire.h"
 
-#define MAX_OPS 8192           /* requests in flight at one node */
-#define OP_HASH 16384          /* buckets of the by-key index of ops */
-#define NIL UINT32_MAX
-#define FRAME_BUF 9100
-#define RETRANSMIT_NS 20000000u       /* resend REPLICATE to a replica that has not acked */
-#define REPLICATE_LINGER_NS 5000000000u /* keep shipping after the answer, for replicas not yet holding */
-#define HANDOFF_NS 200000000u         /* how often hints are offered to their owners */
-#define SNAPSHOT_LOG_BYTES (64u << 20)  /* a snapshot when the log grows past this, */
-#define SNAPSHOT_AGE_NS 300000000000u     /* or, with at least ... */
-#define SNAPSHOT_MIN_BYTES (1u << 20)     /* ... this much log, every 5 minutes */
-#define AE_QUEUE 64            /* partitions waiting to be shipped to one peer */
-#define HELD_MAX 1024          /* causal records a replica holds back, at most */
-#define PINS 65536             /* forwarded op ids remembered with their origin (4-way sets) */
-#define DEPS 4096              /* keys whose last causal dependency is remembered for shipping */
-#define HELD_GIVE_UP_NS 30000000000u /* a held record is dropped after 30 s: the origin resends */
-#define CLIENT_BURST 32
-#define MAX_CREPLY 8           /* client addresses with a reply frame open in one round */
-#define ADMIN_CONNS 8
-
-enum member_state { PEER_DOWN = 0, PEER_UP };
-
-struct member {
-	bool present;
-	struct tally_wire_addr addr; /* from us to it (dst_*) */
-	bool mac_known;
-	uint64_t last_heard;         /* ns, 0 = never */
-	uint32_t epoch;              /* its incarnation, last seen */
-	bool up;
-	uint64_t frames_in;
-};
-
-/* What the host keeps per counter-table entry. */
-struct keymeta {
-	bool used;
-	bool recovered;                    /* own slot known to be the highest anywhere */
-	uint8_t key[16];
-	uint32_t peer_ix[TALLY_MAX_NODES]; /* the peer's table index, from its acks */
-	uint64_t handoff_ok;               /* bit 8*t+o: node t holds our slot o of this key */
-	uint8_t owe;                       /* preferred replicas our writes missed while down */
-	uint32_t part;                     /* its partition */
-};
-
-enum op_kind { OP_FREE = 0, OP_WRITE, OP_FORWARD, OP_READ };
-enum op_state { ST_NEW = 0, ST_RECOVER, ST_DEP, ST_COMMIT, ST_SHIP, ST_DONE };
-
-struct reply_to {
-	bool node;                 /* answer coordinator node @peer over the cluster link */
-	uint16_t peer;
-	struct sockaddr_in sa;     /* else a client, at this address */
-};
-
-struct op {
-	uint8_t kind, state;
-	uint8_t cop;               /* enum tally_wire_op */
-	uint8_t w, r;
-	bool replied, recover;     /* recover: an internal read of every member (kv679) */
-	bool fetch;                /* an internal read that pulls a dependency's state here */
-	uint8_t key[16];
-	uint8_t keybytes[TALLY_WIRE_CLIENT_STR_MAX], keylen;
-	uint64_t client, seq;
-	uint64_t delta;
-	uint64_t deadline, linger, next_send;
-	struct reply_to to;
-	/* write: own slot values this op needs held, and by whom */
-	uint64_t p, n;
-	uint8_t targets, holders;
-	/* read */
-	uint8_t answered;
-	uint64_t req_seq[TALLY_MAX_NODES];
-	tally_pncounter_t got[TALLY_MAX_NODES];
-	tally_pncounter_t merged;
-	uint32_t parked;           /* recover: first write op waiting for it */
-	uint32_t next_parked;      /* write: next op waiting for the same recovery */
-	uint32_t hnext;            /* by-key chain */
-	uint64_t started;
-	uint64_t gen;              /* tells a reused entry from the op that was freed */
-	/* session: the state the request's token says the session has seen */
-	bool has_need;
-	tally_pncounter_t need;
-	/* a causal write: the dependency (another key's token) it waits for */
-	bool causal;
-	uint8_t dep_key[16];
-	tally_pncounter_t dep_need;
-	uint8_t dep_tok[TALLY_TOKEN_LEN];
-	uint8_t tok[TALLY_TOKEN_LEN], toklen; /* the token to answer with */
-};
-
-/* A frame being filled for one peer and type. */
-struct txb {
-	bool open;
-	struct tally_wire_writer w;
-	uint64_t seq;
-	uint8_t buf[FRAME_BUF];
-};
-
-/* Deferred replica acks: completions of one frame, sent after the commit. */
-struct ackq {
-	struct tally_wire_addr from;
-	struct tally_wire_hdr hdr;
-	unsigned first, n;
-};
-
-struct creply {
-	bool open;
-	struct sockaddr_in sa;
-	struct tally_wire_writer w;
-	uint8_t buf[FRAME_BUF];
-};
-
-struct admin_conn {
-	int fd;
-	size_t got;
-	char req[1024];
-};
-
-/* A forwarded write's op id and the origin it went to: a retry goes there
- * again, never to a second origin that could apply it twice. */
-struct pin {
-	uint64_t client, seq;
-	uint8_t origin;
-	bool used;
-};
-
-/* A causal record held back until its dependency is applied here. */
-struct held {
-	bool used;
-	struct tally_wire_addr from;
-	struct tally_wire_hdr hdr;
-	struct tally_wire_slot slot;
-	uint8_t dep_key[16];
-	tally_pncounter_t need;
-	uint64_t since;
-};
-
-/* The last dependency of a key's causal writes, so that whatever ships the
- * key later (handoff, anti-entropy) ships its dependency with it. */
-struct dep {
-	bool used;
-	uint32_t ix;
-	uint8_t dep_key[16];
-	tally_pncounter_t need;
-	uint8_t tok[TALLY_TOKEN_LEN];
-};
-
-/* Anti-entropy towards one peer: partitions to ship it, and the shipping cursor. */
-struct ae_peer {
-	uint32_t queue[AE_QUEUE];
-	unsigned head, len;
-	uint32_t cursor;          /* next table entry of the partition at the head */
-	double tokens;            /* repair records it may still be sent (rate bound) */
-	uint64_t last_sync;       /* when a digest exchange last found us equal */
-	uint64_t digests_in, differ, records;
-};
-
-/* A partition's summary (docs/cluster.md#anti-entropy). */
-struct digest {
-	uint64_t keys;
-	uint8_t hash[16];
-	tally_vec_t vv;
-};
-
-struct counters {
-	uint64_t client_frames, client_records, client_drops[TALLY_WIRE_VERDICT_END];
-	uint64_t replies[TALLY_STATUS_END];
-	uint64_t forwarded, applied, duplicates, reads, repairs_sent, repairs_applied;
-	uint64_t handoff_records, handoff_dropped_keys, host_path_records, table_full, recoveries;
-	uint64_t tokens_in, tokens_refused, not_yet, token_waits, token_checks_nic;
-	uint64_t causal_writes, causal_in, held_total, held_dropped, held_bad_dep, held_max_ns, fetches;
-	uint64_t pinned_retries, pins_evicted;
-};
-
-struct tally_node {
-	struct tally_config cfg;
-	char name[32];
-	FILE *log;
-	unsigned self;
-	struct tally_wire_keys keys;
-	uint8_t token_key[32];
-	struct tally_placement *pl;
-	tally_offload_t *engine;
-	struct tally_dp *dp;
-	struct tally_wire_addr me;
-	struct tally_wal *wal;
-	tally_dedup_t *dedup;
-	bool recovering_mode;     /* the data directory was lost: recover each key before raising it */
-	uint32_t epoch;
-	struct member m[TALLY_MAX_NODES];
-	unsigned nmembers;
-	struct keymeta *meta;
-	uint32_t entries;
-
-	struct op *ops;
-	uint32_t free_op, nops;
-	uint64_t op_gen;
-	uint32_t bucket[OP_HASH];
-
-	/* after the next commit */
-	uint32_t *commit_ops;
-	unsigned ncommit_ops;
-	struct tally_offload_completion *acks;
-	unsigned nacks, cap_acks;
-	struct ackq *ackq;
-	unsigned nackq, cap_ackq;
-
-	struct txb tx[TALLY_MAX_NODES][TALLY_WIRE_TYPE_END];
-	struct creply creply[MAX_CREPLY];
-
-	int client_fd, admin_fd, sink_fd;
-	struct admin_conn admin[ADMIN_CONNS];
-	tally_node_admin_fn admin_fn;
-	void *admin_ctx;
-
-	uint64_t now, next_heartbeat, next_handoff, next_scan, started, last_snapshot;
-	uint64_t next_ae, last_refill;
-	uint32_t ae_part;         /* the next partition to summarise */
-	struct ae_peer ae[TALLY_MAX_NODES];
-	struct held *held;
-	unsigned nheld;
-	bool held_dirty;          /* something changed here: held records may be satisfied now */
-	struct dep *deps;
-	struct pin *pins;
-	struct counters c;
-	uint64_t last_warn;
-};
+#include "node_int.h"
 
 /* ---- small things ---- */
 
-static uint64_t
-now_ns(void)
+uint64_t
+node_now_ns(void)
 {
 	struct timespec ts;
 
@@ -287,8 +64,8 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void __attribute__((format(printf, 2, 3)))
-note(struct tally_node *n, const char *fmt, ...)
+void __attribute__((format(printf, 2, 3)))
+node_note(struct tally_node *n, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -325,8 +102,8 @@ key_hash(const uint8_t key[16])
 
 /* ---- membership ---- */
 
-static bool
-is_up(const struct tally_node *n, unsigned id)
+bool
+node_is_up(const struct tally_node *n, unsigned id)
 {
 	return id == n->self || (n->m[id].present && n->m[id].up);
 }
@@ -347,7 +124,7 @@ heard(struct tally_node *n, const struct tally_wire_addr *a, const struct tally_
 		m->epoch = h->epoch;
 	}
 	if (!m->up)
-		note(n, "node %u is up (epoch %" PRIu32 ")", h->sender, h->epoch);
+		node_note(n, "node %u is up (epoch %" PRIu32 ")", h->sender, h->epoch);
 	m->up = true;
 	m->last_heard = n->now;
 	m->frames_in++;
@@ -358,8 +135,8 @@ heard(struct tally_node *n, const struct tally_wire_addr *a, const struct tally_
 }
 
 /* The key's nodes in ring order: preference list first, then fallbacks. */
-static const uint8_t *
-ring_of(const struct tally_node *n, const uint8_t key[16], unsigned *count)
+const uint8_t *
+node_ring_of(const struct tally_node *n, const uint8_t key[16], unsigned *count)
 {
 	return tally_placement_nodes(n->pl, tally_placement_partition(n->pl, key), count);
 }
@@ -369,12 +146,12 @@ static uint8_t
 live_replicas(const struct tally_node *n, const uint8_t key[16], int *origin)
 {
 	unsigned count, want = tally_placement_n(n->pl), got = 0;
-	const uint8_t *ring = ring_of(n, key, &count);
+	const uint8_t *ring = node_ring_of(n, key, &count);
 	uint8_t mask = 0;
 
 	*origin = -1;
 	for (unsigned i = 0; i < count && got < want; i++) {
-		if (!is_up(n, ring[i]))
+		if (!node_is_up(n, ring[i]))
 			continue;
 		if (*origin < 0)
 			*origin = ring[i];
@@ -389,7 +166,7 @@ static uint8_t
 preferred_mask(const struct tally_node *n, const uint8_t key[16])
 {
 	unsigned count;
-	const uint8_t *ring = ring_of(n, key, &count);
+	const uint8_t *ring = node_ring_of(n, key, &count);
 	uint8_t m = 0;
 
 	for (unsigned i = 0; i < tally_placement_n(n->pl) && i < count; i++)
@@ -399,8 +176,8 @@ preferred_mask(const struct tally_node *n, const uint8_t key[16])
 
 /* ---- frames to peers ---- */
 
-static void
-txb_flush(struct tally_node *n, unsigned peer, unsigned type)
+void
+node_txb_flush(struct tally_node *n, unsigned peer, unsigned type)
 {
 	struct txb *t = &n->tx[peer][type];
 
@@ -418,13 +195,13 @@ flush_all(struct tally_node *n)
 {
 	for (unsigned p = 0; p < TALLY_MAX_NODES; p++)
 		for (unsigned t = 1; t < TALLY_WIRE_TYPE_END; t++)
-			txb_flush(n, p, t);
+			node_txb_flush(n, p, t);
 	tally_dp_flush(n->dp);
 }
 
 /* Begin a frame of @type to @peer with @ref. */
-static void
-frame_begin(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf, unsigned peer, unsigned type,
+void
+node_frame_begin(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf, unsigned peer, unsigned type,
 	    uint64_t ref, uint64_t *seq)
 {
 	struct tally_wire_addr a = n->me;
@@ -447,15 +224,15 @@ frame_begin(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf, uns
 }
 
 /* The frame of @type open to @peer, with room for a record. */
-static struct txb *
-txb_get(struct tally_node *n, unsigned peer, unsigned type)
+struct txb *
+node_txb_get(struct tally_node *n, unsigned peer, unsigned type)
 {
 	struct txb *t = &n->tx[peer][type];
 
 	if (t->open && tally_wire_room(&t->w) == 0)
-		txb_flush(n, peer, type);
+		node_txb_flush(n, peer, type);
 	if (!t->open) {
-		frame_begin(n, &t->w, t->buf, peer, type, 0, &t->seq);
+		node_frame_begin(n, &t->w, t->buf, peer, type, 0, &t->seq);
 		t->open = true;
 	}
 	return t;
@@ -470,11 +247,11 @@ send_slot(struct tally_node *n, unsigned peer, const uint8_t key[16], uint32_t i
 		.kind = TALLY_WIRE_KIND_PNCOUNTER, .origin = (uint8_t)origin, .p = p, .n = nv,
 	};
 	memcpy(s.key, key, 16);
-	(void)tally_wire_add_slot(&txb_get(n, peer, TALLY_WIRE_REPLICATE)->w, &s);
+	(void)tally_wire_add_slot(&node_txb_get(n, peer, TALLY_WIRE_REPLICATE)->w, &s);
 }
 
-static struct dep *
-dep_of(struct tally_node *n, uint32_t ix)
+struct dep *
+node_dep_of(struct tally_node *n, uint32_t ix)
 {
 	struct dep *d = ix == NIL ? NULL : &n->deps[ix % DEPS];
 
@@ -488,7 +265,7 @@ static void
 ship_slot(struct tally_node *n, unsigned peer, const uint8_t key[16], uint32_t ix, unsigned origin, uint64_t p,
 	  uint64_t nv)
 {
-	const struct dep *d = dep_of(n, ix);
+	const struct dep *d = node_dep_of(n, ix);
 
 	if (d == NULL) {
 		send_slot(n, peer, key, ix, origin, p, nv);
@@ -501,7 +278,7 @@ ship_slot(struct tally_node *n, unsigned peer, const uint8_t key[16], uint32_t i
 	};
 	memcpy(c.slot.key, key, 16);
 	memcpy(c.dep, d->tok, TALLY_TOKEN_LEN);
-	(void)tally_wire_add_causal(&txb_get(n, peer, TALLY_WIRE_CAUSAL)->w, &c);
+	(void)tally_wire_add_causal(&node_txb_get(n, peer, TALLY_WIRE_CAUSAL)->w, &c);
 }
 
 static void
@@ -513,7 +290,7 @@ heartbeat(struct tally_node *n)
 	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
 		if (!n->m[i].present || i == n->self)
 			continue;
-		frame_begin(n, &w, buf, i, TALLY_WIRE_DIGEST, 0, NULL);
+		node_frame_begin(n, &w, buf, i, TALLY_WIRE_DIGEST, 0, NULL);
 		size_t len = tally_wire_finish(&w, &n->keys);
 		(void)tally_dp_send(n->dp, buf, (uint16_t)len);
 	}
@@ -521,8 +298,8 @@ heartbeat(struct tally_node *n)
 
 /* ---- the counter table ---- */
 
-static uint32_t
-key_find(const struct tally_node *n, const uint8_t key[16])
+uint32_t
+node_key_find(const struct tally_node *n, const uint8_t key[16])
 {
 	uint32_t ix;
 
@@ -555,8 +332,8 @@ key_get(struct tally_node *n, const uint8_t key[16], uint32_t *ix)
 	return 0;
 }
 
-static int
-state_of(const struct tally_node *n, uint32_t ix, tally_pncounter_t *s)
+int
+node_state_of(const struct tally_node *n, uint32_t ix, tally_pncounter_t *s)
 {
 	if (ix == NIL) {
 		tally_pn_init(s);
@@ -727,7 +504,7 @@ answer_to(struct tally_node *n, const struct reply_to *to, unsigned cop, uint64_
 	if (status < TALLY_STATUS_END)
 		n->c.replies[status]++;
 	if (to->node) {
-		(void)tally_wire_add_client(&txb_get(n, to->peer, TALLY_WIRE_CLIENT_REPLY)->w, &r);
+		(void)tally_wire_add_client(&node_txb_get(n, to->peer, TALLY_WIRE_CLIENT_REPLY)->w, &r);
 		return;
 	}
 	struct creply *c = creply_for(n, &to->sa);
@@ -755,8 +532,8 @@ answer(struct tally_node *n, struct op *o, unsigned status, int64_t value)
 	answer_to(n, &o->to, o->cop, o->client, o->seq, o->keybytes, o->keylen, status, value, o->tok, o->toklen);
 }
 
-static int64_t
-value_of(const tally_pncounter_t *s, unsigned *status)
+int64_t
+node_value_of(const tally_pncounter_t *s, unsigned *status)
 {
 	int64_t v = 0;
 
@@ -772,7 +549,7 @@ answer_value(struct tally_node *n, struct op *o, const tally_pncounter_t *s)
 {
 	struct tally_token t = { .issued = (uint32_t)time(NULL), .s = *s };
 	unsigned status = TALLY_OK;
-	int64_t v = value_of(s, &status);
+	int64_t v = node_value_of(s, &status);
 
 	if (o->has_need)
 		tally_pn_merge(&t.s, &o->need);
@@ -832,7 +609,7 @@ origin_apply(struct tally_node *n, uint32_t oi)
 		op_free(n, oi);
 		return;
 	}
-	ix = key_find(n, o->key);
+	ix = node_key_find(n, o->key);
 	if (n->recovering_mode && (ix == NIL || !n->meta[ix].recovered)) {
 		start_recovery(n, oi);
 		return;
@@ -853,7 +630,7 @@ origin_apply(struct tally_node *n, uint32_t oi)
 	}
 	rc = key_get(n, o->key, &ix);
 	if (rc == 0)
-		rc = state_of(n, ix, &s);
+		rc = node_state_of(n, ix, &s);
 	if (rc != 0) {
 		answer(n, o, (unsigned)rc, 0);
 		op_free(n, oi);
@@ -898,7 +675,7 @@ static void
 write_committed(struct tally_node *n, uint32_t oi)
 {
 	struct op *o = &n->ops[oi];
-	uint32_t ix = key_find(n, o->key);
+	uint32_t ix = node_key_find(n, o->key);
 	tally_pncounter_t s;
 
 	o->holders |= (uint8_t)(1u << n->self);
@@ -919,7 +696,7 @@ write_committed(struct tally_node *n, uint32_t oi)
 	for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
 		if ((o->targets & (1u << t)) && t != n->self)
 			ship_slot(n, t, o->key, ix, n->self, o->p, o->n);
-	if (write_held(o) && state_of(n, ix, &s) == 0)
+	if (write_held(o) && node_state_of(n, ix, &s) == 0)
 		answer_value(n, o, &s);
 	if (o->holders == o->targets)
 		op_free(n, oi);
@@ -929,14 +706,14 @@ write_committed(struct tally_node *n, uint32_t oi)
 static void
 ack_seen(struct tally_node *n, unsigned from, const struct tally_wire_slot *a)
 {
-	uint32_t ix = key_find(n, a->key);
+	uint32_t ix = node_key_find(n, a->key);
 
 	if (ix == NIL)
 		return;
 	n->meta[ix].peer_ix[from] = a->index;
 	/* A hint offered to a preferred node: is our slot held there now? */
 	tally_pncounter_t s;
-	if (state_of(n, ix, &s) == 0 && a->p >= s.p.slot[a->origin] && a->n >= s.n.slot[a->origin])
+	if (node_state_of(n, ix, &s) == 0 && a->p >= s.p.slot[a->origin] && a->n >= s.n.slot[a->origin])
 		n->meta[ix].handoff_ok |= UINT64_C(1) << (8 * from + a->origin);
 	if (a->origin != n->self)
 		return;
@@ -1077,11 +854,11 @@ read_finish(struct tally_node *n, uint32_t oi)
 		}
 		struct tally_wire_state st = { .index = TALLY_WIRE_INDEX_UNKNOWN, .kind = TALLY_WIRE_KIND_PNCOUNTER,
 					       .p = o->merged.p, .n = o->merged.n };
-		uint32_t ix = key_find(n, o->key);
+		uint32_t ix = node_key_find(n, o->key);
 		if (ix != NIL)
 			st.index = n->meta[ix].peer_ix[t];
 		memcpy(st.key, o->key, 16);
-		(void)tally_wire_add_state(&txb_get(n, t, TALLY_WIRE_REPAIR)->w, &st);
+		(void)tally_wire_add_state(&node_txb_get(n, t, TALLY_WIRE_REPAIR)->w, &st);
 		n->c.repairs_sent++;
 	}
 	op_free(n, oi);
@@ -1092,7 +869,7 @@ static void
 read_send(struct tally_node *n, uint32_t oi)
 {
 	struct op *o = &n->ops[oi];
-	uint32_t ix = key_find(n, o->key);
+	uint32_t ix = node_key_find(n, o->key);
 	uint64_t gen = o->gen;
 
 	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
@@ -1106,7 +883,7 @@ read_send(struct tally_node *n, uint32_t oi)
 				if (tally_offload_compare(n->engine, ix, &o->need.p, &o->need.n, &op, &on) == 0)
 					n->c.token_checks_nic++;
 			}
-			if (state_of(n, ix, &s) == 0)
+			if (node_state_of(n, ix, &s) == 0)
 				read_got(n, oi, t, &s);
 			if (o->kind != OP_READ || o->gen != gen)
 				return; /* finished and freed */
@@ -1115,7 +892,7 @@ read_send(struct tally_node *n, uint32_t oi)
 		struct tally_wire_keyrec k = { .index = ix == NIL ? TALLY_WIRE_INDEX_UNKNOWN : n->meta[ix].peer_ix[t],
 					       .kind = TALLY_WIRE_KIND_PNCOUNTER };
 		memcpy(k.key, o->key, 16);
-		struct txb *b = txb_get(n, t, TALLY_WIRE_READ_REQUEST);
+		struct txb *b = node_txb_get(n, t, TALLY_WIRE_READ_REQUEST);
 		(void)tally_wire_add_keyrec(&b->w, &k);
 		o->req_seq[t] = b->seq;
 	}
@@ -1166,7 +943,7 @@ start_recovery(struct tally_node *n, uint32_t wi)
 static bool
 dep_satisfied(struct tally_node *n, const uint8_t key[16], const tally_pncounter_t *need)
 {
-	uint32_t ix = key_find(n, key);
+	uint32_t ix = node_key_find(n, key);
 	tally_vv_order_t op, on;
 
 	if (ix == NIL) {
@@ -1434,7 +1211,7 @@ request(struct tally_node *n, const struct tally_wire_client *c, const struct re
 		/* A retry of a write we forwarded: only that origin may have applied it. */
 		n->c.pinned_retries++;
 		origin = pin->origin;
-		if (origin != (int)n->self && !is_up(n, (unsigned)origin)) {
+		if (origin != (int)n->self && !node_is_up(n, (unsigned)origin)) {
 			answer(n, o, TALLY_E_INDETERMINATE, 0);
 			op_free(n, oi);
 			return;
@@ -1454,7 +1231,7 @@ request(struct tally_node *n, const struct tally_wire_client *c, const struct re
 	f.w = (uint8_t)w;
 	f.r = (uint8_t)r;
 	o->kind = OP_FORWARD;
-	(void)tally_wire_add_client(&txb_get(n, (unsigned)origin, TALLY_WIRE_CLIENT_REQUEST)->w, &f);
+	(void)tally_wire_add_client(&node_txb_get(n, (unsigned)origin, TALLY_WIRE_CLIENT_REQUEST)->w, &f);
 	n->c.forwarded++;
 }
 
@@ -1475,7 +1252,7 @@ client_datagram(struct tally_node *n, const uint8_t *p, size_t len, const struct
 		if (n->now - n->last_warn > 1000000000u) {
 			char ip[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
-			note(n, "refused a client frame from %s:%u: %s", ip, ntohs(sa->sin_port),
+			node_note(n, "refused a client frame from %s:%u: %s", ip, ntohs(sa->sin_port),
 			     tally_wire_verdict_name(v));
 			n->last_warn = n->now;
 		}
@@ -1601,8 +1378,8 @@ on_read_request(struct tally_node *n, const struct tally_wire_frame *f)
 		tally_pncounter_t s;
 
 		tally_wire_get_keyrec(f, i, &k);
-		uint32_t ix = key_find(n, k.key);
-		if (state_of(n, ix, &s) != 0)
+		uint32_t ix = node_key_find(n, k.key);
+		if (node_state_of(n, ix, &s) != 0)
 			continue;
 		st.index = ix == NIL ? TALLY_WIRE_INDEX_UNKNOWN : ix;
 		st.status = ix == NIL;
@@ -1615,7 +1392,7 @@ on_read_request(struct tally_node *n, const struct tally_wire_frame *f)
 			open = false;
 		}
 		if (!open) {
-			frame_begin(n, &w, buf, f->hdr.sender, TALLY_WIRE_READ_REPLY, f->hdr.seq, NULL);
+			node_frame_begin(n, &w, buf, f->hdr.sender, TALLY_WIRE_READ_REPLY, f->hdr.seq, NULL);
 			open = true;
 		}
 		(void)tally_wire_add_state(&w, &st);
@@ -1638,7 +1415,7 @@ on_read_reply(struct tally_node *n, const struct tally_wire_frame *f)
 		tally_wire_get_state(f, i, &st);
 		s.p = st.p;
 		s.n = st.n;
-		uint32_t ix = key_find(n, st.key);
+		uint32_t ix = node_key_find(n, st.key);
 		if (ix != NIL && st.status == 0)
 			n->meta[ix].peer_ix[from] = st.index;
 		/* Collect the reads this answers first: finishing one may free
@@ -1674,8 +1451,6 @@ on_repair(struct tally_node *n, const struct tally_wire_frame *f)
 			n->c.repairs_applied++;
 	}
 }
-
-static void on_digest(struct tally_node *n, const struct tally_wire_frame *f);
 
 static void
 on_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *hf)
@@ -1726,7 +1501,7 @@ on_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *
 		on_client_reply(n, f);
 		break;
 	case TALLY_WIRE_DIGEST:
-		on_digest(n, f); /* with no records: a heartbeat, already heard */
+		node_on_digest(n, f); /* with no records: a heartbeat, already heard */
 		break;
 	case TALLY_WIRE_CAUSAL:
 		on_causal(n, f);
@@ -1761,8 +1536,8 @@ on_merged(void *ctx, struct tally_dp *dp, const struct tally_offload_rxinfo *inf
 /* Who may lack what we hold of entry @ix: every preferred replica when we
  * are not one (we hold the key as a hint for them), else the replicas our
  * writes missed while they were down. */
-static uint8_t
-handoff_targets(const struct tally_node *n, uint32_t ix)
+uint8_t
+node_handoff_targets(const struct tally_node *n, uint32_t ix)
 {
 	const struct keymeta *k = &n->meta[ix];
 	uint8_t pref = preferred_mask(n, k->key);
@@ -1772,8 +1547,8 @@ handoff_targets(const struct tally_node *n, uint32_t ix)
 
 /* Slots of @s that node @t has not confirmed holding (bit o = origin o),
  * among those we owe: a preferred replica owes only its own slot. */
-static uint8_t
-unconfirmed(const struct tally_node *n, const struct keymeta *k, const tally_pncounter_t *s, unsigned t)
+uint8_t
+node_unconfirmed(const struct tally_node *n, const struct keymeta *k, const tally_pncounter_t *s, unsigned t)
 {
 	bool preferred_here = preferred_mask(n, k->key) & (1u << n->self);
 	uint8_t m = 0;
@@ -1796,18 +1571,18 @@ handoff(struct tally_node *n)
 		uint8_t targets;
 		bool all = true;
 
-		if (!k->used || (targets = handoff_targets(n, ix)) == 0 || state_of(n, ix, &s) != 0)
+		if (!k->used || (targets = node_handoff_targets(n, ix)) == 0 || node_state_of(n, ix, &s) != 0)
 			continue;
 		for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
 			if (!(targets & (1u << t)))
 				continue;
-			uint8_t missing = unconfirmed(n, k, &s, t);
+			uint8_t missing = node_unconfirmed(n, k, &s, t);
 			if (missing == 0) {
 				k->owe &= (uint8_t)~(1u << t);
 				continue;
 			}
 			all = false;
-			if (!is_up(n, t))
+			if (!node_is_up(n, t))
 				continue;
 			for (unsigned o = 0; o < TALLY_MAX_NODES; o++)
 				if (missing & (1u << o)) {
@@ -1829,194 +1604,6 @@ handoff(struct tally_node *n)
 	}
 }
 
-/* ---- anti-entropy ---- */
-
-static uint64_t
-sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-/*
- * The summary of what we hold of partition @part: how many keys, an
- * order-independent hash (XOR of XXH3-128 of each key and its state), and a
- * version vector whose slot o sums slot o of every key (P and N). Slots only
- * grow, so if our state of every key dominates a peer's, our vector
- * dominates its vector; the VV compare decides who ships. A key whose state
- * is all zero counts as absent.
- */
-static void
-digest_of(const struct tally_node *n, uint32_t part, struct digest *d)
-{
-	uint64_t h0 = 0, h1 = 0;
-
-	memset(d, 0, sizeof(*d));
-	for (uint32_t ix = 0; ix < n->entries; ix++) {
-		const struct keymeta *k = &n->meta[ix];
-		uint8_t buf[16 + sizeof(tally_pncounter_t)];
-		tally_pncounter_t s;
-		uint64_t any = 0;
-
-		if (!k->used || k->part != part || state_of(n, ix, &s) != 0)
-			continue;
-		for (unsigned o = 0; o < TALLY_MAX_NODES; o++) {
-			any |= s.p.slot[o] | s.n.slot[o];
-			d->vv.slot[o] = sat_add(d->vv.slot[o], sat_add(s.p.slot[o], s.n.slot[o]));
-		}
-		if (any == 0)
-			continue;
-		memcpy(buf, k->key, 16);
-		memcpy(buf + 16, &s, sizeof(s));
-		XXH128_hash_t h = XXH3_128bits(buf, sizeof(buf));
-		h0 ^= h.low64;
-		h1 ^= h.high64;
-		d->keys++;
-	}
-	memcpy(d->hash, &h0, 8);
-	memcpy(d->hash + 8, &h1, 8);
-}
-
-static void
-send_digest(struct tally_node *n, unsigned peer, uint32_t part, const struct digest *d, uint64_t ref)
-{
-	uint8_t buf[512];
-	struct tally_wire_writer w;
-	struct tally_wire_digest r = { .partition = part, .kind = TALLY_WIRE_KIND_PNCOUNTER, .keys = d->keys,
-				       .vv = d->vv };
-
-	memcpy(r.hash, d->hash, 16);
-	frame_begin(n, &w, buf, peer, TALLY_WIRE_DIGEST, ref, NULL);
-	if (tally_wire_add_digest(&w, &r) != 0)
-		return;
-	size_t len = tally_wire_finish(&w, &n->keys);
-	(void)tally_dp_send(n->dp, buf, (uint16_t)len);
-}
-
-/* Every anti_entropy_ms: summarise the next partition we replicate and send
- * the summary to its other preferred replicas that are up. */
-static void
-ae_tick(struct tally_node *n)
-{
-	uint32_t parts = tally_placement_partitions(n->pl);
-
-	for (uint32_t tries = 0; tries < parts; tries++) {
-		uint32_t p = n->ae_part;
-		unsigned count;
-		const uint8_t *ring = tally_placement_nodes(n->pl, p, &count);
-		uint8_t pref = 0;
-
-		n->ae_part = (n->ae_part + 1) % parts;
-		for (unsigned i = 0; i < tally_placement_n(n->pl) && i < count; i++)
-			pref |= (uint8_t)(1u << ring[i]);
-		if (!(pref & (1u << n->self)))
-			continue;
-		struct digest d;
-		digest_of(n, p, &d);
-		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
-			if ((pref & (1u << t)) && t != n->self && is_up(n, t))
-				send_digest(n, t, p, &d, 0);
-		return;
-	}
-}
-
-static void
-ae_queue(struct tally_node *n, unsigned peer, uint32_t part)
-{
-	struct ae_peer *a = &n->ae[peer];
-
-	for (unsigned i = 0; i < a->len; i++)
-		if (a->queue[(a->head + i) % AE_QUEUE] == part)
-			return;
-	if (a->len < AE_QUEUE)
-		a->queue[(a->head + a->len++) % AE_QUEUE] = part;
-}
-
-/* A peer's summaries: where we hold something it may lack, ship it the
- * partition; answer a periodic summary with ours, so it can do the same. */
-static void
-on_digest(struct tally_node *n, const struct tally_wire_frame *f)
-{
-	unsigned from = f->hdr.sender;
-
-	for (unsigned i = 0; i < f->hdr.count; i++) {
-		struct tally_wire_digest r;
-		struct digest mine;
-
-		tally_wire_get_digest(f, i, &r);
-		if (r.partition >= tally_placement_partitions(n->pl))
-			continue;
-		digest_of(n, r.partition, &mine);
-		n->ae[from].digests_in++;
-		if (mine.keys == r.keys && memcmp(mine.hash, r.hash, 16) == 0) {
-			n->ae[from].last_sync = n->now;
-			continue;
-		}
-		n->ae[from].differ++;
-		if (tally_vv_compare(&mine.vv, &r.vv) != TALLY_VV_BEFORE)
-			ae_queue(n, from, r.partition);
-		if (f->hdr.ref == 0)
-			send_digest(n, from, r.partition, &mine, f->hdr.seq);
-	}
-}
-
-/* Ship queued partitions as REPAIR records, within each peer's rate. */
-static void
-ae_ship(struct tally_node *n)
-{
-	double dt = (double)(n->now - n->last_refill) / 1e9;
-
-	n->last_refill = n->now;
-	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
-		struct ae_peer *a = &n->ae[t];
-		unsigned scanned = 0;
-
-		a->tokens += dt * n->cfg.repair_rate;
-		if (a->tokens > n->cfg.repair_rate / 10.0 + 1)
-			a->tokens = n->cfg.repair_rate / 10.0 + 1; /* bursts of at most 100 ms' worth */
-		if (a->len == 0 || !is_up(n, t))
-			continue;
-		while (a->len > 0 && a->tokens >= 1 && scanned < 4096) {
-			uint32_t part = a->queue[a->head];
-			if (a->cursor >= n->entries) {
-				a->head = (a->head + 1) % AE_QUEUE;
-				a->len--;
-				a->cursor = 0;
-				continue;
-			}
-			uint32_t ix = a->cursor++;
-			const struct keymeta *k = &n->meta[ix];
-			tally_pncounter_t s;
-			scanned++;
-			if (!k->used || k->part != part || state_of(n, ix, &s) != 0)
-				continue;
-			struct tally_wire_state st = { .index = k->peer_ix[t], .kind = TALLY_WIRE_KIND_PNCOUNTER,
-						       .p = s.p, .n = s.n };
-			memcpy(st.key, k->key, 16);
-			/* A key whose writes were causal travels after its dependency, in
-			 * the same frame: the receiver merges both in order, at once. */
-			const struct dep *d = dep_of(n, ix);
-			uint32_t dix = d != NULL ? key_find(n, d->dep_key) : NIL;
-			tally_pncounter_t ds;
-			struct txb *b = txb_get(n, t, TALLY_WIRE_REPAIR);
-			if (dix != NIL && state_of(n, dix, &ds) == 0) {
-				if (tally_wire_room(&b->w) < 2) {
-					txb_flush(n, t, TALLY_WIRE_REPAIR);
-					b = txb_get(n, t, TALLY_WIRE_REPAIR);
-				}
-				struct tally_wire_state dst = { .index = n->meta[dix].peer_ix[t],
-								.kind = TALLY_WIRE_KIND_PNCOUNTER, .p = ds.p, .n = ds.n };
-				memcpy(dst.key, d->dep_key, 16);
-				(void)tally_wire_add_state(&b->w, &dst);
-				a->tokens -= 1;
-				a->records++;
-			}
-			(void)tally_wire_add_state(&b->w, &st);
-			a->tokens -= 1;
-			a->records++;
-		}
-	}
-}
-
 /* ---- commit, timers ---- */
 
 static void
@@ -2025,7 +1612,7 @@ commit(struct tally_node *n)
 	if (tally_wal_pending(n->wal) && tally_wal_commit(n->wal) != 0) {
 		/* Nothing after this can be made durable: answer everything waiting
 		 * (their writes are in memory only), ack nothing, take no more writes. */
-		note(n, "write-ahead log failed: refusing writes from now on");
+		node_note(n, "write-ahead log failed: refusing writes from now on");
 		for (unsigned i = 0; i < n->ncommit_ops; i++) {
 			answer(n, &n->ops[n->commit_ops[i]], TALLY_E_IO, 0);
 			op_free(n, n->commit_ops[i]);
@@ -2063,16 +1650,16 @@ scan_ops(struct tally_node *n)
 				answer(n, o, TALLY_E_INDETERMINATE, 0);
 			if (n->now >= o->linger) {
 				/* Still not held everywhere: the handoff keeps offering it. */
-				uint32_t ix = key_find(n, o->key);
+				uint32_t ix = node_key_find(n, o->key);
 				if (ix != NIL)
 					n->meta[ix].owe |= (uint8_t)(o->targets & ~o->holders);
 				op_free(n, i);
 				break;
 			}
 			if (n->now >= o->next_send) {
-				uint32_t ix = key_find(n, o->key);
+				uint32_t ix = node_key_find(n, o->key);
 				for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
-					if ((o->targets & ~o->holders & (1u << t)) && is_up(n, t))
+					if ((o->targets & ~o->holders & (1u << t)) && node_is_up(n, t))
 						ship_slot(n, t, o->key, ix, n->self, o->p, o->n);
 				o->next_send = n->now + RETRANSMIT_NS;
 			}
@@ -2105,7 +1692,7 @@ timers(struct tally_node *n)
 			struct member *m = &n->m[i];
 			if (m->present && m->up && n->now - m->last_heard > ms_ns(n->cfg.failure_ms)) {
 				m->up = false;
-				note(n, "node %u is down (silent for %u ms)", i, n->cfg.failure_ms);
+				node_note(n, "node %u is down (silent for %u ms)", i, n->cfg.failure_ms);
 			}
 		}
 	}
@@ -2121,9 +1708,9 @@ timers(struct tally_node *n)
 	}
 	if (n->cfg.anti_entropy_ms > 0 && n->now >= n->next_ae) {
 		n->next_ae = n->now + ms_ns(n->cfg.anti_entropy_ms);
-		ae_tick(n);
+		node_ae_tick(n);
 	}
-	ae_ship(n);
+	node_ae_ship(n);
 }
 
 /* ---- snapshots and replay ---- */
@@ -2210,7 +1797,7 @@ replay_rec(void *ctx, const struct tally_wal_rec *r)
 	case TALLY_WAL_DEDUP:
 		return tally_dedup_restore(n->dedup, r->client, r->seq, r->bits, r->words);
 	case TALLY_WAL_RECOVERED:
-		ix = key_find(n, r->key);
+		ix = node_key_find(n, r->key);
 		if (ix != NIL)
 			n->meta[ix].recovered = true;
 		return 0;
@@ -2218,7 +1805,7 @@ replay_rec(void *ctx, const struct tally_wal_rec *r)
 		tally_dedup_mark_evicted(n->dedup);
 		return 0;
 	case TALLY_WAL_DROP:
-		ix = key_find(n, r->key);
+		ix = node_key_find(n, r->key);
 		if (ix != NIL && tally_offload_key_free(n->engine, ix) == 0)
 			n->meta[ix].used = false;
 		return 0;
@@ -2274,307 +1861,6 @@ identity(struct tally_node *n, bool bootstrap, char *err, size_t errlen)
 	return 0;
 }
 
-/* ---- status ---- */
-
-struct out {
-	char *p;
-	size_t cap, len;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (o->len >= o->cap)
-		return;
-	va_start(ap, fmt);
-	int k = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		o->len = o->len + (size_t)k < o->cap ? o->len + (size_t)k : o->cap;
-}
-
-size_t
-tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
-{
-	struct out o = { buf, cap, 0 };
-	struct tally_offload_stats es;
-	struct tally_dp_stats ds;
-	struct tally_wal_stats ws;
-	struct tally_dedup_stats dd;
-	uint64_t lag_ops[TALLY_MAX_NODES] = { 0 }, lag_age[TALLY_MAX_NODES] = { 0 };
-	uint64_t hints[TALLY_MAX_NODES] = { 0 };
-	unsigned primary = 0, replica = 0, count;
-
-	n->now = now_ns();
-	tally_offload_stats(n->engine, &es);
-	tally_dp_stats(n->dp, &ds);
-	tally_wal_stats(n->wal, &ws);
-	tally_dedup_stats(n->dedup, &dd);
-	for (uint32_t i = 0; i < MAX_OPS; i++) {
-		const struct op *op = &n->ops[i];
-		if (op->kind != OP_WRITE || op->state != ST_SHIP)
-			continue;
-		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
-			if (op->targets & ~op->holders & (1u << t)) {
-				lag_ops[t]++;
-				if (n->now - op->started > lag_age[t])
-					lag_age[t] = n->now - op->started;
-			}
-	}
-	for (uint32_t ix = 0; ix < n->entries; ix++) {
-		const struct keymeta *k = &n->meta[ix];
-		tally_pncounter_t s;
-		uint8_t targets;
-		if (!k->used || (targets = handoff_targets(n, ix)) == 0 || state_of(n, ix, &s) != 0)
-			continue;
-		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
-			if ((targets & (1u << t)) && unconfirmed(n, k, &s, t) != 0)
-				hints[t]++;
-	}
-	for (uint32_t p = 0; p < tally_placement_partitions(n->pl); p++) {
-		const uint8_t *ring = tally_placement_nodes(n->pl, p, &count);
-		primary += ring[0] == n->self;
-		for (unsigned i = 0; i < tally_placement_n(n->pl); i++)
-			replica += ring[i] == n->self;
-	}
-	put(&o, "{\"node\":%u,\"epoch\":%" PRIu32 ",\"mode\":\"%s\",\"backend\":\"%s\",\"uptime_ms\":%" PRIu64 ",",
-	    n->self, n->epoch, n->recovering_mode ? "recovering" : "normal", tally_offload_backend(n->engine),
-	    (n->now - n->started) / 1000000u);
-	put(&o, "\"quorum\":{\"n\":%u,\"w\":%u,\"r\":%u},", n->cfg.n, n->cfg.w, n->cfg.r);
-	put(&o, "\"partitions\":{\"total\":%" PRIu32 ",\"primary\":%u,\"replica\":%u},",
-	    tally_placement_partitions(n->pl), primary, replica);
-	put(&o, "\"members\":[");
-	bool first = true;
-	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
-		const struct member *m = &n->m[i];
-		char ip[INET_ADDRSTRLEN];
-		struct in_addr a;
-		if (!m->present && i != n->self)
-			continue;
-		a.s_addr = htonl(i == n->self ? n->me.src_ip : m->addr.dst_ip);
-		inet_ntop(AF_INET, &a, ip, sizeof(ip));
-		put(&o, "%s{\"id\":%u,\"addr\":\"%s:%u\",\"state\":\"%s\",", first ? "" : ",", i, ip,
-		    i == n->self ? n->me.src_port : m->addr.dst_port,
-		    i == n->self ? "self" : m->up ? "up" : "down");
-		if (i == n->self)
-			put(&o, "\"epoch\":%" PRIu32, n->epoch);
-		else
-			put(&o, "\"epoch\":%" PRIu32 ",\"last_heard_ms\":%" PRId64 ",\"unacked_writes\":%" PRIu64
-				",\"oldest_unacked_ms\":%" PRIu64 ",\"hints\":%" PRIu64 ",\"ae_last_sync_ms\":%" PRId64
-				",\"ae_partitions_to_ship\":%u,\"ae_digests_in\":%" PRIu64 ",\"ae_digests_differ\":%" PRIu64
-				",\"ae_records_sent\":%" PRIu64,
-			    m->epoch, m->last_heard ? (int64_t)((n->now - m->last_heard) / 1000000u) : -1, lag_ops[i],
-			    lag_age[i] / 1000000u, hints[i],
-			    n->ae[i].last_sync ? (int64_t)((n->now - n->ae[i].last_sync) / 1000000u) : -1, n->ae[i].len,
-			    n->ae[i].digests_in, n->ae[i].differ, n->ae[i].records);
-		put(&o, "}");
-		first = false;
-	}
-	put(&o, "],\"keys\":{\"used\":%" PRIu64 ",\"capacity\":%" PRIu64 "},", es.keys_used, es.keys_capacity);
-	put(&o, "\"requests\":{\"in_flight\":%" PRIu32 ",\"client_frames\":%" PRIu64 ",\"client_records\":%" PRIu64
-		",\"forwarded\":%" PRIu64 ",\"applied\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"reads\":%" PRIu64
-		",\"read_repairs_sent\":%" PRIu64 ",\"repairs_applied\":%" PRIu64 ",\"handoff_records\":%" PRIu64
-		",\"handoff_dropped_keys\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"table_full\":%" PRIu64
-		",\"tokens_in\":%" PRIu64 ",\"tokens_refused\":%" PRIu64 ",\"token_waits\":%" PRIu64
-		",\"not_yet\":%" PRIu64 ",\"token_checks_nic\":%" PRIu64 ",\"causal_writes\":%" PRIu64
-		",\"causal_in\":%" PRIu64 ",\"held_now\":%u,\"held_total\":%" PRIu64 ",\"held_dropped\":%" PRIu64
-		",\"held_bad_dependency\":%" PRIu64 ",\"held_longest_ms\":%" PRIu64 ",\"dependency_fetches\":%" PRIu64
-		",\"pinned_retries\":%" PRIu64 ",\"pins_evicted\":%" PRIu64 ",",
-	    n->nops, n->c.client_frames, n->c.client_records, n->c.forwarded, n->c.applied, n->c.duplicates,
-	    n->c.reads, n->c.repairs_sent, n->c.repairs_applied, n->c.handoff_records, n->c.handoff_dropped_keys,
-	    n->c.recoveries, n->c.table_full, n->c.tokens_in, n->c.tokens_refused, n->c.token_waits, n->c.not_yet,
-	    n->c.token_checks_nic, n->c.causal_writes, n->c.causal_in, n->nheld, n->c.held_total, n->c.held_dropped,
-	    n->c.held_bad_dep, n->c.held_max_ns / 1000000u, n->c.fetches, n->c.pinned_retries, n->c.pins_evicted);
-	put(&o, "\"replies\":{");
-	for (unsigned s = 0; s < TALLY_STATUS_END; s++)
-		put(&o, "%s\"%s\":%" PRIu64, s ? "," : "", tally_status_name(s), n->c.replies[s]);
-	put(&o, "},\"client_drops\":{");
-	for (unsigned v = 1; v < TALLY_WIRE_VERDICT_END; v++)
-		put(&o, "%s\"%s\":%" PRIu64, v > 1 ? "," : "", tally_wire_verdict_name(v), n->c.client_drops[v]);
-	put(&o, "}},");
-	put(&o, "\"offload\":{\"frames\":%" PRIu64 ",\"consumed\":%" PRIu64 ",\"to_host\":%" PRIu64
-		",\"dropped\":%" PRIu64 ",\"records_merged\":%" PRIu64 ",\"records_host\":%" PRIu64 ",\"drops\":{",
-	    es.frames, es.consumed, es.to_host, es.dropped, es.records_merged, es.records_host);
-	for (unsigned v = 1; v < TALLY_WIRE_VERDICT_END; v++)
-		put(&o, "%s\"%s\":%" PRIu64, v > 1 ? "," : "", tally_wire_verdict_name(v), es.drops[v]);
-	put(&o, "}},\"dataplane\":{\"rx\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"rx_other\":%" PRIu64
-		",\"tx_full\":%" PRIu64 ",\"tx_nombuf\":%" PRIu64 ",\"acks\":%" PRIu64 ",\"engine_fail\":%" PRIu64 "},",
-	    ds.rx, ds.tx, ds.rx_other, ds.tx_full, ds.tx_nombuf, ds.acks, ds.rx_engine_fail);
-	put(&o, "\"wal\":{\"generation\":%" PRIu64 ",\"records\":%" PRIu64 ",\"commits\":%" PRIu64
-		",\"log_bytes\":%" PRIu64 ",\"snapshots\":%" PRIu64 ",\"replayed\":%" PRIu64 ",\"torn_bytes\":%" PRIu64
-		",\"commit_us_avg\":%" PRIu64 "},",
-	    ws.generation, ws.records, ws.commits, ws.log_bytes, ws.snapshots, ws.replayed, ws.torn_bytes,
-	    ws.commits ? ws.commit_ns / ws.commits / 1000u : 0);
-	put(&o, "\"dedup\":{\"clients\":%" PRIu64 ",\"evictions\":%" PRIu64 "}}\n", dd.clients, dd.evictions);
-	return o.len;
-}
-
-/* ---- the admin port: GET /status, /local/KEY (and whatever tallyd adds) ---- */
-
-static int
-hexdigit(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* GET /local/KEY (percent-encoded): this node's own replica of KEY, no
- * quorum, no repair; for operators and tests that look at one replica. */
-static int
-local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
-{
-	uint8_t key[TALLY_WIRE_CLIENT_STR_MAX], id[16];
-	size_t len = 0;
-	tally_pncounter_t s;
-	struct out o = { buf, cap, 0 };
-
-	for (const char *p = enc; *p != '\0'; p++) {
-		int c = (unsigned char)*p;
-		if (*p == '%') {
-			int hi = hexdigit(p[1]), lo = hi < 0 ? -1 : hexdigit(p[2]);
-			if (lo < 0)
-				return snprintf(buf, cap, "{\"error\":\"bad percent-encoding\"}\n"), 400;
-			c = hi << 4 | lo;
-			p += 2;
-		}
-		if (len == sizeof(key))
-			return snprintf(buf, cap, "{\"error\":\"a key is 1..64 bytes\"}\n"), 400;
-		key[len++] = (uint8_t)c;
-	}
-	if (len == 0)
-		return snprintf(buf, cap, "{\"error\":\"a key is 1..64 bytes\"}\n"), 400;
-	tally_wire_key_id(key, len, id);
-	uint32_t ix = key_find(n, id);
-	if (state_of(n, ix, &s) != 0)
-		return snprintf(buf, cap, "{\"error\":\"the offload engine failed\"}\n"), 500;
-	unsigned status = TALLY_OK;
-	int64_t v = value_of(&s, &status);
-	put(&o, "{\"node\":%u,\"found\":%s,\"value\":%" PRId64 ",\"p\":[", n->self, ix == NIL ? "false" : "true", v);
-	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
-		put(&o, "%s%" PRIu64, i ? "," : "", s.p.slot[i]);
-	put(&o, "],\"n\":[");
-	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
-		put(&o, "%s%" PRIu64, i ? "," : "", s.n.slot[i]);
-	put(&o, "]}\n");
-	return 200;
-}
-
-/* GET /fault?delay=PEER&ms=MS, /fault?clear: fault injection on the cluster
- * link (configuration: fault_injection = 1). */
-static int
-fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
-{
-	unsigned peer, ms;
-
-	if (!n->cfg.fault_injection)
-		return snprintf(buf, cap, "{\"error\":\"fault injection is off ([node] fault_injection = 0)\"}\n"), 403;
-	if (strcmp(q, "clear") == 0) {
-		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
-			if (n->m[i].present)
-				(void)tally_dp_set_delay(n->dp, n->m[i].addr.dst_ip, 0);
-		note(n, "fault injection: cleared");
-		return snprintf(buf, cap, "{\"faults\":\"cleared\"}\n"), 200;
-	}
-	if (sscanf(q, "delay=%u&ms=%u", &peer, &ms) != 2 || peer >= TALLY_MAX_NODES || !n->m[peer].present ||
-	    ms > 60000)
-		return snprintf(buf, cap, "{\"error\":\"want /fault?delay=PEER&ms=0..60000 or /fault?clear\"}\n"), 400;
-	if (tally_dp_set_delay(n->dp, n->m[peer].addr.dst_ip, (uint64_t)ms * 1000000u) != 0)
-		return snprintf(buf, cap, "{\"error\":\"too many delay rules\"}\n"), 400;
-	note(n, "fault injection: frames to node %u leave %u ms late", peer, ms);
-	return snprintf(buf, cap, "{\"delay_to\":%u,\"ms\":%u}\n", peer, ms), 200;
-}
-
-static void
-admin_respond(struct tally_node *n, struct admin_conn *c)
-{
-	static char body[65536];
-	char head[256], path[256] = "";
-	int code = 404;
-	size_t len = 0;
-
-	if (sscanf(c->req, "GET %255s HTTP/", path) != 1) {
-		code = 400;
-		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"want GET /status\"}\n");
-	} else if (strcmp(path, "/status") == 0) {
-		code = 200;
-		len = tally_node_status_json(n, body, sizeof(body));
-	} else if (strncmp(path, "/local/", 7) == 0) {
-		code = local_json(n, path + 7, body, sizeof(body));
-		len = strlen(body);
-	} else if (strncmp(path, "/fault?", 7) == 0) {
-		code = fault_json(n, path + 7, body, sizeof(body));
-		len = strlen(body);
-	} else if (n->admin_fn != NULL) {
-		code = n->admin_fn(n->admin_ctx, path, body, sizeof(body));
-		len = strlen(body);
-	} else {
-		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"no such path; try /status or /local/KEY\"}\n");
-	}
-	int hl = snprintf(head, sizeof(head),
-			  "HTTP/1.0 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-			  "Connection: close\r\n\r\n",
-			  code, code == 200 ? "OK" : code == 400 ? "Bad Request" : code == 403 ? "Forbidden"
-						  : code == 404 ? "Not Found" : "Error",
-			  len);
-	/* Small answers to a local tool: a blocking write with a short timeout suffices. */
-	int fl = fcntl(c->fd, F_GETFL);
-	(void)fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
-	struct timeval tv = { 0, 200000 };
-	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	(void)!write(c->fd, head, (size_t)hl);
-	(void)!write(c->fd, body, len);
-	close(c->fd);
-	c->fd = -1;
-}
-
-static unsigned
-admin_poll(struct tally_node *n)
-{
-	unsigned work = 0;
-	int fd = accept4(n->admin_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-	if (fd >= 0) {
-		unsigned i;
-		for (i = 0; i < ADMIN_CONNS && n->admin[i].fd >= 0; i++)
-			;
-		if (i == ADMIN_CONNS) {
-			close(fd);
-		} else {
-			n->admin[i].fd = fd;
-			n->admin[i].got = 0;
-		}
-		work++;
-	}
-	for (unsigned i = 0; i < ADMIN_CONNS; i++) {
-		struct admin_conn *c = &n->admin[i];
-		if (c->fd < 0)
-			continue;
-		ssize_t k = read(c->fd, c->req + c->got, sizeof(c->req) - 1 - c->got);
-		if (k == 0 || (k < 0 && errno != EAGAIN)) {
-			close(c->fd);
-			c->fd = -1;
-			continue;
-		}
-		if (k < 0)
-			continue;
-		c->got += (size_t)k;
-		c->req[c->got] = '\0';
-		if (strstr(c->req, "\r\n\r\n") != NULL || strstr(c->req, "\n\n") != NULL ||
-		    c->got == sizeof(c->req) - 1)
-			admin_respond(n, c);
-		work++;
-	}
-	return work;
-}
-
-void
-tally_node_set_admin(struct tally_node *n, tally_node_admin_fn fn, void *ctx)
-{
-	n->admin_fn = fn;
-	n->admin_ctx = ctx;
-}
-
 /* ---- life ---- */
 
 static int
@@ -2622,7 +1908,7 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	n->client_fd = n->admin_fd = n->sink_fd = -1;
 	for (unsigned i = 0; i < ADMIN_CONNS; i++)
 		n->admin[i].fd = -1;
-	n->now = n->started = n->last_snapshot = n->last_refill = now_ns();
+	n->now = n->started = n->last_snapshot = n->last_refill = node_now_ns();
 	if (tally_wire_keys_derive(&n->keys, n->cfg.key) != 0 || tally_token_key(n->token_key, n->cfg.key) != 0) {
 		snprintf(err, errlen, "libsodium failed to initialise");
 		goto fail;
@@ -2723,7 +2009,7 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	}
 	struct tally_wal_stats ws;
 	tally_wal_stats(n->wal, &ws);
-	note(n, "up: epoch %" PRIu32 ", %s, %" PRIu64 " log records replayed%s, backend %s, clients on port %u",
+	node_note(n, "up: epoch %" PRIu32 ", %s, %" PRIu64 " log records replayed%s, backend %s, clients on port %u",
 	     n->epoch, n->recovering_mode ? "recovering its own slots from peers (data directory was empty)" : "normal",
 	     ws.replayed, ws.torn_bytes ? " (a torn tail was cut)" : "", tally_offload_backend(n->engine),
 	     n->cfg.client_port);
@@ -2739,7 +2025,7 @@ tally_node_destroy(struct tally_node *n)
 	if (n == NULL)
 		return;
 	if (n->wal != NULL && n->engine != NULL && n->dp != NULL) {
-		n->now = now_ns();
+		n->now = node_now_ns();
 		commit(n);
 		flush_all(n);
 		(void)tally_wal_snapshot(n->wal, snapshot_fill, n);
@@ -2775,13 +2061,13 @@ tally_node_poll(struct tally_node *n)
 	unsigned work = 0;
 	struct tally_wal_stats ws;
 
-	n->now = now_ns();
+	n->now = node_now_ns();
 	work += tally_dp_poll(n->dp);
 	work += client_poll(n);
 	recheck_held(n);
 	commit(n);
 	timers(n);
-	work += admin_poll(n);
+	work += node_admin_poll(n);
 	/* What the timers queued (retransmissions, repairs) needs no commit. */
 	flush_all(n);
 	creply_flush_all(n);
@@ -2791,7 +2077,7 @@ tally_node_poll(struct tally_node *n)
 		commit(n);
 		int rc = tally_wal_snapshot(n->wal, snapshot_fill, n);
 		if (rc != 0)
-			note(n, "snapshot failed: %s", strerror(-rc));
+			node_note(n, "snapshot failed: %s", strerror(-rc));
 		n->last_snapshot = n->now;
 	}
 	return work;

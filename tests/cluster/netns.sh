@@ -29,8 +29,8 @@
 #    and reads through node 3: without the token stale (read-your-writes and
 #    monotonic reads both violated, observably), with it not_yet; after
 #    healing the guarded read sees the write; a tampered token is refused
-# 7. causal writes, with node 1's frames to node 3 delayed 300 ms (the
-#    node's own fault injection; this kernel has no netem): a post
+# 7. causal writes, with nodes 0 and 1's frames to node 3 delayed 700 ms
+#    (the nodes' own fault injection; this kernel has no netem): a post
 #    (origin node 1) and its comment (origin node 2) written one after the
 #    other show up at node 3 in the wrong order without a dependency; with
 #    the comment written --after the post, node 3 holds it back and never
@@ -314,21 +314,31 @@ rc=0; "$CTL" -c "$CFG" -n 1 --token-file "$TOK" get "$K" 2>"$work/bad.err" || rc
 echo "a tampered token: exit 20, \"$(cut -d: -f4- "$work/bad.err" | cut -c1-60)...\""
 
 echo "== 7. causal writes: the comment never shows before the post"
-# Node 1's frames to node 3 leave 300 ms late (tallyctl fault: this kernel
-# has no netem). A post's origin is node 1, its comment's node 2: node 3
-# hears of the comment first.
-pick_pc() { # pick_pc ORIGIN PREFIX: a key whose origin is ORIGIN and of which node 3 is a replica
-	for k in $(seq 1 400); do
-		read -r a b c _ <<<"$("$CHECK" place --config "$CFG" --key "$2$k")"
-		if [ "$a" = "$1" ] && { [ "$b" = 3 ] || [ "$c" = 3 ]; }; then echo "$2$k"; return; fi
+# Nodes 0 and 1 send node 3 their frames 700 ms late (tallyctl fault: this
+# kernel has no netem). A post whose replicas are nodes 1 (its origin), 3
+# and 0, and a comment whose origin is node 2: node 3 hears of the comment
+# first, since nothing that holds the post reaches it on time.
+pick_post() { # a key with origin 1, node 3 a replica, node 2 not one
+	for k in $(seq 1 1000); do
+		read -r a b c _ <<<"$("$CHECK" place --config "$CFG" --key "$1$k")"
+		if [ "$a" = 1 ] && { [ "$b" = 3 ] || [ "$c" = 3 ]; } && [ "$b" != 2 ] && [ "$c" != 2 ]; then
+			echo "$1$k"
+			return
+		fi
 	done
-	fail "no key with origin $1 replicated on node 3"
+	fail "no post key"
 }
-"$CTL" -c "$CFG" -n 1 fault delay 3 300 >/dev/null || fail "tallyctl fault delay"
-# watch NODE POST COMMENT: poll node 3's own replicas for 1 s; print how many
-# polls saw the comment without the post
+pick_comment() { # a key with origin 2, node 3 a replica
+	for k in $(seq 1 1000); do
+		read -r a b c _ <<<"$("$CHECK" place --config "$CFG" --key "$1$k")"
+		if [ "$a" = 2 ] && { [ "$b" = 3 ] || [ "$c" = 3 ]; }; then echo "$1$k"; return; fi
+	done
+	fail "no comment key"
+}
+# watch3 POST COMMENT: look at node 3's own replicas 40 times over a second;
+# print how many looks saw the comment without the post
 watch3() {
-	local bad=0
+	local bad=0 c p
 	for _ in $(seq 1 40); do
 		c=$("$CTL" -c "$CFG" -n 3 get "$2" --local)
 		p=$("$CTL" -c "$CFG" -n 3 get "$1" --local)
@@ -337,14 +347,15 @@ watch3() {
 	done
 	echo "$bad"
 }
-P=$(pick_pc 1 post) Q=$(pick_pc 2 comment)
+for i in 0 1; do "$CTL" -c "$CFG" -n "$i" fault delay 3 700 >/dev/null || fail "tallyctl fault delay"; done
+P=$(pick_post post) Q=$(pick_comment comment)
 "$CTL" -c "$CFG" -n 1 incr "$P" 1 -W 1 >/dev/null
 "$CTL" -c "$CFG" -n 2 incr "$Q" 1 -W 1 >/dev/null
 plain=$(watch3 "$P" "$Q")
 echo "without a dependency: node 3 showed the comment without its post in $plain of 40 looks"
 [ "$plain" -ge 1 ] || fail "the anomaly did not show without causal writes, so the test proves nothing"
 CT=$work/causal.tok
-P=$(pick_pc 1 post2) Q=$(pick_pc 2 comment2)
+P=$(pick_post post2) Q=$(pick_comment comment2)
 before=$(json 3 "s['requests']['held_total']")
 "$CTL" -c "$CFG" -n 1 --token-file "$CT" incr "$P" 1 -W 1 >/dev/null
 "$CTL" -c "$CFG" -n 2 --token-file "$CT" incr "$Q" 1 -W 1 --after "$P" >/dev/null || fail "the causal write"
@@ -354,7 +365,7 @@ echo "with the comment written --after the post: $guarded of 40 looks; node 3 he
 	"(longest $(json 3 "s['requests']['held_longest_ms']") ms)"
 [ "$guarded" = 0 ] || fail "node 3 showed a causal write before its dependency"
 [ "$held" -ge 1 ] || fail "node 3 held nothing back, so the delay did not bite"
-"$CTL" -c "$CFG" -n 1 fault clear >/dev/null
+for i in 0 1; do "$CTL" -c "$CFG" -n "$i" fault clear >/dev/null; done
 
 echo "== 8. a node with the wrong cluster key"
 kill -9 "${pids[3]}"

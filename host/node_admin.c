@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * The status port of one node: GET /status (what tallyctl status shows),
+ * /local/KEY (one replica's state), /fault (fault injection, for tests), and
+ * whatever tallyd adds (the embedded cluster's /partition).
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "node_int.h"
+#include "status.h"
+#include "vclock.h"
+
+/* ---- status ---- */
+
+struct out {
+	char *p;
+	size_t cap, len;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->len >= o->cap)
+		return;
+	va_start(ap, fmt);
+	int k = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		o->len = o->len + (size_t)k < o->cap ? o->len + (size_t)k : o->cap;
+}
+
+size_t
+tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
+{
+	struct out o = { buf, cap, 0 };
+	struct tally_offload_stats es;
+	struct tally_dp_stats ds;
+	struct tally_wal_stats ws;
+	struct tally_dedup_stats dd;
+	uint64_t lag_ops[TALLY_MAX_NODES] = { 0 }, lag_age[TALLY_MAX_NODES] = { 0 };
+	uint64_t hints[TALLY_MAX_NODES] = { 0 };
+	unsigned primary = 0, replica = 0, count;
+
+	n->now = node_now_ns();
+	tally_offload_stats(n->engine, &es);
+	tally_dp_stats(n->dp, &ds);
+	tally_wal_stats(n->wal, &ws);
+	tally_dedup_stats(n->dedup, &dd);
+	for (uint32_t i = 0; i < MAX_OPS; i++) {
+		const struct op *op = &n->ops[i];
+		if (op->kind != OP_WRITE || op->state != ST_SHIP)
+			continue;
+		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+			if (op->targets & ~op->holders & (1u << t)) {
+				lag_ops[t]++;
+				if (n->now - op->started > lag_age[t])
+					lag_age[t] = n->now - op->started;
+			}
+	}
+	for (uint32_t ix = 0; ix < n->entries; ix++) {
+		const struct keymeta *k = &n->meta[ix];
+		tally_pncounter_t s;
+		uint8_t targets;
+		if (!k->used || (targets = node_handoff_targets(n, ix)) == 0 || node_state_of(n, ix, &s) != 0)
+			continue;
+		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+			if ((targets & (1u << t)) && node_unconfirmed(n, k, &s, t) != 0)
+				hints[t]++;
+	}
+	for (uint32_t p = 0; p < tally_placement_partitions(n->pl); p++) {
+		const uint8_t *ring = tally_placement_nodes(n->pl, p, &count);
+		primary += ring[0] == n->self;
+		for (unsigned i = 0; i < tally_placement_n(n->pl); i++)
+			replica += ring[i] == n->self;
+	}
+	put(&o, "{\"node\":%u,\"epoch\":%" PRIu32 ",\"mode\":\"%s\",\"backend\":\"%s\",\"uptime_ms\":%" PRIu64 ",",
+	    n->self, n->epoch, n->recovering_mode ? "recovering" : "normal", tally_offload_backend(n->engine),
+	    (n->now - n->started) / 1000000u);
+	put(&o, "\"quorum\":{\"n\":%u,\"w\":%u,\"r\":%u},", n->cfg.n, n->cfg.w, n->cfg.r);
+	put(&o, "\"partitions\":{\"total\":%" PRIu32 ",\"primary\":%u,\"replica\":%u},",
+	    tally_placement_partitions(n->pl), primary, replica);
+	put(&o, "\"members\":[");
+	bool first = true;
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+		const struct member *m = &n->m[i];
+		char ip[INET_ADDRSTRLEN];
+		struct in_addr a;
+		if (!m->present && i != n->self)
+			continue;
+		a.s_addr = htonl(i == n->self ? n->me.src_ip : m->addr.dst_ip);
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		put(&o, "%s{\"id\":%u,\"addr\":\"%s:%u\",\"state\":\"%s\",", first ? "" : ",", i, ip,
+		    i == n->self ? n->me.src_port : m->addr.dst_port,
+		    i == n->self ? "self" : m->up ? "up" : "down");
+		if (i == n->self)
+			put(&o, "\"epoch\":%" PRIu32, n->epoch);
+		else
+			put(&o, "\"epoch\":%" PRIu32 ",\"last_heard_ms\":%" PRId64 ",\"unacked_writes\":%" PRIu64
+				",\"oldest_unacked_ms\":%" PRIu64 ",\"hints\":%" PRIu64 ",\"ae_last_sync_ms\":%" PRId64
+				",\"ae_partitions_to_ship\":%u,\"ae_digests_in\":%" PRIu64 ",\"ae_digests_differ\":%" PRIu64
+				",\"ae_records_sent\":%" PRIu64,
+			    m->epoch, m->last_heard ? (int64_t)((n->now - m->last_heard) / 1000000u) : -1, lag_ops[i],
+			    lag_age[i] / 1000000u, hints[i],
+			    n->ae[i].last_sync ? (int64_t)((n->now - n->ae[i].last_sync) / 1000000u) : -1, n->ae[i].len,
+			    n->ae[i].digests_in, n->ae[i].differ, n->ae[i].records);
+		put(&o, "}");
+		first = false;
+	}
+	put(&o, "],\"keys\":{\"used\":%" PRIu64 ",\"capacity\":%" PRIu64 "},", es.keys_used, es.keys_capacity);
+	put(&o, "\"requests\":{\"in_flight\":%" PRIu32 ",\"client_frames\":%" PRIu64 ",\"client_records\":%" PRIu64
+		",\"forwarded\":%" PRIu64 ",\"applied\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"reads\":%" PRIu64
+		",\"read_repairs_sent\":%" PRIu64 ",\"repairs_applied\":%" PRIu64 ",\"handoff_records\":%" PRIu64
+		",\"handoff_dropped_keys\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"table_full\":%" PRIu64
+		",\"tokens_in\":%" PRIu64 ",\"tokens_refused\":%" PRIu64 ",\"token_waits\":%" PRIu64
+		",\"not_yet\":%" PRIu64 ",\"token_checks_nic\":%" PRIu64 ",\"causal_writes\":%" PRIu64
+		",\"causal_in\":%" PRIu64 ",\"held_now\":%u,\"held_total\":%" PRIu64 ",\"held_dropped\":%" PRIu64
+		",\"held_bad_dependency\":%" PRIu64 ",\"held_longest_ms\":%" PRIu64 ",\"dependency_fetches\":%" PRIu64
+		",\"pinned_retries\":%" PRIu64 ",\"pins_evicted\":%" PRIu64 ",",
+	    n->nops, n->c.client_frames, n->c.client_records, n->c.forwarded, n->c.applied, n->c.duplicates,
+	    n->c.reads, n->c.repairs_sent, n->c.repairs_applied, n->c.handoff_records, n->c.handoff_dropped_keys,
+	    n->c.recoveries, n->c.table_full, n->c.tokens_in, n->c.tokens_refused, n->c.token_waits, n->c.not_yet,
+	    n->c.token_checks_nic, n->c.causal_writes, n->c.causal_in, n->nheld, n->c.held_total, n->c.held_dropped,
+	    n->c.held_bad_dep, n->c.held_max_ns / 1000000u, n->c.fetches, n->c.pinned_retries, n->c.pins_evicted);
+	put(&o, "\"replies\":{");
+	for (unsigned s = 0; s < TALLY_STATUS_END; s++)
+		put(&o, "%s\"%s\":%" PRIu64, s ? "," : "", tally_status_name(s), n->c.replies[s]);
+	put(&o, "},\"client_drops\":{");
+	for (unsigned v = 1; v < TALLY_WIRE_VERDICT_END; v++)
+		put(&o, "%s\"%s\":%" PRIu64, v > 1 ? "," : "", tally_wire_verdict_name(v), n->c.client_drops[v]);
+	put(&o, "}},");
+	put(&o, "\"offload\":{\"frames\":%" PRIu64 ",\"consumed\":%" PRIu64 ",\"to_host\":%" PRIu64
+		",\"dropped\":%" PRIu64 ",\"records_merged\":%" PRIu64 ",\"records_host\":%" PRIu64 ",\"drops\":{",
+	    es.frames, es.consumed, es.to_host, es.dropped, es.records_merged, es.records_host);
+	for (unsigned v = 1; v < TALLY_WIRE_VERDICT_END; v++)
+		put(&o, "%s\"%s\":%" PRIu64, v > 1 ? "," : "", tally_wire_verdict_name(v), es.drops[v]);
+	put(&o, "}},\"dataplane\":{\"rx\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"rx_other\":%" PRIu64
+		",\"tx_full\":%" PRIu64 ",\"tx_nombuf\":%" PRIu64 ",\"acks\":%" PRIu64 ",\"engine_fail\":%" PRIu64 "},",
+	    ds.rx, ds.tx, ds.rx_other, ds.tx_full, ds.tx_nombuf, ds.acks, ds.rx_engine_fail);
+	put(&o, "\"wal\":{\"generation\":%" PRIu64 ",\"records\":%" PRIu64 ",\"commits\":%" PRIu64
+		",\"log_bytes\":%" PRIu64 ",\"snapshots\":%" PRIu64 ",\"replayed\":%" PRIu64 ",\"torn_bytes\":%" PRIu64
+		",\"commit_us_avg\":%" PRIu64 "},",
+	    ws.generation, ws.records, ws.commits, ws.log_bytes, ws.snapshots, ws.replayed, ws.torn_bytes,
+	    ws.commits ? ws.commit_ns / ws.commits / 1000u : 0);
+	put(&o, "\"dedup\":{\"clients\":%" PRIu64 ",\"evictions\":%" PRIu64 "}}\n", dd.clients, dd.evictions);
+	return o.len;
+}
+
+/* ---- the admin port: GET /status, /local/KEY (and whatever tallyd adds) ---- */
+
+static int
+hexdigit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* GET /local/KEY (percent-encoded): this node's own replica of KEY, no
+ * quorum, no repair; for operators and tests that look at one replica. */
+static int
+local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
+{
+	uint8_t key[TALLY_WIRE_CLIENT_STR_MAX], id[16];
+	size_t len = 0;
+	tally_pncounter_t s;
+	struct out o = { buf, cap, 0 };
+
+	for (const char *p = enc; *p != '\0'; p++) {
+		int c = (unsigned char)*p;
+		if (*p == '%') {
+			int hi = hexdigit(p[1]), lo = hi < 0 ? -1 : hexdigit(p[2]);
+			if (lo < 0)
+				return snprintf(buf, cap, "{\"error\":\"bad percent-encoding\"}\n"), 400;
+			c = hi << 4 | lo;
+			p += 2;
+		}
+		if (len == sizeof(key))
+			return snprintf(buf, cap, "{\"error\":\"a key is 1..64 bytes\"}\n"), 400;
+		key[len++] = (uint8_t)c;
+	}
+	if (len == 0)
+		return snprintf(buf, cap, "{\"error\":\"a key is 1..64 bytes\"}\n"), 400;
+	tally_wire_key_id(key, len, id);
+	uint32_t ix = node_key_find(n, id);
+	if (node_state_of(n, ix, &s) != 0)
+		return snprintf(buf, cap, "{\"error\":\"the offload engine failed\"}\n"), 500;
+	unsigned status = TALLY_OK;
+	int64_t v = node_value_of(&s, &status);
+	put(&o, "{\"node\":%u,\"found\":%s,\"value\":%" PRId64 ",\"p\":[", n->self, ix == NIL ? "false" : "true", v);
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		put(&o, "%s%" PRIu64, i ? "," : "", s.p.slot[i]);
+	put(&o, "],\"n\":[");
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		put(&o, "%s%" PRIu64, i ? "," : "", s.n.slot[i]);
+	put(&o, "]}\n");
+	return 200;
+}
+
+/* GET /fault?delay=PEER&ms=MS, /fault?clear: fault injection on the cluster
+ * link (configuration: fault_injection = 1). */
+static int
+fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
+{
+	unsigned peer, ms;
+
+	if (!n->cfg.fault_injection)
+		return snprintf(buf, cap, "{\"error\":\"fault injection is off ([node] fault_injection = 0)\"}\n"), 403;
+	if (strcmp(q, "clear") == 0) {
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+			if (n->m[i].present)
+				(void)tally_dp_set_delay(n->dp, n->m[i].addr.dst_ip, 0);
+		node_note(n, "fault injection: cleared");
+		return snprintf(buf, cap, "{\"faults\":\"cleared\"}\n"), 200;
+	}
+	if (sscanf(q, "delay=%u&ms=%u", &peer, &ms) != 2 || peer >= TALLY_MAX_NODES || !n->m[peer].present ||
+	    ms > 60000)
+		return snprintf(buf, cap, "{\"error\":\"want /fault?delay=PEER&ms=0..60000 or /fault?clear\"}\n"), 400;
+	if (tally_dp_set_delay(n->dp, n->m[peer].addr.dst_ip, (uint64_t)ms * 1000000u) != 0)
+		return snprintf(buf, cap, "{\"error\":\"too many delay rules\"}\n"), 400;
+	node_note(n, "fault injection: frames to node %u leave %u ms late", peer, ms);
+	return snprintf(buf, cap, "{\"delay_to\":%u,\"ms\":%u}\n", peer, ms), 200;
+}
+
+static void
+admin_respond(struct tally_node *n, struct admin_conn *c)
+{
+	static char body[65536];
+	char head[256], path[256] = "";
+	int code = 404;
+	size_t len = 0;
+
+	if (sscanf(c->req, "GET %255s HTTP/", path) != 1) {
+		code = 400;
+		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"want GET /status\"}\n");
+	} else if (strcmp(path, "/status") == 0) {
+		code = 200;
+		len = tally_node_status_json(n, body, sizeof(body));
+	} else if (strncmp(path, "/local/", 7) == 0) {
+		code = local_json(n, path + 7, body, sizeof(body));
+		len = strlen(body);
+	} else if (strncmp(path, "/fault?", 7) == 0) {
+		code = fault_json(n, path + 7, body, sizeof(body));
+		len = strlen(body);
+	} else if (n->admin_fn != NULL) {
+		code = n->admin_fn(n->admin_ctx, path, body, sizeof(body));
+		len = strlen(body);
+	} else {
+		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"no such path; try /status or /local/KEY\"}\n");
+	}
+	int hl = snprintf(head, sizeof(head),
+			  "HTTP/1.0 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+			  "Connection: close\r\n\r\n",
+			  code, code == 200 ? "OK" : code == 400 ? "Bad Request" : code == 403 ? "Forbidden"
+						  : code == 404 ? "Not Found" : "Error",
+			  len);
+	/* Small answers to a local tool: a blocking write with a short timeout suffices. */
+	int fl = fcntl(c->fd, F_GETFL);
+	(void)fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+	struct timeval tv = { 0, 200000 };
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)!write(c->fd, head, (size_t)hl);
+	(void)!write(c->fd, body, len);
+	close(c->fd);
+	c->fd = -1;
+}
+
+unsigned
+node_admin_poll(struct tally_node *n)
+{
+	unsigned work = 0;
+	int fd = accept4(n->admin_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd >= 0) {
+		unsigned i;
+		for (i = 0; i < ADMIN_CONNS && n->admin[i].fd >= 0; i++)
+			;
+		if (i == ADMIN_CONNS) {
+			close(fd);
+		} else {
+			n->admin[i].fd = fd;
+			n->admin[i].got = 0;
+		}
+		work++;
+	}
+	for (unsigned i = 0; i < ADMIN_CONNS; i++) {
+		struct admin_conn *c = &n->admin[i];
+		if (c->fd < 0)
+			continue;
+		ssize_t k = read(c->fd, c->req + c->got, sizeof(c->req) - 1 - c->got);
+		if (k == 0 || (k < 0 && errno != EAGAIN)) {
+			close(c->fd);
+			c->fd = -1;
+			continue;
+		}
+		if (k < 0)
+			continue;
+		c->got += (size_t)k;
+		c->req[c->got] = '\0';
+		if (strstr(c->req, "\r\n\r\n") != NULL || strstr(c->req, "\n\n") != NULL ||
+		    c->got == sizeof(c->req) - 1)
+			admin_respond(n, c);
+		work++;
+	}
+	return work;
+}
+
+void
+tally_node_set_admin(struct tally_node *n, tally_node_admin_fn fn, void *ctx)
+{
+	n->admin_fn = fn;
+	n->admin_ctx = ctx;
+}
+

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * Anti-entropy of one node (docs/cluster.md#anti-entropy): per-partition
+ * digests, compared with the version-vector kernel, and the rate-bounded
+ * shipping of what a peer may lack.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "node_int.h"
+#include "status.h"
+#include "vclock.h"
+
+/* ---- anti-entropy ---- */
+
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/*
+ * The summary of what we hold of partition @part: how many keys, an
+ * order-independent hash (XOR of XXH3-128 of each key and its state), and a
+ * version vector whose slot o sums slot o of every key (P and N). Slots only
+ * grow, so if our state of every key dominates a peer's, our vector
+ * dominates its vector; the VV compare decides who ships. A key whose state
+ * is all zero counts as absent.
+ */
+static void
+digest_of(const struct tally_node *n, uint32_t part, struct digest *d)
+{
+	uint64_t h0 = 0, h1 = 0;
+
+	memset(d, 0, sizeof(*d));
+	for (uint32_t ix = 0; ix < n->entries; ix++) {
+		const struct keymeta *k = &n->meta[ix];
+		uint8_t buf[16 + sizeof(tally_pncounter_t)];
+		tally_pncounter_t s;
+		uint64_t any = 0;
+
+		if (!k->used || k->part != part || node_state_of(n, ix, &s) != 0)
+			continue;
+		for (unsigned o = 0; o < TALLY_MAX_NODES; o++) {
+			any |= s.p.slot[o] | s.n.slot[o];
+			d->vv.slot[o] = sat_add(d->vv.slot[o], sat_add(s.p.slot[o], s.n.slot[o]));
+		}
+		if (any == 0)
+			continue;
+		memcpy(buf, k->key, 16);
+		memcpy(buf + 16, &s, sizeof(s));
+		XXH128_hash_t h = XXH3_128bits(buf, sizeof(buf));
+		h0 ^= h.low64;
+		h1 ^= h.high64;
+		d->keys++;
+	}
+	memcpy(d->hash, &h0, 8);
+	memcpy(d->hash + 8, &h1, 8);
+}
+
+static void
+send_digest(struct tally_node *n, unsigned peer, uint32_t part, const struct digest *d, uint64_t ref)
+{
+	uint8_t buf[512];
+	struct tally_wire_writer w;
+	struct tally_wire_digest r = { .partition = part, .kind = TALLY_WIRE_KIND_PNCOUNTER, .keys = d->keys,
+				       .vv = d->vv };
+
+	memcpy(r.hash, d->hash, 16);
+	node_frame_begin(n, &w, buf, peer, TALLY_WIRE_DIGEST, ref, NULL);
+	if (tally_wire_add_digest(&w, &r) != 0)
+		return;
+	size_t len = tally_wire_finish(&w, &n->keys);
+	(void)tally_dp_send(n->dp, buf, (uint16_t)len);
+}
+
+/* Every anti_entropy_ms: summarise the next partition we replicate and send
+ * the summary to its other preferred replicas that are up. */
+void
+node_ae_tick(struct tally_node *n)
+{
+	uint32_t parts = tally_placement_partitions(n->pl);
+
+	for (uint32_t tries = 0; tries < parts; tries++) {
+		uint32_t p = n->ae_part;
+		unsigned count;
+		const uint8_t *ring = tally_placement_nodes(n->pl, p, &count);
+		uint8_t pref = 0;
+
+		n->ae_part = (n->ae_part + 1) % parts;
+		for (unsigned i = 0; i < tally_placement_n(n->pl) && i < count; i++)
+			pref |= (uint8_t)(1u << ring[i]);
+		if (!(pref & (1u << n->self)))
+			continue;
+		struct digest d;
+		digest_of(n, p, &d);
+		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+			if ((pref & (1u << t)) && t != n->self && node_is_up(n, t))
+				send_digest(n, t, p, &d, 0);
+		return;
+	}
+}
+
+static void
+ae_queue(struct tally_node *n, unsigned peer, uint32_t part)
+{
+	struct ae_peer *a = &n->ae[peer];
+
+	for (unsigned i = 0; i < a->len; i++)
+		if (a->queue[(a->head + i) % AE_QUEUE] == part)
+			return;
+	if (a->len < AE_QUEUE)
+		a->queue[(a->head + a->len++) % AE_QUEUE] = part;
+}
+
+/* A peer's summaries: where we hold something it may lack, ship it the
+ * partition; answer a periodic summary with ours, so it can do the same. */
+void
+node_on_digest(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	unsigned from = f->hdr.sender;
+
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_digest r;
+		struct digest mine;
+
+		tally_wire_get_digest(f, i, &r);
+		if (r.partition >= tally_placement_partitions(n->pl))
+			continue;
+		digest_of(n, r.partition, &mine);
+		n->ae[from].digests_in++;
+		if (mine.keys == r.keys && memcmp(mine.hash, r.hash, 16) == 0) {
+			n->ae[from].last_sync = n->now;
+			continue;
+		}
+		n->ae[from].differ++;
+		if (tally_vv_compare(&mine.vv, &r.vv) != TALLY_VV_BEFORE)
+			ae_queue(n, from, r.partition);
+		if (f->hdr.ref == 0)
+			send_digest(n, from, r.partition, &mine, f->hdr.seq);
+	}
+}
+
+/* Ship queued partitions as REPAIR records, within each peer's rate. */
+void
+node_ae_ship(struct tally_node *n)
+{
+	double dt = (double)(n->now - n->last_refill) / 1e9;
+
+	n->last_refill = n->now;
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
+		struct ae_peer *a = &n->ae[t];
+		unsigned scanned = 0;
+
+		a->tokens += dt * n->cfg.repair_rate;
+		if (a->tokens > n->cfg.repair_rate / 10.0 + 1)
+			a->tokens = n->cfg.repair_rate / 10.0 + 1; /* bursts of at most 100 ms' worth */
+		if (a->len == 0 || !node_is_up(n, t))
+			continue;
+		while (a->len > 0 && a->tokens >= 1 && scanned < 4096) {
+			uint32_t part = a->queue[a->head];
+			if (a->cursor >= n->entries) {
+				a->head = (a->head + 1) % AE_QUEUE;
+				a->len--;
+				a->cursor = 0;
+				continue;
+			}
+			uint32_t ix = a->cursor++;
+			const struct keymeta *k = &n->meta[ix];
+			tally_pncounter_t s;
+			scanned++;
+			if (!k->used || k->part != part || node_state_of(n, ix, &s) != 0)
+				continue;
+			struct tally_wire_state st = { .index = k->peer_ix[t], .kind = TALLY_WIRE_KIND_PNCOUNTER,
+						       .p = s.p, .n = s.n };
+			memcpy(st.key, k->key, 16);
+			/* A key whose writes were causal travels after its dependency, in
+			 * the same frame: the receiver merges both in order, at once. */
+			const struct dep *d = node_dep_of(n, ix);
+			uint32_t dix = d != NULL ? node_key_find(n, d->dep_key) : NIL;
+			tally_pncounter_t ds;
+			struct txb *b = node_txb_get(n, t, TALLY_WIRE_REPAIR);
+			if (dix != NIL && node_state_of(n, dix, &ds) == 0) {
+				if (tally_wire_room(&b->w) < 2) {
+					node_txb_flush(n, t, TALLY_WIRE_REPAIR);
+					b = node_txb_get(n, t, TALLY_WIRE_REPAIR);
+				}
+				struct tally_wire_state dst = { .index = n->meta[dix].peer_ix[t],
+								.kind = TALLY_WIRE_KIND_PNCOUNTER, .p = ds.p, .n = ds.n };
+				memcpy(dst.key, d->dep_key, 16);
+				(void)tally_wire_add_state(&b->w, &dst);
+				a->tokens -= 1;
+				a->records++;
+			}
+			(void)tally_wire_add_state(&b->w, &st);
+			a->tokens -= 1;
+			a->records++;
+		}
+	}
+}
+
