@@ -122,6 +122,8 @@ tally_wire_record_size(unsigned type)
 		return 192 + TALLY_WIRE_TOKEN_MAX;
 	case TALLY_WIRE_CAUSAL:
 		return 64 + TALLY_WIRE_TOKEN_MAX;
+	case TALLY_WIRE_MVSTATE:
+		return 64 + TALLY_WIRE_VEC_BYTES + 64;
 	default:
 		return 0;
 	}
@@ -203,6 +205,13 @@ record_ok(unsigned type, const uint8_t *r)
 		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && r[5] < TALLY_MAX_NODES && le16(r + 6) == 0 &&
 		       r[40] >= 1 && r[40] <= TALLY_WIRE_TOKEN_MAX && all_zero(r + 41, 23) &&
 		       all_zero(r + 64 + r[40], TALLY_WIRE_TOKEN_MAX - r[40]);
+	case TALLY_WIRE_MVSTATE: { /* beat 0, the context, the value */
+		unsigned vl = r[21];
+		return r[16] == TALLY_WIRE_KIND_MVREG && r[17] <= 1 && r[18] <= 1 &&
+		       (r[19] < r[20] || (r[19] == 0 && r[20] == 0)) && vl <= 64 && r[22] <= 1 && r[23] == 0 &&
+		       le32(r + 24) < TALLY_MAX_NODES && all_zero(r + 28, 4) && all_zero(r + 48, 16) &&
+		       vec_ok(r + 64) && all_zero(r + 64 + TALLY_WIRE_VEC_BYTES + vl, 64 - vl);
+	}
 	case TALLY_WIRE_READ_REQUEST:
 		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && all_zero(r + 5, 3) && all_zero(r + 24, 40);
 	case TALLY_WIRE_READ_REPLY:
@@ -376,6 +385,26 @@ tally_wire_get_causal(const struct tally_wire_frame *f, unsigned i, struct tally
 	out->slot.n = le64(r + 32);
 	out->dep_len = r[40];
 	memcpy(out->dep, r + 64, out->dep_len);
+}
+
+void
+tally_wire_get_mvstate(const struct tally_wire_frame *f, unsigned i, struct tally_wire_mvstate *out)
+{
+	const uint8_t *r = rec(f, i);
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->key, r, TALLY_WIRE_KEY_ID_LEN);
+	out->purpose = r[17];
+	out->status = r[18];
+	out->sib_index = r[19];
+	out->sib_count = r[20];
+	out->value_len = r[21];
+	out->lww = r[22];
+	out->dot_node = le32(r + 24);
+	out->dot_counter = le64(r + 32);
+	out->lww_time = le64(r + 40);
+	get_vec(r + 64, &out->ctx);
+	memcpy(out->value, r + 64 + TALLY_WIRE_VEC_BYTES, out->value_len);
 }
 
 void
@@ -562,6 +591,34 @@ tally_wire_add_causal(struct tally_wire_writer *w, const struct tally_wire_causa
 	put64(r + 32, c->slot.n);
 	r[40] = c->dep_len;
 	memcpy(r + 64, c->dep, c->dep_len);
+	return commit(w, r);
+}
+
+static void put_vec(uint8_t *p, const tally_vec_t *v);
+
+int
+tally_wire_add_mvstate(struct tally_wire_writer *w, const struct tally_wire_mvstate *m)
+{
+	int rc = 0;
+	uint8_t *r = reserve(w, w->type == TALLY_WIRE_MVSTATE, &rc);
+
+	if (r == NULL)
+		return rc;
+	if (m->value_len > 64)
+		return -EINVAL;
+	memcpy(r, m->key, TALLY_WIRE_KEY_ID_LEN);
+	r[16] = TALLY_WIRE_KIND_MVREG;
+	r[17] = m->purpose;
+	r[18] = m->status;
+	r[19] = m->sib_index;
+	r[20] = m->sib_count;
+	r[21] = m->value_len;
+	r[22] = m->lww;
+	put32(r + 24, m->dot_node);
+	put64(r + 32, m->dot_counter);
+	put64(r + 40, m->lww_time);
+	put_vec(r + 64, &m->ctx);
+	memcpy(r + 64 + TALLY_WIRE_VEC_BYTES, m->value, m->value_len);
 	return commit(w, r);
 }
 

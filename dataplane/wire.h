@@ -50,6 +50,7 @@ enum tally_wire_type {
 	TALLY_WIRE_CLIENT_REQUEST = 7,
 	TALLY_WIRE_CLIENT_REPLY = 8,
 	TALLY_WIRE_CAUSAL = 9,
+	TALLY_WIRE_MVSTATE = 10,
 	TALLY_WIRE_TYPE_END,
 };
 
@@ -72,6 +73,7 @@ enum tally_wire_verdict {
 /** Record kinds. */
 enum tally_wire_kind {
 	TALLY_WIRE_KIND_PNCOUNTER = 1,
+	TALLY_WIRE_KIND_MVREG = 2,
 };
 
 /** A 16-byte SipHash key. */
@@ -137,6 +139,26 @@ struct tally_wire_causal {
 	struct tally_wire_slot slot;
 	uint8_t dep_len;                     /**< 1..TALLY_WIRE_TOKEN_MAX */
 	uint8_t dep[TALLY_WIRE_TOKEN_MAX];
+};
+
+/**
+ * MV-register record (MVSTATE): one sibling of a register's state, with the
+ * register's causal context. A state of k siblings is k records, all in one
+ * frame (a part of a state must never be merged alone); an ack, or a reply
+ * for a register not held, is one record with no sibling.
+ */
+struct tally_wire_mvstate {
+	uint8_t key[TALLY_WIRE_KEY_ID_LEN];
+	uint8_t purpose;        /**< 0 a state (replicate, repair, read reply), 1 an ack (context only) */
+	uint8_t status;         /**< 0 found, 1 not found */
+	uint8_t sib_index, sib_count; /**< sibling i of n; 0 of 0 for no sibling */
+	uint8_t value_len;      /**< 0..64 */
+	uint8_t lww;            /**< 1: the register is last-writer-wins (an explicit opt-in) */
+	uint32_t dot_node;      /**< the sibling's dot: the write's origin, < TALLY_MAX_NODES */
+	uint64_t dot_counter;   /**< and its counter there */
+	uint64_t lww_time;      /**< lww: the write's time (0 otherwise) */
+	tally_vec_t ctx;        /**< the register's causal context */
+	uint8_t value[TALLY_WIRE_CLIENT_STR_MAX];
 };
 
 /** Key record (READ_REQUEST). */
@@ -223,6 +245,7 @@ void tally_wire_get_state(const struct tally_wire_frame *f, unsigned i, struct t
 void tally_wire_get_digest(const struct tally_wire_frame *f, unsigned i, struct tally_wire_digest *out);
 void tally_wire_get_client(const struct tally_wire_frame *f, unsigned i, struct tally_wire_client *out);
 void tally_wire_get_causal(const struct tally_wire_frame *f, unsigned i, struct tally_wire_causal *out);
+void tally_wire_get_mvstate(const struct tally_wire_frame *f, unsigned i, struct tally_wire_mvstate *out);
 
 /** Builds one frame in a caller's buffer. finish() appends the MAC trailer. */
 struct tally_wire_writer {
@@ -258,6 +281,7 @@ int tally_wire_add_state(struct tally_wire_writer *w, const struct tally_wire_st
 int tally_wire_add_digest(struct tally_wire_writer *w, const struct tally_wire_digest *r);
 int tally_wire_add_client(struct tally_wire_writer *w, const struct tally_wire_client *r);
 int tally_wire_add_causal(struct tally_wire_writer *w, const struct tally_wire_causal *r);
+int tally_wire_add_mvstate(struct tally_wire_writer *w, const struct tally_wire_mvstate *r);
 
 /**
  * Complete the frame: record count, IPv4 and UDP lengths, IPv4 checksum and

@@ -135,6 +135,7 @@ function automatic logic [4:0] record_beats(input logic [7:0] t);
         T_DIGEST: return 5'(1 + VB);
         T_CLIENT_REQUEST, T_CLIENT_REPLY: return 5'd6;
         T_CAUSAL: return 5'd4;
+        T_MVSTATE: return 5'(2 + VB);
         default: return 5'd0;
     endcase
 endfunction
@@ -194,6 +195,18 @@ function automatic logic record_bad(input logic [511:0] d, input logic [7:0] t, 
                 5'd2: ok = zero_from(d, tl > 8'd128 ? 8'd64 : tl > 8'd64 ? tl - 8'd64 : 8'd0);
                 default: ok = zero_from(d, tl > 8'd128 ? tl - 8'd128 : 8'd0);
             endcase
+        T_MVSTATE:
+            // beat 0, the context vector, the value
+            if (ph == 5'd0) begin
+                ok = byte_at(d, 16) == 8'd2 && byte_at(d, 17) <= 8'd1 && byte_at(d, 18) <= 8'd1 &&
+                     (byte_at(d, 19) < byte_at(d, 20) || zero(d, 19, 21)) && byte_at(d, 21) <= 8'd64 &&
+                     byte_at(d, 22) <= 8'd1 && byte_at(d, 23) == 8'd0 && byte_at(d, 24) < 8'(NODES) &&
+                     zero(d, 25, 32) && zero(d, 48, 64);
+            end else if (ph == 5'(VB)) begin
+                ok = zero_from(d, 8'(VEC_TAIL));
+            end else if (ph == 5'(VB + 1)) begin
+                ok = zero_from(d, vl);
+            end
         default: ok = 1'b1;  // no records: the type check has failed
     endcase
     return !ok;
@@ -358,7 +371,8 @@ always_ff @(posedge clk) begin
             ph_reg <= ph_reg + 5'd1 == rs_reg ? 5'd0 : ph_reg + 5'd1;
             if (ph_reg == 5'd0) begin
                 kl_reg <= byte_at(s_axis_tdata, 3);
-                vl_reg <= byte_at(s_axis_tdata, 4);
+                // a client record's value length, or an MV-register record's
+                vl_reg <= hdr_reg.ftype == T_MVSTATE ? byte_at(s_axis_tdata, 21) : byte_at(s_axis_tdata, 4);
                 // a client record's token length, or a causal record's dependency length
                 tl_reg <= hdr_reg.ftype == T_CAUSAL ? byte_at(s_axis_tdata, 40) : byte_at(s_axis_tdata, 5);
             end

@@ -62,6 +62,12 @@ check_roundtrip(const struct tally_wire_frame *f, const uint8_t *payload, size_t
 			rc = tally_wire_add_digest(&w, &r);
 			break;
 		}
+		case TALLY_WIRE_MVSTATE: {
+			struct tally_wire_mvstate r;
+			tally_wire_get_mvstate(f, i, &r);
+			rc = tally_wire_add_mvstate(&w, &r);
+			break;
+		}
 		case TALLY_WIRE_CAUSAL: {
 			struct tally_wire_causal r;
 			tally_wire_get_causal(f, i, &r);

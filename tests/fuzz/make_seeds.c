@@ -65,6 +65,13 @@ main(int argc, char **argv)
 			case TALLY_WIRE_DIGEST:
 				rc = tally_wire_add_digest(&w, &d);
 				break;
+			case TALLY_WIRE_MVSTATE: {
+				struct tally_wire_mvstate mv = { .sib_count = 2, .sib_index = (uint8_t)i, .value_len = 5,
+								 .value = "hello", .dot_counter = i + 1 };
+				mv.ctx.slot[0] = i + 1;
+				rc = tally_wire_add_mvstate(&w, &mv);
+				break;
+			}
 			case TALLY_WIRE_CAUSAL: {
 				struct tally_wire_causal ca = { .slot = s, .dep_len = 4, .dep = { 1, 2, 3, 4 } };
 				rc = tally_wire_add_causal(&w, &ca);

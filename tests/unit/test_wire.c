@@ -149,6 +149,7 @@ test_other_types_roundtrip(void **state)
 			struct tally_wire_client c;
 			struct tally_wire_slot sl;
 			struct tally_wire_causal ca;
+			struct tally_wire_mvstate mv;
 		} in[3], out;
 
 		assert_int_equal(tally_wire_begin(&w, buf, BUF, 1500, &addr, &h), 0);
@@ -183,6 +184,21 @@ test_other_types_roundtrip(void **state)
 				in[i].d.hash[15] = (uint8_t)i;
 				prop_vec(&g, &in[i].d.vv);
 				rc = tally_wire_add_digest(&w, &in[i].d);
+				break;
+			case TALLY_WIRE_MVSTATE:
+				in[i].mv.key[0] = (uint8_t)i;
+				in[i].mv.purpose = (uint8_t)(i & 1);
+				in[i].mv.sib_count = 3;
+				in[i].mv.sib_index = (uint8_t)i;
+				in[i].mv.value_len = (uint8_t)prng_below(&g, 65);
+				in[i].mv.lww = 1;
+				in[i].mv.dot_node = (uint32_t)prng_below(&g, TALLY_MAX_NODES);
+				in[i].mv.dot_counter = prng_next(&g);
+				in[i].mv.lww_time = prng_next(&g);
+				prop_vec(&g, &in[i].mv.ctx);
+				for (unsigned b = 0; b < in[i].mv.value_len; b++)
+					in[i].mv.value[b] = (uint8_t)prng_next(&g);
+				rc = tally_wire_add_mvstate(&w, &in[i].mv);
 				break;
 			case TALLY_WIRE_CAUSAL:
 				random_slot(&g, &in[i].ca.slot);
@@ -226,6 +242,10 @@ test_other_types_roundtrip(void **state)
 			case TALLY_WIRE_CAUSAL:
 				tally_wire_get_causal(&f, i, &out.ca);
 				sz = sizeof(out.ca);
+				break;
+			case TALLY_WIRE_MVSTATE:
+				tally_wire_get_mvstate(&f, i, &out.mv);
+				sz = sizeof(out.mv);
 				break;
 			default:
 				tally_wire_get_client(&f, i, &out.c);

@@ -1401,6 +1401,26 @@ build_valid(struct prng *g, struct frame *f, uint8_t type, unsigned mtu, int cou
 			rc = tally_wire_add_digest(&w, &d);
 			break;
 		}
+		case TALLY_WIRE_MVSTATE: {
+			struct tally_wire_mvstate m;
+			memset(&m, 0, sizeof(m));
+			rand_bytes(g, m.key, sizeof(m.key));
+			m.purpose = (uint8_t)prng_below(g, 2);
+			m.status = (uint8_t)prng_below(g, 2);
+			if (prng_below(g, 3)) {
+				m.sib_count = (uint8_t)(1 + prng_below(g, 255));
+				m.sib_index = (uint8_t)prng_below(g, m.sib_count);
+			}
+			m.value_len = (uint8_t)(prng_below(g, 4) == 0 ? 64 : prng_below(g, 65));
+			m.lww = (uint8_t)prng_below(g, 2);
+			m.dot_node = (uint32_t)prng_below(g, NODES);
+			m.dot_counter = prng_next(g);
+			m.lww_time = prng_next(g);
+			prop_vec(g, &m.ctx);
+			rand_bytes(g, m.value, m.value_len);
+			rc = tally_wire_add_mvstate(&w, &m);
+			break;
+		}
 		case TALLY_WIRE_CAUSAL: {
 			struct tally_wire_causal c;
 			memset(&c, 0, sizeof(c));
@@ -1485,6 +1505,49 @@ break_record(struct prng *g, uint8_t type, uint8_t *r, char *what, size_t wl)
 				o = 40 + (unsigned)prng_below(g, 24);
 			}
 			break;
+		case TALLY_WIRE_MVSTATE: {
+			unsigned vl = r[21];
+			switch (v % 8) {
+			case 0:
+				r[16] = not8(g, TALLY_WIRE_KIND_MVREG);
+				snprintf(what, wl, "kind %u", r[16]);
+				return;
+			case 1:
+				r[17 + prng_below(g, 2)] = (uint8_t)edge(g, 2, 255);
+				snprintf(what, wl, "purpose/status %u/%u", r[17], r[18]);
+				return;
+			case 2:
+				r[19] = (uint8_t)(r[20] + prng_below(g, 256 - r[20]));
+				if (r[19] == 0)
+					r[19] = 1;
+				snprintf(what, wl, "sibling %u of %u", r[19], r[20]);
+				return;
+			case 3:
+				r[21] = (uint8_t)edge(g, 65, 255);
+				snprintf(what, wl, "value_len %u", r[21]);
+				return;
+			case 4:
+				r[22] = (uint8_t)edge(g, 2, 255);
+				snprintf(what, wl, "lww %u", r[22]);
+				return;
+			case 5:
+				o = prng_below(g, 2) ? 24 : 23; /* dot node out of range, or byte 23 */
+				if (o == 24) {
+					r[24] = (uint8_t)edge(g, NODES, 255);
+					snprintf(what, wl, "dot node %u", r[24]);
+					return;
+				}
+				break;
+			case 6:
+				o = prng_below(g, 2) ? 25 + (unsigned)prng_below(g, 7) : 48 + (unsigned)prng_below(g, 16);
+				break;
+			default:
+				if (vl >= 64)
+					continue;
+				o = 64 + TALLY_WIRE_VEC_BYTES + vl + (unsigned)prng_below(g, 64 - vl);
+			}
+			break;
+		}
 		case TALLY_WIRE_CAUSAL: {
 			unsigned dl = r[40];
 			switch (v % 6) {
