@@ -36,6 +36,8 @@
 #define MAX_BODY (1u << 20)
 #define TYPE_END 255
 #define FILE_HDR 16
+#define MV_HDR (16 + 8 * TALLY_MAX_NODES + 8) /* key, context, sibling count */
+#define MV_SIB (8 + 8 + 8 + TALLY_MVREG_VALUE_MAX) /* dot node, dot counter, length, value */
 
 struct buf {
 	uint8_t *p;
@@ -128,6 +130,8 @@ body_len(const struct tally_wal_rec *r)
 	case TALLY_WAL_EVICTED:
 	case TYPE_END:
 		return 8;
+	case TALLY_WAL_MVREG:
+		return r->mv == NULL ? 0 : MV_HDR + MV_SIB * (size_t)r->mv->count;
 	}
 	return 0;
 }
@@ -180,6 +184,19 @@ encode(struct buf *b, const struct tally_wal_rec *r)
 	case TALLY_WAL_DROP:
 		memcpy(q, r->key, 16);
 		break;
+	case TALLY_WAL_MVREG:
+		memcpy(q, r->key, 16);
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+			put64(q + 16 + 8 * i, r->mv->ctx.slot[i]);
+		put64(q + 16 + 8 * TALLY_MAX_NODES, r->mv->count);
+		for (uint32_t i = 0; i < r->mv->count; i++) {
+			uint8_t *sb = q + MV_HDR + MV_SIB * (size_t)i;
+			put64(sb, r->mv->sib[i].dot.node);
+			put64(sb + 8, r->mv->sib[i].dot.counter);
+			put64(sb + 16, r->mv->sib[i].len);
+			memcpy(sb + 24, r->mv->sib[i].value, r->mv->sib[i].len);
+		}
+		break;
 	}
 	put64(p + REC_HDR + bl, XXH3_64bits(p, REC_HDR + bl));
 	b->len += REC_HDR + bl + REC_SUM;
@@ -206,6 +223,39 @@ decode(const uint8_t *p, size_t avail, struct tally_wal_rec *r)
 			return 0;
 		r->words = get32(q + 16);
 		break;
+	case TALLY_WAL_MVREG: {
+		/* One register, rebuilt here for the replay callback (which copies it). */
+		static tally_mvreg_t mv;
+		static bool init;
+		if (!init) {
+			tally_mvreg_init(&mv);
+			init = true;
+		}
+		if (bl < MV_HDR)
+			return 0;
+		uint64_t count = get64(q + 16 + 8 * TALLY_MAX_NODES);
+		if (count > TALLY_MVREG_MAX_SIBLINGS * 4 || bl != MV_HDR + MV_SIB * count)
+			return 0;
+		tally_mvreg_fini(&mv);
+		if (count > 0 && (mv.sib = calloc(count, sizeof(*mv.sib))) == NULL)
+			return 0;
+		mv.cap = mv.count = (uint32_t)count;
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+			mv.ctx.slot[i] = get64(q + 16 + 8 * i);
+		for (uint64_t i = 0; i < count; i++) {
+			const uint8_t *sb = q + MV_HDR + MV_SIB * i;
+			uint64_t node = get64(sb), len = get64(sb + 16);
+			if (node >= TALLY_MAX_NODES || len > TALLY_MVREG_VALUE_MAX)
+				return 0;
+			mv.sib[i].dot.node = (uint32_t)node;
+			mv.sib[i].dot.counter = get64(sb + 8);
+			mv.sib[i].len = (uint32_t)len;
+			memcpy(mv.sib[i].value, sb + 24, len);
+		}
+		r->mv = &mv;
+		memcpy(r->key, q, 16);
+		return REC_HDR + bl + REC_SUM;
+	}
 	case TALLY_WAL_SLOT:
 	case TALLY_WAL_STATE:
 	case TALLY_WAL_OPID:

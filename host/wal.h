@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "gcounter.h"
+#include "mvreg.h"
 
 /** Record types. */
 enum tally_wal_type {
@@ -42,6 +43,7 @@ enum tally_wal_type {
 	TALLY_WAL_RECOVERED, /**< key: this node's own slot of key was recovered from every member */
 	TALLY_WAL_DROP,      /**< key: the key was handed off and freed here */
 	TALLY_WAL_EVICTED,   /**< client (a count): the dedup table had evicted clients (snapshots) */
+	TALLY_WAL_MVREG,     /**< key, mv: an MV-register's whole state */
 	TALLY_WAL_TYPE_END,
 };
 
@@ -55,6 +57,7 @@ struct tally_wal_rec {
 	uint64_t client, seq;
 	uint32_t words;        /**< DEDUP: 64-bit words at bits */
 	const uint64_t *bits;  /**< DEDUP; on replay, valid during the callback only */
+	tally_mvreg_t *mv;     /**< MVREG: to append, the register; on replay, a register valid during the callback */
 };
 
 /** Counters for telemetry. */

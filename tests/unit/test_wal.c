@@ -27,6 +27,7 @@
 struct seen {
 	struct tally_wal_rec r[MAXREC];
 	uint64_t bits[MAXREC][4];
+	tally_mvreg_t mv[MAXREC];
 	unsigned n;
 };
 
@@ -44,6 +45,13 @@ collect(void *ctx, const struct tally_wal_rec *r)
 		assert_true(r->words <= 4);
 		memcpy(s->bits[s->n], r->bits, 8 * r->words);
 		s->r[s->n].bits = s->bits[s->n];
+	}
+	if (r->type == TALLY_WAL_MVREG) {
+		/* the register is the decoder's until the callback returns: keep a copy */
+		tally_mvreg_fini(&s->mv[s->n]);
+		tally_mvreg_init(&s->mv[s->n]);
+		assert_int_equal(tally_mvreg_copy(&s->mv[s->n], r->mv), 0);
+		s->r[s->n].mv = &s->mv[s->n];
 	}
 	s->n++;
 	return 0;
@@ -100,6 +108,25 @@ count_files(void)
 }
 
 static const uint64_t dedup_bits[2] = { 0x8000000000000001u, 0x5u };
+static tally_mvreg_t sample_mv;
+
+/* A register with two concurrent siblings and a third write over one. */
+static tally_mvreg_t *
+mv_sample(void)
+{
+	static bool made;
+	tally_vec_t none = { 0 }, seen = { 0 };
+
+	if (!made) {
+		tally_mvreg_init(&sample_mv);
+		assert_int_equal(tally_mvreg_write(&sample_mv, 0, &none, "value-from-A", 12), 0);
+		assert_int_equal(tally_mvreg_write(&sample_mv, 1, &none, "value-from-B", 12), 0);
+		seen.slot[0] = 1;
+		assert_int_equal(tally_mvreg_write(&sample_mv, 2, &seen, "over A", 6), 0);
+		made = true;
+	}
+	return &sample_mv;
+}
 
 /* Record @i of a fixed sequence that cycles through every type. */
 static struct tally_wal_rec
@@ -136,6 +163,9 @@ rec(unsigned i)
 	case TALLY_WAL_EVICTED:
 		r.client = 5 + i;
 		break;
+	case TALLY_WAL_MVREG:
+		r.mv = mv_sample();
+		break;
 	}
 	return r;
 }
@@ -167,6 +197,10 @@ assert_rec_equal(const struct tally_wal_rec *a, const struct tally_wal_rec *b)
 		break;
 	case TALLY_WAL_EVICTED:
 		assert_int_equal(a->client, b->client);
+		break;
+	case TALLY_WAL_MVREG:
+		assert_memory_equal(a->key, b->key, 16);
+		assert_true(tally_mvreg_equal(a->mv, b->mv));
 		break;
 	default:
 		assert_memory_equal(a->key, b->key, 16);
@@ -232,7 +266,7 @@ test_torn_tail(void **state)
 	snprintf(log, sizeof(log), "%s/wal-0000000000000000", dir);
 	assert_int_equal(stat(log, &sb), 0);
 	whole = sb.st_size;
-	struct tally_wal_rec last = rec(8); /* a STATE record: 160 bytes */
+	struct tally_wal_rec last = rec(9); /* a STATE record: 160 bytes */
 	assert_int_equal(tally_wal_append(w, &last), 0);
 	assert_int_equal(tally_wal_commit(w), 0);
 	tally_wal_close(w);
