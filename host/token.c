@@ -52,7 +52,7 @@ tally_token_encode(const struct tally_token *t, const uint8_t key[32], uint8_t o
 {
 	memset(out, 0, TALLY_TOKEN_LEN);
 	out[0] = TALLY_TOKEN_VERSION;
-	out[1] = 1;
+	out[1] = t->kind ? t->kind : TALLY_TOKEN_COUNTER;
 	put32(out + 4, t->issued);
 	memcpy(out + 8, t->key, 16);
 	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
@@ -71,8 +71,10 @@ tally_token_decode(const uint8_t *in, size_t len, const uint8_t key[32], uint32_
 	if (crypto_auth_verify(in + TALLY_TOKEN_LEN - crypto_auth_BYTES, in, TALLY_TOKEN_LEN - crypto_auth_BYTES,
 			       key) != 0)
 		return TALLY_TOKEN_FORGED;
-	if (in[0] != TALLY_TOKEN_VERSION || in[1] != 1 || in[2] != 0 || in[3] != 0)
+	if (in[0] != TALLY_TOKEN_VERSION || (in[1] != TALLY_TOKEN_COUNTER && in[1] != TALLY_TOKEN_REGISTER) ||
+	    in[2] != 0 || in[3] != 0)
 		return TALLY_TOKEN_VERSION_BAD;
+	out->kind = in[1];
 	out->issued = (uint32_t)in[4] | (uint32_t)in[5] << 8 | (uint32_t)in[6] << 16 | (uint32_t)in[7] << 24;
 	if ((uint64_t)out->issued > (uint64_t)now + SKEW_S || (uint64_t)out->issued + ttl_s + SKEW_S < now)
 		return TALLY_TOKEN_EXPIRED;

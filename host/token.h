@@ -10,7 +10,7 @@
  * under a key derived from the cluster key. Opaque to clients.
  *
  *   0   1   version (1)
- *   1   1   kind (1: a PN-Counter's state)
+ *   1   1   kind (1: a PN-Counter's state; 2: an MV-register's context, in P)
  *   2   2   flags (0)
  *   4   4   issued, Unix seconds
  *   8   16  key id
@@ -33,7 +33,14 @@
 #define TALLY_TOKEN_LEN (56 + 16 * TALLY_MAX_NODES)
 
 /** A token's contents. */
+/** Token kinds. */
+enum tally_token_kind {
+	TALLY_TOKEN_COUNTER = 1,  /**< s: a PN-Counter state the session has seen */
+	TALLY_TOKEN_REGISTER = 2, /**< s.p: an MV-register's context the session has read (s.n zero) */
+};
+
 struct tally_token {
+	uint8_t kind;          /**< enum tally_token_kind; 0 is taken as 1 */
 	uint32_t issued;       /**< Unix seconds */
 	uint8_t key[16];       /**< the key id it is about */
 	tally_pncounter_t s;   /**< a state the session has seen: its reads must dominate it */
