@@ -27,6 +27,9 @@
 
 struct pending {
 	bool busy;
+	uint8_t got;               /* sibling records received so far */
+	uint8_t nsib;
+	struct tally_client_value sib[TALLY_CLIENT_MAX_SIBLINGS];
 	uint8_t custom;            /* op id given by the caller: not in the ring order */
 	struct tally_wire_client r;
 	uint64_t sent, deadline;
@@ -227,14 +230,17 @@ add(tally_client_t *c, const struct tally_wire_client *r)
 
 static int
 submit(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta, unsigned quorum,
-       uint64_t client, uint64_t seq, const uint8_t *tok, unsigned toklen, void *user)
+       uint64_t client, uint64_t seq, const uint8_t *tok, unsigned toklen, const void *val, size_t vlen,
+       void *user)
 {
-	bool write = op == TALLY_WIRE_OP_INCR || op == TALLY_WIRE_OP_DECR;
+	bool write = op == TALLY_WIRE_OP_INCR || op == TALLY_WIRE_OP_DECR, put = op == TALLY_WIRE_OP_PUT;
 	struct pending *p;
 
-	if ((!write && op != TALLY_WIRE_OP_GET) || keylen == 0 || keylen > TALLY_WIRE_CLIENT_STR_MAX ||
-	    (write && delta == 0) || quorum > TALLY_MAX_NODES || seq == 0 || client == 0)
+	if ((!write && !put && op != TALLY_WIRE_OP_GET) || keylen == 0 || keylen > TALLY_WIRE_CLIENT_STR_MAX ||
+	    (write && delta == 0) || quorum > TALLY_MAX_NODES || seq == 0 || client == 0 ||
+	    vlen > TALLY_WIRE_CLIENT_STR_MAX || (vlen > 0 && !put))
 		return -EINVAL;
+	write = write || put;
 	if (c->in_flight + c->ndone >= TALLY_CLIENT_MAX_IN_FLIGHT || c->ring[seq % RING].busy)
 		return -EAGAIN;
 	p = &c->ring[seq % RING];
@@ -248,6 +254,9 @@ submit(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t 
 	p->r.deadline_ms = c->timeout_ms;
 	p->r.key_len = (uint8_t)keylen;
 	memcpy(p->r.key, key, keylen);
+	p->r.value_len = (uint8_t)vlen;
+	if (vlen > 0)
+		memcpy(p->r.val, val, vlen);
 	if (tok != NULL) {
 		p->r.token_len = (uint8_t)toklen;
 		memcpy(p->r.token, tok, toklen);
@@ -270,7 +279,7 @@ int
 tally_client_submit_id(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
 		       unsigned quorum, uint64_t client, uint64_t seq, void *user)
 {
-	return submit(c, op, key, keylen, delta, quorum, client, seq, NULL, 0, user);
+	return submit(c, op, key, keylen, delta, quorum, client, seq, NULL, 0, NULL, 0, user);
 }
 
 int
@@ -285,7 +294,18 @@ tally_client_submit_after(tally_client_t *c, unsigned op, const void *key, size_
 	len = tally_client_token_get(c, after, afterlen, tok);
 	if (len == 0)
 		return -ENOENT;
-	int rc = submit(c, op, key, keylen, delta, quorum, c->id, c->next_seq, tok, len, user);
+	int rc = submit(c, op, key, keylen, delta, quorum, c->id, c->next_seq, tok, len, NULL, 0, user);
+	if (rc == 0)
+		c->next_seq++;
+	return rc;
+}
+
+int
+tally_client_put(tally_client_t *c, const void *key, size_t keylen, const void *value, size_t vlen, unsigned w,
+		 void *user)
+{
+	int rc = submit(c, TALLY_WIRE_OP_PUT, key, keylen, 0, w, c->id, c->next_seq, NULL, 0, value, vlen, user);
+
 	if (rc == 0)
 		c->next_seq++;
 	return rc;
@@ -310,6 +330,9 @@ complete(tally_client_t *c, struct pending *p, unsigned status, int64_t value, c
 	d->token_len = (uint8_t)toklen;
 	if (toklen > 0)
 		memcpy(d->token, tok, toklen);
+	d->nsib = p->nsib;
+	memcpy(d->sib, p->sib, sizeof(d->sib));
+	p->got = p->nsib = 0;
 	if (c->session && status == TALLY_OK && toklen > 0)
 		(void)tally_client_token_set(c, p->r.key, p->r.key_len, tok, toklen);
 
@@ -348,6 +371,16 @@ receive(tally_client_t *c)
 			if (!p->busy || p->r.seq != r.seq || p->r.client != r.client) {
 				c->st.stray++; /* a late answer to a resend: already done */
 				continue;
+			}
+			if (r.sib_count > 0) {
+				/* An MV-register's siblings: one record each, maybe in several datagrams. */
+				if (r.sib_index < TALLY_CLIENT_MAX_SIBLINGS) {
+					p->sib[r.sib_index].len = r.value_len;
+					memcpy(p->sib[r.sib_index].v, r.val, r.value_len);
+				}
+				p->nsib = r.sib_count < TALLY_CLIENT_MAX_SIBLINGS ? r.sib_count : TALLY_CLIENT_MAX_SIBLINGS;
+				if (++p->got < r.sib_count)
+					continue;
 			}
 			complete(c, p, r.status, r.value, r.token, r.token_len);
 		}

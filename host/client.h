@@ -45,6 +45,15 @@ struct tally_client_opts {
 	bool session;         /**< keep a session: send each key's latest token, keep the tokens of answers */
 };
 
+/** Siblings of an MV-register a result holds; more are counted, not kept. */
+#define TALLY_CLIENT_MAX_SIBLINGS 16
+
+/** One value of an MV-register. */
+struct tally_client_value {
+	uint8_t len;
+	uint8_t v[64];
+};
+
 /** A finished operation. */
 struct tally_client_result {
 	uint8_t op;        /**< enum tally_wire_op */
@@ -54,6 +63,8 @@ struct tally_client_result {
 	void *user;        /**< as given to submit */
 	uint8_t token_len; /**< the answer's session token (docs/sessions.md) */
 	uint8_t token[192];
+	uint8_t nsib;      /**< a get of an MV-register: its siblings (sib_count of the answer) */
+	struct tally_client_value sib[TALLY_CLIENT_MAX_SIBLINGS];
 };
 
 typedef struct tally_client tally_client_t;
@@ -65,7 +76,8 @@ void tally_client_close(tally_client_t *c);
 
 /**
  * Queue an operation: @p op is TALLY_WIRE_OP_INCR, _DECR (amount @p delta > 0)
- * or _GET; @p quorum is W for writes, R for reads (0 = the cluster's default).
+ * or _GET (of a counter or an MV-register; a register's siblings come in the
+ * result); tally_client_put() writes a register; @p quorum is W for writes, R for reads (0 = the cluster's default).
  * @return 0; -EINVAL (bad op, key of 0 or over 64 bytes, delta 0 for a
  * write, quorum over 8); -EAGAIN when TALLY_CLIENT_MAX_IN_FLIGHT are in flight
  * (poll first).
@@ -98,6 +110,15 @@ int tally_client_token_set(tally_client_t *c, const void *key, size_t keylen, co
  */
 int tally_client_submit_after(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
 			      unsigned quorum, const void *after, size_t afterlen, void *user);
+
+/**
+ * Queue a put of @p value (0..64 bytes) into the MV-register @p key. With a
+ * session, the key's token (from the last get) is the put's context: the put
+ * replaces exactly the siblings that get saw; without one it is a blind write
+ * and joins them as a sibling.
+ */
+int tally_client_put(tally_client_t *c, const void *key, size_t keylen, const void *value, size_t vlen,
+		     unsigned w, void *user);
 
 /** Send the datagram being filled. @return 0 or -errno. */
 int tally_client_flush(tally_client_t *c);

@@ -53,6 +53,17 @@
 
 #include "node_int.h"
 
+/* MV-registers (their section is below the writes and reads they join) */
+static struct mventry *mv_find(struct tally_node *n, const uint8_t key[16], bool create);
+static void mv_ship(struct tally_node *n, unsigned peer, const uint8_t key[16], const tally_mvreg_t *reg,
+		    unsigned purpose, uint64_t ref);
+static void mv_answer_put(struct tally_node *n, struct op *o, const tally_mvreg_t *reg);
+static void mv_answer_get(struct tally_node *n, struct op *o);
+static void mv_origin_apply(struct tally_node *n, uint32_t oi, int dv);
+static void mv_read_got(struct tally_node *n, uint32_t oi, unsigned from, const tally_mvreg_t *reg);
+static bool vec_covers(const tally_vec_t *a, const tally_vec_t *b);
+static void mv_log(struct tally_node *n, struct mventry *e);
+
 /* ---- small things ---- */
 
 uint64_t
@@ -440,6 +451,11 @@ op_free(struct tally_node *n, uint32_t i)
 	struct op *o = &n->ops[i];
 	uint32_t *pp = &n->bucket[key_hash(o->key)];
 
+	if (o->mvr != NULL) {
+		tally_mvreg_fini(o->mvr);
+		free(o->mvr);
+		o->mvr = NULL;
+	}
 	while (*pp != i)
 		pp = &n->ops[*pp].hnext;
 	*pp = o->hnext;
@@ -486,6 +502,8 @@ creply_flush_all(struct tally_node *n)
 		creply_flush(n, &n->creply[i]);
 }
 
+static void answer_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wire_client *rp);
+
 /* Send one CLIENT_REPLY record to whoever asked. */
 static void
 answer_to(struct tally_node *n, const struct reply_to *to, unsigned cop, uint64_t client, uint64_t seq,
@@ -501,8 +519,17 @@ answer_to(struct tally_node *n, const struct reply_to *to, unsigned cop, uint64_
 		memcpy(r.key, keybytes, keylen);
 	if (toklen > 0)
 		memcpy(r.token, tok, toklen);
-	if (status < TALLY_STATUS_END)
-		n->c.replies[status]++;
+	answer_rec(n, to, &r);
+}
+
+/* Send a prepared CLIENT_REPLY record to whoever asked. */
+static void
+answer_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wire_client *rp)
+{
+	struct tally_wire_client r = *rp;
+
+	if (r.status < TALLY_STATUS_END && r.sib_index == 0)
+		n->c.replies[r.status]++;
 	if (to->node) {
 		(void)tally_wire_add_client(&node_txb_get(n, to->peer, TALLY_WIRE_CLIENT_REPLY)->w, &r);
 		return;
@@ -547,6 +574,10 @@ node_value_of(const tally_pncounter_t *s, unsigned *status)
 static void
 answer_value(struct tally_node *n, struct op *o, const tally_pncounter_t *s)
 {
+	if (o->mvr != NULL && o->mvr->count > 0) { /* the key is a register: its siblings */
+		mv_answer_get(n, o);
+		return;
+	}
 	struct tally_token t = { .issued = (uint32_t)time(NULL), .s = *s };
 	unsigned status = TALLY_OK;
 	int64_t v = node_value_of(s, &status);
@@ -606,6 +637,15 @@ origin_apply(struct tally_node *n, uint32_t oi)
 	dv = tally_dedup_check(n->dedup, id);
 	if (dv == TALLY_DEDUP_TOO_OLD || dv == TALLY_DEDUP_UNKNOWN_CLIENT || dv < 0) {
 		answer(n, o, TALLY_E_OP_REFUSED, 0);
+		op_free(n, oi);
+		return;
+	}
+	if (o->mv) {
+		mv_origin_apply(n, oi, dv);
+		return;
+	}
+	if (mv_find(n, o->key, false) != NULL) { /* a key is a counter or a register */
+		answer(n, o, TALLY_E_BAD_REQUEST, 0);
 		op_free(n, oi);
 		return;
 	}
@@ -678,6 +718,21 @@ write_committed(struct tally_node *n, uint32_t oi)
 	uint32_t ix = node_key_find(n, o->key);
 	tally_pncounter_t s;
 
+	if (o->mv) {
+		struct mventry *e = mv_find(n, o->key, false);
+		o->holders |= (uint8_t)(1u << n->self);
+		o->state = ST_SHIP;
+		o->next_send = n->now + RETRANSMIT_NS;
+		o->linger = o->deadline + REPLICATE_LINGER_NS;
+		for (unsigned t = 0; t < TALLY_MAX_NODES && e != NULL; t++)
+			if ((o->targets & (1u << t)) && t != n->self)
+				mv_ship(n, t, o->key, &e->reg, 0, 0);
+		if (write_held(o) && e != NULL)
+			mv_answer_put(n, o, &e->reg);
+		if (o->holders == o->targets)
+			op_free(n, oi);
+		return;
+	}
 	o->holders |= (uint8_t)(1u << n->self);
 	o->state = ST_SHIP;
 	if (o->causal && ix != NIL) {
@@ -747,7 +802,8 @@ read_got(struct tally_node *n, uint32_t oi, unsigned from, const tally_pncounter
 	o->answered |= (uint8_t)(1u << from);
 	o->got[from] = *s;
 	tally_pn_merge(&o->merged, s);
-	bool satisfied = !o->has_need || dominates(&o->merged, &o->need);
+	bool satisfied = !o->has_need || (o->mvr != NULL && o->mvr->count > 0 ? vec_covers(&o->mvr->ctx, &o->need.p)
+									       : dominates(&o->merged, &o->need));
 	if (o->fetch) {
 		if (satisfied || (o->answered == o->targets && n->now >= o->deadline)) {
 			read_finish(n, oi);
@@ -833,11 +889,30 @@ read_finish(struct tally_node *n, uint32_t oi)
 		op_free(n, oi);
 		return;
 	}
-	if (!o->replied && o->has_need && !dominates(&o->merged, &o->need)) {
+	bool seen = o->mvr != NULL && o->mvr->count > 0 ? vec_covers(&o->mvr->ctx, &o->need.p)
+							: dominates(&o->merged, &o->need);
+	if (!o->replied && o->has_need && !seen) {
 		n->c.not_yet++;
 		answer(n, o, TALLY_E_NOT_YET, 0);
 	} else if (!o->replied) {
 		answer(n, o, TALLY_E_INDETERMINATE, 0);
+	}
+	if (o->mvr != NULL && o->mvr->count > 0 && o->mv_differ) {
+		/* Registers differed: every replica that answered gets the merge (idempotent). */
+		for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
+			if (!(o->answered & (1u << t)))
+				continue;
+			if (t != n->self) {
+				mv_ship(n, t, o->key, o->mvr, 0, 0);
+				n->c.repairs_sent++;
+				continue;
+			}
+			struct mventry *e = mv_find(n, o->key, true);
+			if (e != NULL && tally_mvreg_merge(&e->reg, o->mvr) == 0) {
+				mv_log(n, e);
+				n->c.repairs_applied++;
+			}
+		}
 	}
 	/* Read repair: whoever answered with less than the merge gets the merge. */
 	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
@@ -877,6 +952,13 @@ read_send(struct tally_node *n, uint32_t oi)
 			continue;
 		if (t == n->self) {
 			tally_pncounter_t s;
+			struct mventry *me = mv_find(n, o->key, false);
+			if (me != NULL) {
+				mv_read_got(n, oi, t, &me->reg);
+				if (o->kind != OP_READ || o->gen != gen)
+					return;
+				continue;
+			}
 			if (o->has_need && ix != NIL) {
 				/* The NIC's version-vector unit checks our own replica against the token. */
 				tally_vv_order_t op, on;
@@ -1135,6 +1217,305 @@ pin_find(struct tally_node *n, uint64_t client, uint64_t seq, bool insert)
 	return empty;
 }
 
+/* ---- MV-registers ---- */
+
+/* The register of @key, NULL if there is none (and @create is false or the table is full). */
+static struct mventry *
+mv_find(struct tally_node *n, const uint8_t key[16], bool create)
+{
+	uint32_t h;
+
+	memcpy(&h, key, 4);
+	for (uint32_t i = 0; i < n->entries; i++) {
+		struct mventry *e = &n->mv[(h + i) % n->entries];
+		if (e->used && memcmp(e->key, key, 16) == 0)
+			return e;
+		if (!e->used) {
+			if (!create)
+				return NULL;
+			e->used = true;
+			memcpy(e->key, key, 16);
+			tally_mvreg_init(&e->reg);
+			n->mv_used++;
+			return e;
+		}
+	}
+	if (create)
+		n->c.table_full++;
+	return NULL;
+}
+
+static void
+mv_log(struct tally_node *n, struct mventry *e)
+{
+	struct tally_wal_rec r = { .type = TALLY_WAL_MVREG, .mv = &e->reg };
+
+	memcpy(r.key, e->key, 16);
+	(void)tally_wal_append(n->wal, &r);
+}
+
+/* Send a register (purpose 0: its whole state, all siblings in one frame) or
+ * an ack of it (purpose 1: its context only) to @peer. */
+static void
+mv_ship(struct tally_node *n, unsigned peer, const uint8_t key[16], const tally_mvreg_t *reg, unsigned purpose,
+	uint64_t ref)
+{
+	struct tally_wire_mvstate m = { .purpose = (uint8_t)purpose, .ctx = reg->ctx };
+	unsigned k = purpose == 1 || reg == NULL ? 0 : reg->count;
+	uint8_t buf[FRAME_BUF];
+	struct tally_wire_writer ow, *w;
+
+	memcpy(m.key, key, 16);
+	if (ref != 0) { /* an answer to a read: a frame of its own, with the read's sequence */
+		node_frame_begin(n, &ow, buf, peer, TALLY_WIRE_MVSTATE, ref, NULL);
+		w = &ow;
+	} else {
+		struct txb *t = node_txb_get(n, peer, TALLY_WIRE_MVSTATE);
+		if (tally_wire_room(&t->w) < (k ? k : 1)) {
+			node_txb_flush(n, peer, TALLY_WIRE_MVSTATE);
+			t = node_txb_get(n, peer, TALLY_WIRE_MVSTATE);
+		}
+		w = &t->w;
+	}
+	if (k == 0) {
+		m.status = purpose == 1 ? 0 : 1;
+		(void)tally_wire_add_mvstate(w, &m);
+	}
+	for (unsigned i = 0; i < k; i++) {
+		m.sib_index = (uint8_t)i;
+		m.sib_count = (uint8_t)k;
+		m.dot_node = reg->sib[i].dot.node;
+		m.dot_counter = reg->sib[i].dot.counter;
+		m.value_len = (uint8_t)reg->sib[i].len;
+		memcpy(m.value, reg->sib[i].value, reg->sib[i].len);
+		(void)tally_wire_add_mvstate(w, &m);
+	}
+	if (ref != 0) {
+		size_t len = tally_wire_finish(&ow, &n->keys);
+		(void)tally_dp_send(n->dp, buf, (uint16_t)len);
+	}
+}
+
+/* Answer a put: its token is the register's context, its value the sibling count. */
+static void
+mv_answer_put(struct tally_node *n, struct op *o, const tally_mvreg_t *reg)
+{
+	struct tally_token t = { .kind = TALLY_TOKEN_REGISTER, .issued = (uint32_t)time(NULL) };
+
+	t.s.p = reg->ctx;
+	memcpy(t.key, o->key, 16);
+	tally_token_encode(&t, n->token_key, o->tok);
+	o->toklen = TALLY_TOKEN_LEN;
+	answer(n, o, TALLY_OK, reg->count);
+}
+
+/* Answer a read of a register: one record per sibling, the merged context as the token. */
+static void
+mv_answer_get(struct tally_node *n, struct op *o)
+{
+	struct tally_token t = { .kind = TALLY_TOKEN_REGISTER, .issued = (uint32_t)time(NULL) };
+	unsigned k = o->mvr->count > 255 ? 255 : o->mvr->count;
+	uint8_t tok[TALLY_TOKEN_LEN];
+
+	t.s.p = o->mvr->ctx;
+	memcpy(t.key, o->key, 16);
+	tally_token_encode(&t, n->token_key, tok);
+	for (unsigned i = 0; i < k; i++) {
+		struct tally_wire_client r = {
+			.op = o->cop, .status = TALLY_OK, .value = k, .client = o->client, .seq = o->seq,
+			.sib_index = (uint8_t)i, .sib_count = (uint8_t)k, .key_len = o->keylen,
+			.value_len = (uint8_t)o->mvr->sib[i].len, .token_len = TALLY_TOKEN_LEN,
+		};
+		memcpy(r.key, o->keybytes, o->keylen);
+		memcpy(r.val, o->mvr->sib[i].value, o->mvr->sib[i].len);
+		memcpy(r.token, tok, TALLY_TOKEN_LEN);
+		answer_rec(n, &o->to, &r);
+	}
+	o->replied = true;
+}
+
+/* A put at this node, the register's origin. */
+static void
+mv_origin_apply(struct tally_node *n, uint32_t oi, int dv)
+{
+	struct op *o = &n->ops[oi];
+	struct mventry *e;
+
+	if (node_key_find(n, o->key) != NIL) { /* a key is a counter or a register */
+		answer(n, o, TALLY_E_BAD_REQUEST, 0);
+		op_free(n, oi);
+		return;
+	}
+	if ((e = mv_find(n, o->key, true)) == NULL) {
+		answer(n, o, TALLY_E_TABLE_FULL, 0);
+		op_free(n, oi);
+		return;
+	}
+	if (dv == TALLY_DEDUP_DUPLICATE) {
+		n->c.duplicates++;
+	} else {
+		tally_vec_t none = { 0 };
+		tally_mvreg_t next;
+		tally_mvreg_init(&next);
+		int rc = tally_mvreg_copy(&next, &e->reg);
+		if (rc == 0)
+			rc = tally_mvreg_write(&next, n->self, o->has_ctx ? &o->ctx : &none, o->val, o->vlen);
+		if (rc == 0 && next.count > MV_SHIP_MAX)
+			rc = -ENOSPC; /* a state must fit one frame */
+		if (rc != 0) {
+			tally_mvreg_fini(&next);
+			answer(n, o, rc == -ENOSPC ? TALLY_E_BAD_REQUEST : TALLY_E_IO, 0);
+			op_free(n, oi);
+			return;
+		}
+		tally_mvreg_fini(&e->reg);
+		e->reg = next;
+		(void)tally_dedup_record(n->dedup, (tally_opid_t){ o->client, o->seq });
+		struct tally_wal_rec r = { .type = TALLY_WAL_OPID, .client = o->client, .seq = o->seq };
+		(void)tally_wal_append(n->wal, &r);
+		mv_log(n, e);
+		n->c.mv_puts++;
+		if (e->reg.count > n->c.mv_siblings_max)
+			n->c.mv_siblings_max = e->reg.count;
+	}
+	o->mv_counter = e->reg.ctx.slot[n->self];
+	o->state = ST_COMMIT;
+	n->commit_ops[n->ncommit_ops++] = oi;
+}
+
+static bool
+vec_covers(const tally_vec_t *a, const tally_vec_t *b)
+{
+	tally_vv_order_t o = tally_vv_compare(a, b);
+
+	return o == TALLY_VV_EQUAL || o == TALLY_VV_AFTER;
+}
+
+/* A replica holds our register at least up to @ctx. */
+static void
+mv_ack_seen(struct tally_node *n, unsigned from, const uint8_t key[16], const tally_vec_t *ctx)
+{
+	struct mventry *e = mv_find(n, key, false);
+
+	for (uint32_t i = n->bucket[key_hash(key)], next; i != NIL; i = next) {
+		struct op *o = &n->ops[i];
+		next = o->hnext;
+		if (o->kind != OP_WRITE || !o->mv || o->state != ST_SHIP || memcmp(o->key, key, 16) != 0 ||
+		    !(o->targets & (1u << from)) || ctx->slot[n->self] < o->mv_counter)
+			continue;
+		o->holders |= (uint8_t)(1u << from);
+		if (!o->replied && write_held(o) && e != NULL)
+			mv_answer_put(n, o, &e->reg);
+		if (o->holders == o->targets)
+			op_free(n, i);
+	}
+}
+
+/* A replica's register (NULL: it holds none) for an outstanding read. */
+static void
+mv_read_got(struct tally_node *n, uint32_t oi, unsigned from, const tally_mvreg_t *reg)
+{
+	struct op *o = &n->ops[oi];
+	tally_pncounter_t zero;
+
+	if (o->answered & (1u << from))
+		return;
+	if (o->mvr == NULL && (o->mvr = malloc(sizeof(*o->mvr))) != NULL)
+		tally_mvreg_init(o->mvr);
+	if (o->mvr != NULL) {
+		if (o->answered != 0 && (reg == NULL || !tally_mvreg_equal(o->mvr, reg)))
+			o->mv_differ = true;
+		if (reg != NULL)
+			(void)tally_mvreg_merge(o->mvr, reg);
+	}
+	tally_pn_init(&zero);
+	read_got(n, oi, from, &zero);
+}
+
+static int
+dot_cmp(const void *a, const void *b)
+{
+	const struct tally_mvreg_sibling *x = a, *y = b;
+
+	if (x->dot.node != y->dot.node)
+		return x->dot.node < y->dot.node ? -1 : 1;
+	return x->dot.counter < y->dot.counter ? -1 : x->dot.counter > y->dot.counter;
+}
+
+/* MVSTATE frames: registers pushed to us, acks of ours, answers to our reads. */
+static void
+on_mvstate(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	unsigned from = f->hdr.sender;
+
+	for (unsigned i = 0; i < f->hdr.count;) {
+		struct tally_wire_mvstate m;
+		tally_mvreg_t reg;
+		bool found;
+
+		tally_wire_get_mvstate(f, i, &m);
+		tally_mvreg_init(&reg);
+		reg.ctx = m.ctx;
+		found = m.status == 0;
+		unsigned k = m.purpose == 0 && found ? m.sib_count : 0;
+		if (k > 0) {
+			/* A state's k siblings come together; anything else is not merged. */
+			bool whole = m.sib_index == 0 && i + k <= f->hdr.count &&
+				     (reg.sib = calloc(k, sizeof(*reg.sib))) != NULL;
+			for (unsigned j = 0; whole && j < k; j++) {
+				struct tally_wire_mvstate s;
+				tally_wire_get_mvstate(f, i + j, &s);
+				whole = memcmp(s.key, m.key, 16) == 0 && s.sib_index == j && s.sib_count == k;
+				reg.sib[j].dot.node = s.dot_node;
+				reg.sib[j].dot.counter = s.dot_counter;
+				reg.sib[j].len = s.value_len;
+				memcpy(reg.sib[j].value, s.value, s.value_len);
+			}
+			if (!whole) {
+				tally_mvreg_fini(&reg);
+				i++;
+				continue;
+			}
+			reg.cap = reg.count = k;
+			qsort(reg.sib, k, sizeof(*reg.sib), dot_cmp);
+			i += k;
+		} else {
+			i++;
+		}
+		if (m.purpose == 1) {
+			mv_ack_seen(n, from, m.key, &reg.ctx);
+		} else if (f->hdr.ref != 0) {
+			uint32_t match[16];
+			uint64_t gen[16];
+			unsigned nm = 0;
+			for (uint32_t j = n->bucket[key_hash(m.key)]; j != NIL && nm < 16; j = n->ops[j].hnext) {
+				const struct op *o = &n->ops[j];
+				if (o->kind == OP_READ && memcmp(o->key, m.key, 16) == 0 && (o->targets & (1u << from)) &&
+				    o->req_seq[from] == f->hdr.ref) {
+					match[nm] = j;
+					gen[nm++] = o->gen;
+				}
+			}
+			for (unsigned q = 0; q < nm; q++)
+				if (n->ops[match[q]].kind == OP_READ && n->ops[match[q]].gen == gen[q])
+					mv_read_got(n, match[q], from, found ? &reg : NULL);
+		} else if (found) {
+			struct mventry *e = mv_find(n, m.key, true);
+			if (e != NULL && tally_mvreg_merge(&e->reg, &reg) == 0) {
+				n->c.mv_merges++;
+				mv_log(n, e);
+				if (n->nmvacks < MV_ACKS) {
+					struct mvack *a = &n->mvacks[n->nmvacks++];
+					a->peer = from;
+					memcpy(a->key, m.key, 16);
+					a->ctx = e->reg.ctx;
+				}
+			}
+		}
+		tally_mvreg_fini(&reg);
+	}
+}
+
 /* ---- requests ---- */
 
 /* A client operation arriving here, from a client or forwarded by a coordinator. */
@@ -1148,7 +1529,7 @@ request(struct tally_node *n, const struct tally_wire_client *c, const struct re
 	int origin;
 
 	n->c.client_records++;
-	if (c->op == TALLY_WIRE_OP_PUT || w > nn || r > nn ||
+	if (w > nn || r > nn || (c->op == TALLY_WIRE_OP_PUT && c->seq == 0) ||
 	    ((c->op == TALLY_WIRE_OP_INCR || c->op == TALLY_WIRE_OP_DECR) && (c->delta == 0 || c->seq == 0))) {
 		answer_to(n, to, c->op, c->client, c->seq, c->key, c->key_len, TALLY_E_BAD_REQUEST, 0, NULL, 0);
 		return;
@@ -1159,8 +1540,11 @@ request(struct tally_node *n, const struct tally_wire_client *c, const struct re
 		int te = tally_token_decode(c->token, c->token_len, n->token_key, (uint32_t)time(NULL),
 					    n->cfg.token_ttl_s, &tok);
 		n->c.tokens_in++;
-		if (te == TALLY_TOKEN_OK && memcmp(tok.key, key, 16) != 0 && c->op == TALLY_WIRE_OP_GET)
-			te = TALLY_TOKEN_OTHER_KEY; /* a write with another key's token is causal */
+		bool same = te == TALLY_TOKEN_OK && memcmp(tok.key, key, 16) == 0;
+		if (te == TALLY_TOKEN_OK && !same && (c->op == TALLY_WIRE_OP_GET || c->op == TALLY_WIRE_OP_PUT))
+			te = TALLY_TOKEN_OTHER_KEY; /* an incr/decr with another key's token is causal */
+		if (same && c->op == TALLY_WIRE_OP_PUT && tok.kind != TALLY_TOKEN_REGISTER)
+			te = TALLY_TOKEN_VERSION_BAD; /* a put's context is a register's token */
 		if (te != TALLY_TOKEN_OK) {
 			n->c.tokens_refused++;
 			answer_to(n, to, c->op, c->client, c->seq, c->key, c->key_len, TALLY_E_BAD_TOKEN, te, NULL, 0);
@@ -1173,7 +1557,15 @@ request(struct tally_node *n, const struct tally_wire_client *c, const struct re
 		return;
 	}
 	struct op *o = &n->ops[oi];
-	if (c->token_len > 0 && memcmp(tok.key, key, 16) == 0) {
+	if (c->op == TALLY_WIRE_OP_PUT) {
+		o->mv = true;
+		o->vlen = c->value_len;
+		memcpy(o->val, c->val, c->value_len);
+		if (c->token_len > 0) {
+			o->has_ctx = true;
+			o->ctx = tok.s.p;
+		}
+	} else if (c->token_len > 0 && memcmp(tok.key, key, 16) == 0) {
 		o->has_need = true;
 		o->need = tok.s;
 	} else if (c->token_len > 0) {
@@ -1378,6 +1770,11 @@ on_read_request(struct tally_node *n, const struct tally_wire_frame *f)
 		tally_pncounter_t s;
 
 		tally_wire_get_keyrec(f, i, &k);
+		struct mventry *me = mv_find(n, k.key, false);
+		if (me != NULL) { /* a register: its state, in a frame of its own */
+			mv_ship(n, f->hdr.sender, k.key, &me->reg, 0, f->hdr.seq);
+			continue;
+		}
 		uint32_t ix = node_key_find(n, k.key);
 		if (node_state_of(n, ix, &s) != 0)
 			continue;
@@ -1506,6 +1903,9 @@ on_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *
 	case TALLY_WIRE_CAUSAL:
 		on_causal(n, f);
 		break;
+	case TALLY_WIRE_MVSTATE:
+		on_mvstate(n, f);
+		break;
 	default:
 		break;
 	}
@@ -1617,12 +2017,19 @@ commit(struct tally_node *n)
 			answer(n, &n->ops[n->commit_ops[i]], TALLY_E_IO, 0);
 			op_free(n, n->commit_ops[i]);
 		}
-		n->ncommit_ops = n->nacks = n->nackq = 0;
+		n->ncommit_ops = n->nacks = n->nackq = n->nmvacks = 0;
 		return;
 	}
 	for (unsigned i = 0; i < n->nackq; i++)
 		(void)tally_dp_send_acks(n->dp, &n->ackq[i].from, &n->ackq[i].hdr, &n->acks[n->ackq[i].first],
 					 n->ackq[i].n);
+	for (unsigned i = 0; i < n->nmvacks; i++) {
+		tally_mvreg_t ctx_only;
+		tally_mvreg_init(&ctx_only);
+		ctx_only.ctx = n->mvacks[i].ctx;
+		mv_ship(n, n->mvacks[i].peer, n->mvacks[i].key, &ctx_only, 1, 0);
+	}
+	n->nmvacks = 0;
 	n->nackq = n->nacks = 0;
 	for (unsigned i = 0; i < n->ncommit_ops; i++)
 		write_committed(n, n->commit_ops[i]);
@@ -1658,9 +2065,15 @@ scan_ops(struct tally_node *n)
 			}
 			if (n->now >= o->next_send) {
 				uint32_t ix = node_key_find(n, o->key);
-				for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
-					if ((o->targets & ~o->holders & (1u << t)) && node_is_up(n, t))
+				struct mventry *me = o->mv ? mv_find(n, o->key, false) : NULL;
+				for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
+					if (!(o->targets & ~o->holders & (1u << t)) || !node_is_up(n, t))
+						continue;
+					if (me != NULL)
+						mv_ship(n, t, o->key, &me->reg, 0, 0);
+					else if (!o->mv)
 						ship_slot(n, t, o->key, ix, n->self, o->p, o->n);
+				}
 				o->next_send = n->now + RETRANSMIT_NS;
 			}
 			break;
@@ -1757,6 +2170,14 @@ snapshot_fill(void *ctx, struct tally_wal *w)
 		if (rc != 0)
 			return rc;
 	}
+	for (uint32_t i = 0; i < n->entries && d.rc == 0; i++) {
+		struct mventry *e = &n->mv[i];
+		if (!e->used)
+			continue;
+		struct tally_wal_rec r = { .type = TALLY_WAL_MVREG, .mv = &e->reg };
+		memcpy(r.key, e->key, 16);
+		d.rc = tally_wal_snapshot_add(w, &r);
+	}
 	tally_dedup_foreach(n->dedup, dedup_visit, &d);
 	if (d.rc == 0 && tally_dedup_has_evicted(n->dedup)) {
 		struct tally_wal_rec r = { .type = TALLY_WAL_EVICTED, .client = 1 };
@@ -1804,6 +2225,12 @@ replay_rec(void *ctx, const struct tally_wal_rec *r)
 	case TALLY_WAL_EVICTED:
 		tally_dedup_mark_evicted(n->dedup);
 		return 0;
+	case TALLY_WAL_MVREG: {
+		struct mventry *e = mv_find(n, r->key, true);
+		if (e == NULL)
+			return -ENOSPC;
+		return tally_mvreg_merge(&e->reg, r->mv) == 0 ? 0 : -ENOMEM;
+	}
 	case TALLY_WAL_DROP:
 		ix = node_key_find(n, r->key);
 		if (ix != NIL && tally_offload_key_free(n->engine, ix) == 0)
@@ -1939,6 +2366,11 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	}
 	n->entries = n->cfg.table_entries;
 	n->meta = calloc(n->entries, sizeof(*n->meta));
+	n->mv = calloc(n->entries, sizeof(*n->mv));
+	if (n->mv == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	n->ops = calloc(MAX_OPS, sizeof(*n->ops));
 	n->commit_ops = calloc(MAX_OPS, sizeof(*n->commit_ops));
 	n->cap_acks = 65536;
@@ -1949,8 +2381,9 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	n->held = calloc(HELD_MAX, sizeof(*n->held));
 	n->deps = calloc(DEPS, sizeof(*n->deps));
 	n->pins = calloc(PINS, sizeof(*n->pins));
+	n->mvacks = calloc(MV_ACKS, sizeof(*n->mvacks));
 	if (n->meta == NULL || n->ops == NULL || n->commit_ops == NULL || n->acks == NULL || n->ackq == NULL ||
-	    n->dedup == NULL || n->held == NULL || n->deps == NULL || n->pins == NULL) {
+	    n->dedup == NULL || n->held == NULL || n->deps == NULL || n->pins == NULL || n->mvacks == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -2052,6 +2485,11 @@ tally_node_destroy(struct tally_node *n)
 	free(n->held);
 	free(n->deps);
 	free(n->pins);
+	for (uint32_t i = 0; n->mv != NULL && i < n->entries; i++)
+		if (n->mv[i].used)
+			tally_mvreg_fini(&n->mv[i].reg);
+	free(n->mv);
+	free(n->mvacks);
 	free(n);
 }
 

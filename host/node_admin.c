@@ -122,6 +122,9 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 		first = false;
 	}
 	put(&o, "],\"keys\":{\"used\":%" PRIu64 ",\"capacity\":%" PRIu64 "},", es.keys_used, es.keys_capacity);
+	put(&o, "\"registers\":{\"used\":%" PRIu32 ",\"puts\":%" PRIu64 ",\"merges\":%" PRIu64
+		",\"most_siblings\":%" PRIu64 "},",
+	    n->mv_used, n->c.mv_puts, n->c.mv_merges, n->c.mv_siblings_max);
 	put(&o, "\"requests\":{\"in_flight\":%" PRIu32 ",\"client_frames\":%" PRIu64 ",\"client_records\":%" PRIu64
 		",\"forwarded\":%" PRIu64 ",\"applied\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"reads\":%" PRIu64
 		",\"read_repairs_sent\":%" PRIu64 ",\"repairs_applied\":%" PRIu64 ",\"handoff_records\":%" PRIu64

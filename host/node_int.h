@@ -19,6 +19,7 @@
 
 #include "dedup.h"
 #include "dp.h"
+#include "mvreg.h"
 #include "node.h"
 #include "offload.h"
 #include "placement.h"
@@ -42,6 +43,8 @@
 #define PINS 65536             /* forwarded op ids remembered with their origin (4-way sets) */
 #define DEPS 4096              /* keys whose last causal dependency is remembered for shipping */
 #define HELD_GIVE_UP_NS 30000000000u /* a held record is dropped after 30 s: the origin resends */
+#define MV_SHIP_MAX 40         /* siblings a register may have: its state must fit one frame */
+#define MV_ACKS 4096           /* register acks waiting for the commit */
 #define CLIENT_BURST 32
 #define MAX_CREPLY 8           /* client addresses with a reply frame open in one round */
 #define ADMIN_CONNS 8
@@ -111,6 +114,13 @@ struct op {
 	uint8_t dep_key[16];
 	tally_pncounter_t dep_need;
 	uint8_t dep_tok[TALLY_TOKEN_LEN];
+	/* an MV-register op: the put's value and context, the dot counter it made; a read's merge */
+	bool mv, has_ctx;
+	tally_vec_t ctx;
+	uint8_t val[TALLY_MVREG_VALUE_MAX], vlen;
+	uint64_t mv_counter;
+	tally_mvreg_t *mvr;
+	bool mv_differ;
 	uint8_t tok[TALLY_TOKEN_LEN], toklen; /* the token to answer with */
 };
 
@@ -140,6 +150,20 @@ struct admin_conn {
 	int fd;
 	size_t got;
 	char req[1024];
+};
+
+/* A node's MV-register for one key (the NIC's table holds counters only). */
+struct mventry {
+	bool used;
+	uint8_t key[16];
+	tally_mvreg_t reg;
+};
+
+/* A register ack to send once what it acknowledges is durable. */
+struct mvack {
+	unsigned peer;
+	uint8_t key[16];
+	tally_vec_t ctx;
 };
 
 /* A forwarded write's op id and the origin it went to: a retry goes there
@@ -196,6 +220,7 @@ struct counters {
 	uint64_t tokens_in, tokens_refused, not_yet, token_waits, token_checks_nic;
 	uint64_t causal_writes, causal_in, held_total, held_dropped, held_bad_dep, held_max_ns, fetches;
 	uint64_t pinned_retries, pins_evicted;
+	uint64_t mv_puts, mv_merges, mv_siblings_max;
 };
 
 struct tally_node {
@@ -248,6 +273,10 @@ struct tally_node {
 	bool held_dirty;          /* something changed here: held records may be satisfied now */
 	struct dep *deps;
 	struct pin *pins;
+	struct mventry *mv;        /* table_entries registers, open addressing */
+	uint32_t mv_used;
+	struct mvack *mvacks;
+	unsigned nmvacks;
 	struct counters c;
 	uint64_t last_warn;
 };

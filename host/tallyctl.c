@@ -34,8 +34,11 @@ static const char usage[] =
 	"Commands (tallyctl COMMAND --help for each):\n"
 	"  incr KEY [DELTA]     add DELTA (default 1) to counter KEY; prints its new value\n"
 	"  decr KEY [DELTA]     subtract DELTA (default 1); prints the new value\n"
-	"  get KEY [--local]    prints the counter's value (--local: node N's own\n"
-	"                       replica, no quorum, no repair)\n"
+	"  get KEY [--local]    prints the counter's value, or an MV-register's values,\n"
+	"                       one per line (--local: node N's own replica of a counter,\n"
+	"                       no quorum, no repair)\n"
+	"  put KEY VALUE        write VALUE (up to 64 bytes) into the MV-register KEY;\n"
+	"                       prints how many values it holds now\n"
 	"  status               the node's members, partitions, replication lag, hints,\n"
 	"                       offload telemetry\n"
 	"  partition isolate N | heal | show\n"
@@ -96,6 +99,16 @@ static const char usage_get[] =
 	"\n"
 	"--local prints what node N itself holds, asking no other node and\n"
 	"repairing nothing (through its status port): to watch one replica converge.\n";
+
+static const char usage_put[] =
+	"usage: tallyctl [OPTIONS] put KEY VALUE [-W N] [--token-file F]\n"
+	"\n"
+	"Write VALUE (0..64 bytes) into the MV-register KEY (a key is a counter or a\n"
+	"register, whichever it was first written as). Without a session the put is\n"
+	"blind: it joins the values already there as a sibling, as two puts that do\n"
+	"not see each other both survive. With --token-file, after a get of KEY in\n"
+	"the same session, it replaces exactly the values that get returned.\n"
+	"Prints how many values the register holds after it.\n";
 
 static const char usage_status[] =
 	"usage: tallyctl [OPTIONS] status [--json]\n"
@@ -277,7 +290,8 @@ token_save(const char *path, const char *key, const uint8_t *tok, size_t len)
 }
 
 static int
-run_op(const struct opts *o, const struct target *t, const char *cmd, const char *key, unsigned op, uint64_t delta)
+run_op(const struct opts *o, const struct target *t, const char *cmd, const char *key, unsigned op, uint64_t delta,
+       const char *value)
 {
 	struct tally_client_opts co = { .host = t->ip, .port = t->client_port, .timeout_ms = o->timeout_ms,
 					.session = o->token_file != NULL };
@@ -314,7 +328,9 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 			(void)tally_client_token_set(c, o->after, strlen(o->after), tok, (size_t)n);
 		}
 	}
-	if (o->after != NULL)
+	if (op == TALLY_WIRE_OP_PUT)
+		rc = tally_client_put(c, key, strlen(key), value, strlen(value), quorum, NULL);
+	else if (o->after != NULL)
 		rc = tally_client_submit_after(c, op, key, strlen(key), delta, quorum, o->after, strlen(o->after), NULL);
 	else if (o->have_opid)
 		rc = tally_client_submit_id(c, op, key, strlen(key), delta, quorum, o->op_client, o->op_seq, NULL);
@@ -324,7 +340,7 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 	if (rc != 0) {
 		tally_client_close(c);
 		fprintf(stderr, "tallyctl: %s %s: %s\n", cmd, key,
-			rc == -EINVAL ? "bad request (a key is 1..64 bytes)" : strerror(-rc));
+			rc == -EINVAL ? "bad request (a key and a value are at most 64 bytes)" : strerror(-rc));
 		return EXIT_USAGE;
 	}
 	uint64_t cid = o->have_opid && !o->after ? o->op_client : tally_client_id(c),
@@ -342,6 +358,11 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 			fprintf(stderr, "tallyctl: %s: cannot save the session token: %s\n", o->token_file, strerror(errno));
 			printf("%" PRId64 "\n", r.value);
 			return EXIT_FAIL;
+		}
+		if (r.nsib > 0) {
+			for (unsigned i = 0; i < r.nsib; i++)
+				printf("%.*s\n", r.sib[i].len, (const char *)r.sib[i].v);
+			return 0;
 		}
 		printf("%" PRId64 "\n", r.value);
 		return 0;
@@ -361,8 +382,9 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 			op == TALLY_WIRE_OP_GET ? "R" : "W", op == TALLY_WIRE_OP_GET ? "" : "; not applied");
 		break;
 	case TALLY_E_BAD_REQUEST:
-		fprintf(stderr, "tallyctl: %s %s: bad_request: the node refused the request (quorum over n?)\n", cmd,
-			key);
+		fprintf(stderr, "tallyctl: %s %s: bad_request: the node refused the request (a quorum over n, a key "
+				"used both as a counter and as a register, or a register with too many values); "
+				"nothing done\n", cmd, key);
 		break;
 	case TALLY_E_TABLE_FULL:
 		fprintf(stderr, "tallyctl: %s %s: table_full: the origin's counter table has no room for a new key; "
@@ -746,8 +768,9 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	bool is_write = strcmp(cmd, "incr") == 0 || strcmp(cmd, "decr") == 0;
+	bool is_put = strcmp(cmd, "put") == 0;
 	if (help) {
-		fputs(is_write ? usage_incr : strcmp(cmd, "get") == 0 ? usage_get
+		fputs(is_write ? usage_incr : is_put ? usage_put : strcmp(cmd, "get") == 0 ? usage_get
 				 : strcmp(cmd, "status") == 0   ? usage_status
 				 : strcmp(cmd, "partition") == 0 ? usage_partition
 				 : strcmp(cmd, "fault") == 0     ? usage_fault
@@ -757,6 +780,18 @@ main(int argc, char **argv)
 	}
 	struct target t;
 	int rc;
+	if (is_put) {
+		if (nargs != 2)
+			return fail_usage("%s: want KEY VALUE", cmd);
+		if (strlen(args[0]) < 1 || strlen(args[0]) > TALLY_WIRE_CLIENT_STR_MAX ||
+		    strlen(args[1]) > TALLY_WIRE_CLIENT_STR_MAX)
+			return fail_usage("%s: a key is 1..64 bytes and a value at most 64", cmd);
+		if (o.have_opid || o.after != NULL || o.local)
+			return fail_usage("%s: --op-id, --after and --local are not for put", cmd);
+		if ((rc = resolve(&o, &t)) != 0)
+			return rc;
+		return run_op(&o, &t, cmd, args[0], TALLY_WIRE_OP_PUT, 0, args[1]);
+	}
 	if (is_write || strcmp(cmd, "get") == 0) {
 		uint64_t delta = 1;
 		if (nargs < 1 || nargs > (is_write ? 2 : 1))
@@ -781,7 +816,7 @@ main(int argc, char **argv)
 			      strcmp(cmd, "incr") == 0	 ? TALLY_WIRE_OP_INCR
 			      : strcmp(cmd, "decr") == 0 ? TALLY_WIRE_OP_DECR
 							 : TALLY_WIRE_OP_GET,
-			      delta);
+			      delta, NULL);
 	}
 	if (strcmp(cmd, "status") == 0) {
 		if (nargs != 0)

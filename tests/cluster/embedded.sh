@@ -168,6 +168,33 @@ for k in $(seq 1 24); do "$CHECK" expect --nodes 4 --node 3 --key "h$k" --min "$
 echo "every key reads right at R = 3 through node 3"
 stop
 
+say "6b. MV-registers: the ConfigMap conflict"
+start --nodes=3
+TA=$(mktemp /tmp/tally-embedded-a.XXXXXX) TB=$(mktemp /tmp/tally-embedded-b.XXXXXX)
+"$CTL" -n 0 put config initial >/dev/null
+# Two sessions read the same config, then each writes its change on its own side of a partition.
+"$CTL" -n 0 --token-file "$TA" get config >/dev/null
+"$CTL" -n 2 --token-file "$TB" get config >/dev/null
+"$CTL" partition isolate 2 >/dev/null
+wait_down 0 2
+"$CTL" -n 0 --token-file "$TA" put config value-from-A >/dev/null || die "put at node 0"
+"$CTL" -n 2 --token-file "$TB" put config value-from-B -W 1 >/dev/null || die "put at node 2, cut off"
+"$CTL" partition heal >/dev/null
+sleep 1.2
+both=$("$CTL" -n 1 get config -R 3 | sort | paste -sd,)
+echo "two puts that each replaced 'initial' without seeing the other, read at R = 3 after healing: $both"
+[ "$both" = "value-from-A,value-from-B" ] || die "want both siblings, got '$both'"
+"$CTL" -n 0 --token-file "$TA" get config >/dev/null
+n=$("$CTL" -n 0 --token-file "$TA" put config resolved)
+one=$("$CTL" -n 2 get config -R 3)
+echo "a put that saw both (same session): $n value left, read through node 2: $one"
+[ "$n" = 1 ] && [ "$one" = resolved ] || die "the resolving put"
+rc=0; "$CTL" incr config 1 2>/dev/null || rc=$?
+[ "$rc" = 13 ] || die "incr on a register: exit $rc, want 13"
+echo "incr on a register is bad_request (exit 13)"
+rm -f "$TA" "$TB"
+stop
+
 say "6. a full key table"
 start --nodes=3 --table-entries=8
 "$CHECK" fill --node 0 --keys 8 || die "fill"
