@@ -4,8 +4,9 @@
 #
 # The guided tour scripts/demo gives: start tallyd's embedded cluster,
 # write through different nodes, cut one node off, keep writing, read with
-# a session token (never older than the session saw), heal, and watch every
-# replica converge with nothing lost. Each command is shown as
+# a session token (never older than the session saw), write one config on
+# both sides, heal, and watch every replica converge with nothing lost: the
+# counter's total, and both config values until a write that saw them. Each command is shown as
 # you would type it, then its output. Exits non-zero if the story does not
 # hold, so it runs as a test too.
 #
@@ -78,6 +79,10 @@ run -n 1 get page:views
 [ "$(val -n 1 get page:views)" = 7 ] || fail "page:views is not 7"
 note "Each write went to the key's first live replica, which raised its own slot of"
 note "the PN-Counter, logged it and shipped it; the answer came once 2 replicas held it."
+run -n 0 put config initial
+run -n 0 --token-file a.tok get config
+run -n 2 --token-file b.tok get config
+note "config is a register (a value, not a counter); two sessions have read it."
 
 step "2. Cut node 2 off the network"
 run partition isolate 2
@@ -112,7 +117,14 @@ run -n 2 --token-file "$TOK" -t 300 get likes -R 1
 [ "$rc" = 21 ] || fail "the token-guarded read at node 2 should be not_yet (exit $rc)"
 note "With the token it answers 'not yet' (exit 21): never a value older than the session saw."
 
-step "5. Heal the network"
+step "5. Two writers, one config: nothing silently overwritten"
+note "config is an MV-register, set to 'initial' in step 1 and read then by two sessions"
+note "(a.tok through node 0, b.tok through node 2). Now each writes on its side of the cut:"
+run -n 0 --token-file a.tok put config value-from-A
+run -n 2 --token-file b.tok put config value-from-B -W 1
+note "Neither saw the other's write; after healing, both will be kept."
+
+step "6. Heal the network"
 run partition heal
 note "The nodes hear each other again; whoever holds writes a replica missed ships them"
 note "(hinted handoff). Waiting, without reading anything, until no node holds a hint..."
@@ -134,6 +146,14 @@ note "merged, none lost, and no read was needed to spread them."
 run -n 2 --token-file "$TOK" get likes -R 1
 [ "$rc" = 0 ] && [ "$(val -n 2 --token-file "$TOK" get likes -R 1)" = 3 ] || fail "the session's read at node 2 after healing"
 note "And the session's read through node 2 now sees its own write."
+run -n 1 get config -R 3
+[ "$(val -n 1 get config -R 3 | sort | paste -sd,)" = "value-from-A,value-from-B" ] || fail "want both config values"
+note "Both values are there, as siblings (last-write-wins would have dropped one)."
+run -n 0 --token-file a.tok get config -R 3
+run -n 0 --token-file a.tok put config value-from-A-and-B
+run -n 2 get config -R 3
+[ "$(val -n 2 get config -R 3)" = value-from-A-and-B ] || fail "the resolving put"
+note "A put by a session that read both replaces both: one value again."
 run -n 2 status
 
 step "Done"
