@@ -55,8 +55,6 @@
 
 /* MV-registers (their section is below the writes and reads they join) */
 static struct mventry *mv_find(struct tally_node *n, const uint8_t key[16], bool create);
-static void mv_ship(struct tally_node *n, unsigned peer, const uint8_t key[16], const tally_mvreg_t *reg,
-		    unsigned purpose, uint64_t ref);
 static void mv_answer_put(struct tally_node *n, struct op *o, const tally_mvreg_t *reg);
 static void mv_answer_get(struct tally_node *n, struct op *o);
 static void mv_origin_apply(struct tally_node *n, uint32_t oi, int dv);
@@ -726,7 +724,7 @@ write_committed(struct tally_node *n, uint32_t oi)
 		o->linger = o->deadline + REPLICATE_LINGER_NS;
 		for (unsigned t = 0; t < TALLY_MAX_NODES && e != NULL; t++)
 			if ((o->targets & (1u << t)) && t != n->self)
-				mv_ship(n, t, o->key, &e->reg, 0, 0);
+				node_mv_ship(n, t, o->key, &e->reg, 0, 0);
 		if (write_held(o) && e != NULL)
 			mv_answer_put(n, o, &e->reg);
 		if (o->holders == o->targets)
@@ -903,7 +901,7 @@ read_finish(struct tally_node *n, uint32_t oi)
 			if (!(o->answered & (1u << t)))
 				continue;
 			if (t != n->self) {
-				mv_ship(n, t, o->key, o->mvr, 0, 0);
+				node_mv_ship(n, t, o->key, o->mvr, 0, 0);
 				n->c.repairs_sent++;
 				continue;
 			}
@@ -1256,8 +1254,8 @@ mv_log(struct tally_node *n, struct mventry *e)
 
 /* Send a register (purpose 0: its whole state, all siblings in one frame) or
  * an ack of it (purpose 1: its context only) to @peer. */
-static void
-mv_ship(struct tally_node *n, unsigned peer, const uint8_t key[16], const tally_mvreg_t *reg, unsigned purpose,
+void
+node_mv_ship(struct tally_node *n, unsigned peer, const uint8_t key[16], const tally_mvreg_t *reg, unsigned purpose,
 	uint64_t ref)
 {
 	struct tally_wire_mvstate m = { .purpose = (uint8_t)purpose, .ctx = reg->ctx };
@@ -1370,6 +1368,7 @@ mv_origin_apply(struct tally_node *n, uint32_t oi, int dv)
 		}
 		tally_mvreg_fini(&e->reg);
 		e->reg = next;
+		e->confirmed = 0;
 		(void)tally_dedup_record(n->dedup, (tally_opid_t){ o->client, o->seq });
 		struct tally_wal_rec r = { .type = TALLY_WAL_OPID, .client = o->client, .seq = o->seq };
 		(void)tally_wal_append(n->wal, &r);
@@ -1397,6 +1396,8 @@ mv_ack_seen(struct tally_node *n, unsigned from, const uint8_t key[16], const ta
 {
 	struct mventry *e = mv_find(n, key, false);
 
+	if (e != NULL && vec_covers(ctx, &e->reg.ctx))
+		e->confirmed |= (uint8_t)(1u << from); /* a fallback's hint is held there now */
 	for (uint32_t i = n->bucket[key_hash(key)], next; i != NIL; i = next) {
 		struct op *o = &n->ops[i];
 		next = o->hnext;
@@ -1503,6 +1504,7 @@ on_mvstate(struct tally_node *n, const struct tally_wire_frame *f)
 			struct mventry *e = mv_find(n, m.key, true);
 			if (e != NULL && tally_mvreg_merge(&e->reg, &reg) == 0) {
 				n->c.mv_merges++;
+				e->confirmed = 0;
 				mv_log(n, e);
 				if (n->nmvacks < MV_ACKS) {
 					struct mvack *a = &n->mvacks[n->nmvacks++];
@@ -1772,7 +1774,7 @@ on_read_request(struct tally_node *n, const struct tally_wire_frame *f)
 		tally_wire_get_keyrec(f, i, &k);
 		struct mventry *me = mv_find(n, k.key, false);
 		if (me != NULL) { /* a register: its state, in a frame of its own */
-			mv_ship(n, f->hdr.sender, k.key, &me->reg, 0, f->hdr.seq);
+			node_mv_ship(n, f->hdr.sender, k.key, &me->reg, 0, f->hdr.seq);
 			continue;
 		}
 		uint32_t ix = node_key_find(n, k.key);
@@ -1965,6 +1967,19 @@ node_unconfirmed(const struct tally_node *n, const struct keymeta *k, const tall
 static void
 handoff(struct tally_node *n)
 {
+	/* Registers held on a fallback go to the preferred replicas until their
+	 * acks cover them (kept afterwards: the register may hold our own dots). */
+	for (uint32_t i = 0; i < n->entries; i++) {
+		struct mventry *e = &n->mv[i];
+		uint8_t pref;
+		if (!e->used || ((pref = preferred_mask(n, e->key)) & (1u << n->self)))
+			continue;
+		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+			if ((pref & (1u << t)) && !(e->confirmed & (1u << t)) && node_is_up(n, t)) {
+				node_mv_ship(n, t, e->key, &e->reg, 0, 0);
+				n->c.handoff_records++;
+			}
+	}
 	for (uint32_t ix = 0; ix < n->entries; ix++) {
 		struct keymeta *k = &n->meta[ix];
 		tally_pncounter_t s;
@@ -2027,7 +2042,7 @@ commit(struct tally_node *n)
 		tally_mvreg_t ctx_only;
 		tally_mvreg_init(&ctx_only);
 		ctx_only.ctx = n->mvacks[i].ctx;
-		mv_ship(n, n->mvacks[i].peer, n->mvacks[i].key, &ctx_only, 1, 0);
+		node_mv_ship(n, n->mvacks[i].peer, n->mvacks[i].key, &ctx_only, 1, 0);
 	}
 	n->nmvacks = 0;
 	n->nackq = n->nacks = 0;
@@ -2070,7 +2085,7 @@ scan_ops(struct tally_node *n)
 					if (!(o->targets & ~o->holders & (1u << t)) || !node_is_up(n, t))
 						continue;
 					if (me != NULL)
-						mv_ship(n, t, o->key, &me->reg, 0, 0);
+						node_mv_ship(n, t, o->key, &me->reg, 0, 0);
 					else if (!o->mv)
 						ship_slot(n, t, o->key, ix, n->self, o->p, o->n);
 				}

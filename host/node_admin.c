@@ -197,6 +197,23 @@ local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
 	if (len == 0)
 		return snprintf(buf, cap, "{\"error\":\"a key is 1..64 bytes\"}\n"), 400;
 	tally_wire_key_id(key, len, id);
+	for (uint32_t i = 0; i < n->entries; i++) {
+		const struct mventry *e = &n->mv[i];
+		if (!e->used || memcmp(e->key, id, 16) != 0)
+			continue;
+		/* an MV-register: its values (printable bytes as they are, others as \u00XX) */
+		put(&o, "{\"node\":%u,\"found\":true,\"register\":true,\"values\":[", n->self);
+		for (uint32_t j = 0; j < e->reg.count; j++) {
+			put(&o, "%s\"", j ? "," : "");
+			for (uint32_t b = 0; b < e->reg.sib[j].len; b++) {
+				unsigned char ch = e->reg.sib[j].value[b];
+				put(&o, ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\' ? "%c" : "\\u%04x", ch);
+			}
+			put(&o, "\"");
+		}
+		put(&o, "]}\n");
+		return 200;
+	}
 	uint32_t ix = node_key_find(n, id);
 	if (node_state_of(n, ix, &s) != 0)
 		return snprintf(buf, cap, "{\"error\":\"the offload engine failed\"}\n"), 500;

@@ -66,6 +66,32 @@ digest_of(const struct tally_node *n, uint32_t part, struct digest *d)
 		h1 ^= h.high64;
 		d->keys++;
 	}
+	/* MV-registers count too: a register's hash covers its context and every
+	 * sibling; its vector adds its context, which only grows under merges. */
+	for (uint32_t i = 0; i < n->entries; i++) {
+		const struct mventry *e = &n->mv[i];
+		if (!e->used || tally_placement_partition(n->pl, e->key) != part)
+			continue;
+		XXH3_state_t *st = XXH3_createState();
+		if (st == NULL)
+			continue;
+		XXH3_128bits_reset(st);
+		XXH3_128bits_update(st, e->key, 16);
+		XXH3_128bits_update(st, &e->reg.ctx, sizeof(e->reg.ctx));
+		for (uint32_t j = 0; j < e->reg.count; j++) {
+			const struct tally_mvreg_sibling *sb = &e->reg.sib[j];
+			XXH3_128bits_update(st, &sb->dot, sizeof(sb->dot));
+			XXH3_128bits_update(st, &sb->len, sizeof(sb->len));
+			XXH3_128bits_update(st, sb->value, sb->len);
+		}
+		XXH128_hash_t h = XXH3_128bits_digest(st);
+		XXH3_freeState(st);
+		h0 ^= h.low64;
+		h1 ^= h.high64;
+		for (unsigned o = 0; o < TALLY_MAX_NODES; o++)
+			d->vv.slot[o] = sat_add(d->vv.slot[o], e->reg.ctx.slot[o]);
+		d->keys++;
+	}
 	memcpy(d->hash, &h0, 8);
 	memcpy(d->hash + 8, &h1, 8);
 }
@@ -171,7 +197,18 @@ node_ae_ship(struct tally_node *n)
 			continue;
 		while (a->len > 0 && a->tokens >= 1 && scanned < 4096) {
 			uint32_t part = a->queue[a->head];
-			if (a->cursor >= n->entries) {
+			if (a->cursor >= n->entries && a->cursor < 2 * n->entries) {
+				/* then the partition's MV-registers, each whole */
+				const struct mventry *e = &n->mv[a->cursor++ - n->entries];
+				scanned++;
+				if (e->used && tally_placement_partition(n->pl, e->key) == part) {
+					node_mv_ship(n, t, e->key, &e->reg, 0, 0);
+					a->tokens -= 1;
+					a->records++;
+				}
+				continue;
+			}
+			if (a->cursor >= 2 * n->entries) {
 				a->head = (a->head + 1) % AE_QUEUE;
 				a->len--;
 				a->cursor = 0;

@@ -155,6 +155,7 @@ struct admin_conn {
 /* A node's MV-register for one key (the NIC's table holds counters only). */
 struct mventry {
 	bool used;
+	uint8_t confirmed;         /* preferred replicas whose acks cover this state (handoff) */
 	uint8_t key[16];
 	tally_mvreg_t reg;
 };
@@ -297,6 +298,9 @@ int node_state_of(const struct tally_node *n, uint32_t ix, tally_pncounter_t *s)
 int64_t node_value_of(const tally_pncounter_t *s, unsigned *status);
 uint8_t node_handoff_targets(const struct tally_node *n, uint32_t ix);
 uint8_t node_unconfirmed(const struct tally_node *n, const struct keymeta *k, const tally_pncounter_t *s, unsigned t);
+
+void node_mv_ship(struct tally_node *n, unsigned peer, const uint8_t key[16], const tally_mvreg_t *reg,
+		  unsigned purpose, uint64_t ref);
 
 /* node_ae.c */
 void node_ae_tick(struct tally_node *n);

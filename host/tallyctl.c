@@ -612,7 +612,15 @@ run_local(const struct opts *o, const struct target *t, const char *key)
 		json_decref(j);
 		return EXIT_FAIL;
 	}
-	printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "value")));
+	json_t *values = json_object_get(j, "values");
+	if (json_is_array(values)) { /* an MV-register: its values, one per line */
+		size_t i;
+		json_t *v;
+		json_array_foreach(values, i, v)
+			printf("%s\n", json_string_value(v));
+	} else {
+		printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "value")));
+	}
 	json_decref(j);
 	return 0;
 }
