@@ -149,6 +149,28 @@ on_value(void *user, const char *section, const char *key, const char *value)
 		strcpy(c->data_dir, value);
 		return 1;
 	}
+	if (strcmp(section, "cluster") == 0 && strcmp(key, "lww_prefixes") == 0) {
+		/* comma-separated prefixes, spaces around them ignored */
+		c->nlww = 0;
+		for (const char *v = value; *v != '\0';) {
+			while (*v == ' ' || *v == ',')
+				v++;
+			size_t len = strcspn(v, ",");
+			while (len > 0 && v[len - 1] == ' ')
+				len--;
+			if (len == 0)
+				break;
+			if (c->nlww == TALLY_CONFIG_LWW_MAX || len > TALLY_CONFIG_LWW_LEN)
+				return fail(p, "lww_prefixes: at most %d prefixes of at most %d bytes each", TALLY_CONFIG_LWW_MAX,
+					    TALLY_CONFIG_LWW_LEN);
+			memcpy(c->lww[c->nlww], v, len);
+			c->lww[c->nlww++][len] = '\0';
+			v += len;
+			while (*v == ' ')
+				v++;
+		}
+		return 1;
+	}
 	if (strcmp(section, "node") == 0 && strcmp(key, "backend") == 0) {
 		if (strcmp(value, "cpu") != 0 && strcmp(value, "sim") != 0)
 			return fail(p, "backend: '%s' is not one of cpu, sim", value);

@@ -23,6 +23,10 @@
 /** Longest path a configuration holds (data_dir). */
 #define TALLY_CONFIG_PATH_MAX 256
 
+/** Key prefixes whose MV-registers are last-writer-wins, at most. */
+#define TALLY_CONFIG_LWW_MAX 8
+#define TALLY_CONFIG_LWW_LEN 32
+
 /** A member of the cluster. */
 struct tally_config_member {
 	bool present;
@@ -37,6 +41,8 @@ struct tally_config {
 	uint8_t key[32];      /**< the cluster key (MACs, tokens) */
 	bool key_set;         /**< key given; false only in the embedded default */
 	uint16_t port;        /**< cluster UDP port (default 7470) */
+	char lww[TALLY_CONFIG_LWW_MAX][TALLY_CONFIG_LWW_LEN + 1]; /**< LWW register key prefixes */
+	unsigned nlww;
 	/* [node] */
 	int self;             /**< this node's id; -1 when not given */
 	char data_dir[TALLY_CONFIG_PATH_MAX];

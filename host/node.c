@@ -61,6 +61,7 @@ static void mv_origin_apply(struct tally_node *n, uint32_t oi, int dv);
 static void mv_read_got(struct tally_node *n, uint32_t oi, unsigned from, const tally_mvreg_t *reg);
 static bool vec_covers(const tally_vec_t *a, const tally_vec_t *b);
 static void mv_log(struct tally_node *n, struct mventry *e);
+static void mv_lww_prune(tally_mvreg_t *r);
 
 /* ---- small things ---- */
 
@@ -907,6 +908,9 @@ read_finish(struct tally_node *n, uint32_t oi)
 			}
 			struct mventry *e = mv_find(n, o->key, true);
 			if (e != NULL && tally_mvreg_merge(&e->reg, o->mvr) == 0) {
+				e->lww = e->lww || o->mv_lww;
+				if (e->lww)
+					mv_lww_prune(&e->reg);
 				mv_log(n, e);
 				n->c.repairs_applied++;
 			}
@@ -952,6 +956,7 @@ read_send(struct tally_node *n, uint32_t oi)
 			tally_pncounter_t s;
 			struct mventry *me = mv_find(n, o->key, false);
 			if (me != NULL) {
+				o->mv_lww = o->mv_lww || me->lww;
 				mv_read_got(n, oi, t, &me->reg);
 				if (o->kind != OP_READ || o->gen != gen)
 					return;
@@ -1243,10 +1248,42 @@ mv_find(struct tally_node *n, const uint8_t key[16], bool create)
 	return NULL;
 }
 
+/*
+ * Last-writer-wins: keep only the sibling with the highest dot (counter,
+ * then node), dropping the others (their dots stay in the context, so every
+ * replica drops them too). Deterministic, and exactly as lossy as LWW is.
+ */
+static void
+mv_lww_prune(tally_mvreg_t *r)
+{
+	uint32_t best = 0;
+
+	if (r->count <= 1)
+		return;
+	for (uint32_t i = 1; i < r->count; i++)
+		if (r->sib[i].dot.counter > r->sib[best].dot.counter ||
+		    (r->sib[i].dot.counter == r->sib[best].dot.counter && r->sib[i].dot.node > r->sib[best].dot.node))
+			best = i;
+	r->sib[0] = r->sib[best];
+	r->count = 1;
+}
+
+/* Whether a key's bytes fall under the configuration's LWW prefixes. */
+static bool
+mv_lww_key(const struct tally_node *n, const uint8_t *key, unsigned len)
+{
+	for (unsigned i = 0; i < n->cfg.nlww; i++) {
+		size_t pl = strlen(n->cfg.lww[i]);
+		if (pl <= len && memcmp(key, n->cfg.lww[i], pl) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void
 mv_log(struct tally_node *n, struct mventry *e)
 {
-	struct tally_wal_rec r = { .type = TALLY_WAL_MVREG, .mv = &e->reg };
+	struct tally_wal_rec r = { .type = TALLY_WAL_MVREG, .mv = &e->reg, .mv_lww = e->lww };
 
 	memcpy(r.key, e->key, 16);
 	(void)tally_wal_append(n->wal, &r);
@@ -1264,6 +1301,8 @@ node_mv_ship(struct tally_node *n, unsigned peer, const uint8_t key[16], const t
 	struct tally_wire_writer ow, *w;
 
 	memcpy(m.key, key, 16);
+	const struct mventry *le = mv_find(n, key, false);
+	m.lww = le != NULL && le->lww;
 	if (ref != 0) { /* an answer to a read: a frame of its own, with the read's sequence */
 		node_frame_begin(n, &ow, buf, peer, TALLY_WIRE_MVSTATE, ref, NULL);
 		w = &ow;
@@ -1355,9 +1394,13 @@ mv_origin_apply(struct tally_node *n, uint32_t oi, int dv)
 		tally_vec_t none = { 0 };
 		tally_mvreg_t next;
 		tally_mvreg_init(&next);
+		if (mv_lww_key(n, o->keybytes, o->keylen))
+			e->lww = true;
 		int rc = tally_mvreg_copy(&next, &e->reg);
+		/* An LWW put replaces whatever is there: its context is the register's. */
 		if (rc == 0)
-			rc = tally_mvreg_write(&next, n->self, o->has_ctx ? &o->ctx : &none, o->val, o->vlen);
+			rc = tally_mvreg_write(&next, n->self, e->lww ? &e->reg.ctx : o->has_ctx ? &o->ctx : &none, o->val,
+					       o->vlen);
 		if (rc == 0 && next.count > MV_SHIP_MAX)
 			rc = -ENOSPC; /* a state must fit one frame */
 		if (rc != 0) {
@@ -1428,6 +1471,8 @@ mv_read_got(struct tally_node *n, uint32_t oi, unsigned from, const tally_mvreg_
 			o->mv_differ = true;
 		if (reg != NULL)
 			(void)tally_mvreg_merge(o->mvr, reg);
+		if (o->mv_lww)
+			mv_lww_prune(o->mvr);
 	}
 	tally_pn_init(&zero);
 	read_got(n, oi, from, &zero);
@@ -1498,13 +1543,18 @@ on_mvstate(struct tally_node *n, const struct tally_wire_frame *f)
 				}
 			}
 			for (unsigned q = 0; q < nm; q++)
-				if (n->ops[match[q]].kind == OP_READ && n->ops[match[q]].gen == gen[q])
+				if (n->ops[match[q]].kind == OP_READ && n->ops[match[q]].gen == gen[q]) {
+					n->ops[match[q]].mv_lww = n->ops[match[q]].mv_lww || m.lww;
 					mv_read_got(n, match[q], from, found ? &reg : NULL);
+				}
 		} else if (found) {
 			struct mventry *e = mv_find(n, m.key, true);
 			if (e != NULL && tally_mvreg_merge(&e->reg, &reg) == 0) {
 				n->c.mv_merges++;
 				e->confirmed = 0;
+				e->lww = e->lww || m.lww;
+				if (e->lww)
+					mv_lww_prune(&e->reg);
 				mv_log(n, e);
 				if (n->nmvacks < MV_ACKS) {
 					struct mvack *a = &n->mvacks[n->nmvacks++];
@@ -2189,7 +2239,7 @@ snapshot_fill(void *ctx, struct tally_wal *w)
 		struct mventry *e = &n->mv[i];
 		if (!e->used)
 			continue;
-		struct tally_wal_rec r = { .type = TALLY_WAL_MVREG, .mv = &e->reg };
+		struct tally_wal_rec r = { .type = TALLY_WAL_MVREG, .mv = &e->reg, .mv_lww = e->lww };
 		memcpy(r.key, e->key, 16);
 		d.rc = tally_wal_snapshot_add(w, &r);
 	}
@@ -2244,6 +2294,7 @@ replay_rec(void *ctx, const struct tally_wal_rec *r)
 		struct mventry *e = mv_find(n, r->key, true);
 		if (e == NULL)
 			return -ENOSPC;
+		e->lww = e->lww || r->mv_lww;
 		return tally_mvreg_merge(&e->reg, r->mv) == 0 ? 0 : -ENOMEM;
 	}
 	case TALLY_WAL_DROP:

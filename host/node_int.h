@@ -120,7 +120,7 @@ struct op {
 	uint8_t val[TALLY_MVREG_VALUE_MAX], vlen;
 	uint64_t mv_counter;
 	tally_mvreg_t *mvr;
-	bool mv_differ;
+	bool mv_differ, mv_lww;
 	uint8_t tok[TALLY_TOKEN_LEN], toklen; /* the token to answer with */
 };
 
@@ -156,6 +156,7 @@ struct admin_conn {
 struct mventry {
 	bool used;
 	uint8_t confirmed;         /* preferred replicas whose acks cover this state (handoff) */
+	bool lww;                  /* last-writer-wins (an opt-in by key prefix): one value only */
 	uint8_t key[16];
 	tally_mvreg_t reg;
 };

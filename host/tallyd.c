@@ -60,6 +60,9 @@ static const char usage[] =
 	"      --replicas N    embedded cluster's n, 1..M (default 3, or M if smaller);\n"
 	"                      w and r default to a majority of N\n"
 	"      --table-entries K  embedded nodes' counter tables hold K keys (default 4096)\n"
+	"      --lww-prefix P   embedded cluster: MV-registers whose keys start with P are\n"
+	"                       last-writer-wins (concurrent writes keep one value;\n"
+	"                       docs/sessions.md); up to 8 times\n"
 	"      --bootstrap     an empty data directory means a new node of a new\n"
 	"                      cluster. Without it, tallyd assumes the directory was\n"
 	"                      lost and recovers this node's own counts from every\n"
@@ -87,6 +90,8 @@ struct opts {
 	const char *config, *iface, *data_dir, *backend;
 	bool bootstrap, quiet;
 	unsigned nodes, replicas, table_entries;
+	const char *lww[8];
+	unsigned nlww;
 };
 
 /* ---- the embedded cluster's switch ---- */
@@ -264,6 +269,9 @@ embedded_start(struct embedded *e, const struct opts *o)
 		c.w = c.r = o->replicas / 2 + 1;
 		if (o->table_entries)
 			c.table_entries = o->table_entries;
+		for (unsigned k = 0; k < o->nlww; k++)
+			snprintf(c.lww[k], sizeof(c.lww[k]), "%s", o->lww[k]);
+		c.nlww = o->nlww;
 		for (unsigned j = 0; j < e->n; j++) {
 			c.members[j].present = true;
 			c.members[j].ip = 0x0a4d0001 + j; /* 10.77.0.1.. on the switch */
@@ -310,7 +318,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "data-dir", required_argument, NULL, 'd' }, { "backend", required_argument, NULL, 'b' },
 		{ "bootstrap", no_argument, NULL, 'B' },      { "quiet", no_argument, NULL, 'q' },
 		{ "nodes", required_argument, NULL, 'M' },    { "replicas", required_argument, NULL, 'N' },
-		{ "table-entries", required_argument, NULL, 'T' },
+		{ "table-entries", required_argument, NULL, 'T' }, { "lww-prefix", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -336,6 +344,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'B':
 			o->bootstrap = true;
+			break;
+		case 'L':
+			if (o->nlww == 8 || strlen(optarg) == 0 || strlen(optarg) > TALLY_CONFIG_LWW_LEN) {
+				fprintf(stderr, "tallyd: --lww-prefix: at most 8 prefixes of 1..%d bytes\n",
+					TALLY_CONFIG_LWW_LEN);
+				return 2;
+			}
+			o->lww[o->nlww++] = optarg;
 			break;
 		case 'M':
 		case 'N':
@@ -371,7 +387,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	if (o->config != NULL && (o->data_dir != NULL || o->backend != NULL || o->nodes || o->replicas ||
-				  o->table_entries)) {
+				  o->table_entries || o->nlww)) {
 		fprintf(stderr, "tallyd: with --config, the file sets data_dir, backend, n and table_entries\n");
 		return 2;
 	}

@@ -188,7 +188,7 @@ encode(struct buf *b, const struct tally_wal_rec *r)
 		memcpy(q, r->key, 16);
 		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
 			put64(q + 16 + 8 * i, r->mv->ctx.slot[i]);
-		put64(q + 16 + 8 * TALLY_MAX_NODES, r->mv->count);
+		put64(q + 16 + 8 * TALLY_MAX_NODES, r->mv->count | (uint64_t)r->mv_lww << 63);
 		for (uint32_t i = 0; i < r->mv->count; i++) {
 			uint8_t *sb = q + MV_HDR + MV_SIB * (size_t)i;
 			put64(sb, r->mv->sib[i].dot.node);
@@ -234,6 +234,8 @@ decode(const uint8_t *p, size_t avail, struct tally_wal_rec *r)
 		if (bl < MV_HDR)
 			return 0;
 		uint64_t count = get64(q + 16 + 8 * TALLY_MAX_NODES);
+		r->mv_lww = count >> 63;
+		count &= ~(UINT64_C(1) << 63);
 		if (count > TALLY_MVREG_MAX_SIBLINGS * 4 || bl != MV_HDR + MV_SIB * count)
 			return 0;
 		tally_mvreg_fini(&mv);

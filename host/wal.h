@@ -58,6 +58,7 @@ struct tally_wal_rec {
 	uint32_t words;        /**< DEDUP: 64-bit words at bits */
 	const uint64_t *bits;  /**< DEDUP; on replay, valid during the callback only */
 	tally_mvreg_t *mv;     /**< MVREG: to append, the register; on replay, a register valid during the callback */
+	bool mv_lww;           /**< MVREG: the register is last-writer-wins */
 };
 
 /** Counters for telemetry. */

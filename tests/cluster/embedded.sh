@@ -169,7 +169,7 @@ echo "every key reads right at R = 3 through node 3"
 stop
 
 say "6b. MV-registers: the ConfigMap conflict"
-start --nodes=3
+start --nodes=3 --lww-prefix=flag:
 TA=$(mktemp /tmp/tally-embedded-a.XXXXXX) TB=$(mktemp /tmp/tally-embedded-b.XXXXXX)
 "$CTL" -n 0 put config initial >/dev/null
 # Two sessions read the same config, then each writes its change on its own side of a partition.
@@ -199,6 +199,20 @@ echo "a put that saw both (same session): $n value left, read through node 2: $o
 rc=0; "$CTL" incr config 1 2>/dev/null || rc=$?
 [ "$rc" = 13 ] || die "incr on a register: exit $rc, want 13"
 echo "incr on a register is bad_request (exit 13)"
+# Last-writer-wins, opted into for keys starting with flag: (and only those):
+# the same concurrent writes keep one value; the other is dropped, silently.
+"$CTL" -n 0 put flag:beta on >/dev/null
+"$CTL" -n 0 put flag:beta off >/dev/null
+[ "$("$CTL" -n 1 get flag:beta -R 3)" = off ] || die "an LWW put should replace the value"
+"$CTL" partition isolate 2 >/dev/null
+wait_down 0 2
+"$CTL" -n 0 put flag:beta from-A >/dev/null
+"$CTL" -n 2 put flag:beta from-B -W 1 >/dev/null
+"$CTL" partition heal >/dev/null
+sleep 1.2
+lww=$("$CTL" -n 1 get flag:beta -R 3 | paste -sd,)
+echo "an LWW key written on both sides of the cut keeps one value: $lww (the other was dropped)"
+case $lww in from-A | from-B) ;; *) die "LWW kept '$lww'" ;; esac
 rm -f "$TA" "$TB"
 stop
 

@@ -61,6 +61,7 @@ test_full_file(void **state)
 			      "r = 1\n"
 			      "port = 7480\n"
 			      "key = " KEY "\n"
+			      "lww_prefixes = flag:, feature: \n"
 			      "[node]\n"
 			      "id = 2\n"
 			      "data_dir = /srv/tally\n"
@@ -92,6 +93,9 @@ test_full_file(void **state)
 	assert_int_equal(c.key[1], 0x11);
 	assert_int_equal(c.key[31], 0xff);
 	assert_int_equal(c.self, 2);
+	assert_int_equal(c.nlww, 2);
+	assert_string_equal(c.lww[0], "flag:");
+	assert_string_equal(c.lww[1], "feature:");
 	assert_string_equal(c.data_dir, "/srv/tally");
 	assert_string_equal(c.backend, "sim");
 	assert_int_equal(c.table_entries, 2048);
