@@ -32,11 +32,12 @@ struct tally_dp {
 	struct rte_mbuf *txq[MAX_BURST];
 	unsigned ntx;
 	struct tally_dp_stats st;
-	/* fault injection: frames to some addresses leave later (tally_dp_set_delay) */
-	struct { uint32_t ip; uint64_t ns; } delay[DELAY_RULES];
-	struct rte_mbuf *dring[DELAY_RING];
+	/* fault injection on frames to some addresses (tally_dp_set_fault) */
+	struct { bool used; uint32_t ip; struct tally_dp_fault f; } rule[DELAY_RULES];
+	uint64_t rng;
+	struct rte_mbuf *dq[DELAY_RING]; /* held back, in the order they were sent */
 	uint64_t ddue[DELAY_RING];
-	unsigned dhead, dlen;
+	unsigned dlen;
 	struct tally_offload_completion compl[MAX_COMPL];
 };
 
@@ -130,8 +131,8 @@ tally_dp_destroy(struct tally_dp *dp)
 		return;
 	tally_dp_flush(dp);
 	rte_pktmbuf_free_bulk(dp->txq, dp->ntx);
-	for (; dp->dlen > 0; dp->dlen--, dp->dhead = (dp->dhead + 1) % DELAY_RING)
-		rte_pktmbuf_free(dp->dring[dp->dhead]);
+	for (unsigned i = 0; i < dp->dlen; i++)
+		rte_pktmbuf_free(dp->dq[i]);
 	(void)rte_eth_dev_stop(dp->cfg.port_id);
 	rte_mempool_free(dp->pool);
 	rte_free(dp);
@@ -142,14 +143,20 @@ tally_dp_flush(struct tally_dp *dp)
 {
 	uint16_t sent;
 
-	/* Delayed frames whose time has come join the burst, in order. */
+	/* Held frames whose time has come join the burst, in the order they were
+	 * sent; with jitter, a later frame may be due before an earlier one. */
 	if (dp->dlen > 0) {
 		uint64_t now = dp_now_ns();
-		while (dp->dlen > 0 && dp->ddue[dp->dhead] <= now && dp->ntx < MAX_BURST) {
-			dp->txq[dp->ntx++] = dp->dring[dp->dhead];
-			dp->dhead = (dp->dhead + 1) % DELAY_RING;
-			dp->dlen--;
+		unsigned keep = 0;
+		for (unsigned i = 0; i < dp->dlen; i++) {
+			if (dp->ddue[i] <= now && dp->ntx < MAX_BURST) {
+				dp->txq[dp->ntx++] = dp->dq[i];
+				continue;
+			}
+			dp->dq[keep] = dp->dq[i];
+			dp->ddue[keep++] = dp->ddue[i];
 		}
+		dp->dlen = keep;
 	}
 	if (dp->ntx == 0)
 		return;
@@ -170,50 +177,110 @@ queue_now(struct tally_dp *dp, struct rte_mbuf *m)
 		tally_dp_flush(dp);
 }
 
+/* xorshift64*: the faults' dice, seeded by tally_dp_set_fault() */
+static uint32_t
+fault_ppm(struct tally_dp *dp)
+{
+	dp->rng ^= dp->rng >> 12;
+	dp->rng ^= dp->rng << 25;
+	dp->rng ^= dp->rng >> 27;
+	return (uint32_t)((dp->rng * 0x2545F4914F6CDD1Dull) >> 32) % 1000000u;
+}
+
+/* Hold @m back until @due (ordered by sending time). @return false if full. */
+static bool
+hold(struct tally_dp *dp, struct rte_mbuf *m, uint64_t due)
+{
+	if (dp->dlen == DELAY_RING)
+		return false;
+	dp->dq[dp->dlen] = m;
+	dp->ddue[dp->dlen++] = due;
+	dp->st.tx_delayed++;
+	return true;
+}
+
 static void
 queue_tx(struct tally_dp *dp, struct rte_mbuf *m)
 {
-	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t len = rte_pktmbuf_data_len(m);
+	const struct tally_dp_fault *r = NULL;
 
-	if (dp->delay[0].ns != 0 && rte_pktmbuf_data_len(m) >= 34) {
+	if (dp->rule[0].used && len >= 34) {
 		uint32_t dst = (uint32_t)f[30] << 24 | (uint32_t)f[31] << 16 | (uint32_t)f[32] << 8 | f[33];
-		for (unsigned i = 0; i < DELAY_RULES && dp->delay[i].ns != 0; i++) {
-			if (dp->delay[i].ip != dst)
-				continue;
-			if (dp->dlen == DELAY_RING) {
-				dp->st.tx_full++;
-				rte_pktmbuf_free(m);
-				return;
-			}
-			unsigned t = (dp->dhead + dp->dlen++) % DELAY_RING;
-			dp->dring[t] = m;
-			dp->ddue[t] = dp_now_ns() + dp->delay[i].ns;
-			dp->st.tx_delayed++;
-			return;
+		for (unsigned i = 0; i < DELAY_RULES && dp->rule[i].used; i++)
+			if (dp->rule[i].ip == dst)
+				r = &dp->rule[i].f;
+	}
+	if (r == NULL) {
+		queue_now(dp, m);
+		return;
+	}
+	if (r->loss_ppm && fault_ppm(dp) < r->loss_ppm) {
+		dp->st.tx_fault_lost++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (r->corrupt_ppm && fault_ppm(dp) < r->corrupt_ppm && len > TALLY_WIRE_L2L4_LEN) {
+		/* one byte of the payload: the receiver's MAC check must catch it */
+		f[TALLY_WIRE_L2L4_LEN + fault_ppm(dp) % (len - TALLY_WIRE_L2L4_LEN)] ^= (uint8_t)(1 + fault_ppm(dp) % 255);
+		dp->st.tx_fault_corrupted++;
+	}
+	unsigned copies = 1;
+	if (r->dup_ppm && fault_ppm(dp) < r->dup_ppm)
+		copies = 2;
+	for (unsigned c = 0; c < copies; c++) {
+		struct rte_mbuf *x = m;
+		if (c > 0) {
+			x = rte_pktmbuf_copy(m, dp->pool, 0, UINT32_MAX);
+			if (x == NULL)
+				break;
+			dp->st.tx_fault_duplicated++;
+		}
+		uint64_t wait = r->delay_ns + (r->jitter_ns ? (uint64_t)fault_ppm(dp) * r->jitter_ns / 1000000u : 0);
+		if (wait == 0) {
+			queue_now(dp, x);
+		} else if (!hold(dp, x, dp_now_ns() + wait)) {
+			dp->st.tx_full++;
+			rte_pktmbuf_free(x);
 		}
 	}
-	queue_now(dp, m);
+}
+
+int
+tally_dp_set_fault(struct tally_dp *dp, uint32_t dst_ip, const struct tally_dp_fault *f)
+{
+	static const struct tally_dp_fault none;
+	unsigned i;
+
+	for (i = 0; i < DELAY_RULES && dp->rule[i].used && dp->rule[i].ip != dst_ip; i++)
+		;
+	if (f != NULL && memcmp(f, &none, sizeof(none)) != 0) {
+		if (i == DELAY_RULES)
+			return -ENOSPC;
+		if (f->loss_ppm > 1000000 || f->dup_ppm > 1000000 || f->corrupt_ppm > 1000000)
+			return -EINVAL;
+		dp->rule[i].used = true;
+		dp->rule[i].ip = dst_ip;
+		dp->rule[i].f = *f;
+		dp->rng = f->seed ? f->seed : 0x9e3779b97f4a7c15ull ^ dst_ip;
+		return 0;
+	}
+	if (i == DELAY_RULES || !dp->rule[i].used)
+		return 0;
+	/* Remove the rule, keeping the others packed. */
+	for (; i + 1 < DELAY_RULES; i++)
+		dp->rule[i] = dp->rule[i + 1];
+	dp->rule[DELAY_RULES - 1].used = false;
+	return 0;
 }
 
 int
 tally_dp_set_delay(struct tally_dp *dp, uint32_t dst_ip, uint64_t delay_ns)
 {
-	unsigned i;
+	struct tally_dp_fault f = { .delay_ns = delay_ns };
 
-	for (i = 0; i < DELAY_RULES && dp->delay[i].ns != 0 && dp->delay[i].ip != dst_ip; i++)
-		;
-	if (i == DELAY_RULES)
-		return -ENOSPC;
-	if (delay_ns != 0) {
-		dp->delay[i].ip = dst_ip;
-		dp->delay[i].ns = delay_ns;
-		return 0;
-	}
-	/* Remove the rule, keeping the others packed. */
-	for (; i + 1 < DELAY_RULES; i++)
-		dp->delay[i] = dp->delay[i + 1];
-	dp->delay[DELAY_RULES - 1].ns = 0;
-	return 0;
+	return tally_dp_set_fault(dp, dst_ip, &f);
 }
 
 int

@@ -74,7 +74,8 @@ struct tally_dp_stats {
 	uint64_t tx;              /**< frames sent */
 	uint64_t tx_full;         /**< frames dropped: transmit queue full */
 	uint64_t tx_nombuf;       /**< frames not built: mbuf pool empty */
-	uint64_t tx_delayed;      /**< frames held back by a delay rule (fault injection) */
+	uint64_t tx_delayed;      /**< frames held back by a fault rule's delay (fault injection) */
+	uint64_t tx_fault_lost, tx_fault_duplicated, tx_fault_corrupted; /**< by fault rules */
 	uint64_t acks;            /**< REPLICATE_ACK frames sent by the runtime */
 	uint64_t host;            /**< frames given to the host callback */
 	uint64_t polls, idle_polls;
@@ -121,13 +122,25 @@ int tally_dp_send_acks(struct tally_dp *dp, const struct tally_wire_addr *from,
  */
 uint64_t tally_dp_next_seq(struct tally_dp *dp);
 
+/** What a fault rule does to the frames it matches (netem's job, where the kernel has none). */
+struct tally_dp_fault {
+	uint64_t delay_ns;     /**< every frame leaves this late */
+	uint64_t jitter_ns;    /**< plus up to this much more, at random: frames may overtake each other */
+	uint32_t loss_ppm;     /**< frames dropped, per million */
+	uint32_t dup_ppm;      /**< frames sent twice, per million */
+	uint32_t corrupt_ppm;  /**< frames with one payload byte flipped, per million */
+	uint64_t seed;         /**< of the dice; 0 = from the address */
+};
+
 /**
- * Fault injection: hold frames to IPv4 address @p dst_ip (host order) back
- * for @p delay_ns before they leave (0 removes the rule), as a slow link
- * would. Frames keep their order. At most 8 rules and 8192 frames held;
- * beyond that a frame is dropped and counted in tx_full.
- * @return 0, or -ENOSPC (no rule left).
+ * Fault injection on frames to IPv4 address @p dst_ip (host order); an
+ * all-zero or NULL @p f removes the rule. At most 8 rules and 8192 frames
+ * held back; beyond that a frame is dropped and counted in tx_full.
+ * @return 0, -EINVAL (a rate over a million), or -ENOSPC (no rule left).
  */
+int tally_dp_set_fault(struct tally_dp *dp, uint32_t dst_ip, const struct tally_dp_fault *f);
+
+/** tally_dp_set_fault() with a delay alone (0 removes the rule). */
 int tally_dp_set_delay(struct tally_dp *dp, uint32_t dst_ip, uint64_t delay_ns);
 
 /** This node's addresses on the port: its MAC, IP and UDP port. */

@@ -229,29 +229,62 @@ local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
 	return 200;
 }
 
-/* GET /fault?delay=PEER&ms=MS, /fault?clear: fault injection on the cluster
- * link (configuration: fault_injection = 1). */
+/* GET /fault?delay=PEER&ms=MS, /fault?peer=PEER&delay=MS&jitter=MS&loss=PCT&dup=PCT&corrupt=PCT,
+ * /fault?clear: fault injection on the cluster link (configuration:
+ * fault_injection = 1). */
 static int
 fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 {
-	unsigned peer, ms;
+	struct tally_dp_fault f = { 0 };
+	unsigned peer = TALLY_MAX_NODES, ms;
 
 	if (!n->cfg.fault_injection)
 		return snprintf(buf, cap, "{\"error\":\"fault injection is off ([node] fault_injection = 0)\"}\n"), 403;
 	if (strcmp(q, "clear") == 0) {
 		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
 			if (n->m[i].present)
-				(void)tally_dp_set_delay(n->dp, n->m[i].addr.dst_ip, 0);
+				(void)tally_dp_set_fault(n->dp, n->m[i].addr.dst_ip, NULL);
 		node_note(n, "fault injection: cleared");
 		return snprintf(buf, cap, "{\"faults\":\"cleared\"}\n"), 200;
 	}
-	if (sscanf(q, "delay=%u&ms=%u", &peer, &ms) != 2 || peer >= TALLY_MAX_NODES || !n->m[peer].present ||
-	    ms > 60000)
-		return snprintf(buf, cap, "{\"error\":\"want /fault?delay=PEER&ms=0..60000 or /fault?clear\"}\n"), 400;
-	if (tally_dp_set_delay(n->dp, n->m[peer].addr.dst_ip, (uint64_t)ms * 1000000u) != 0)
-		return snprintf(buf, cap, "{\"error\":\"too many delay rules\"}\n"), 400;
-	node_note(n, "fault injection: frames to node %u leave %u ms late", peer, ms);
-	return snprintf(buf, cap, "{\"delay_to\":%u,\"ms\":%u}\n", peer, ms), 200;
+	if (sscanf(q, "delay=%u&ms=%u", &peer, &ms) == 2) {
+		f.delay_ns = (uint64_t)ms * 1000000u;
+	} else {
+		/* key=value pairs; rates in percent, times in milliseconds */
+		char copy[256];
+		snprintf(copy, sizeof(copy), "%s", q);
+		for (char *save = NULL, *kv = strtok_r(copy, "&", &save); kv != NULL; kv = strtok_r(NULL, "&", &save)) {
+			char k[16];
+			double v;
+			if (sscanf(kv, "%15[a-z]=%lf", k, &v) != 2 || v < 0)
+				return snprintf(buf, cap, "{\"error\":\"bad '%s'\"}\n", kv), 400;
+			if (strcmp(k, "peer") == 0)
+				peer = (unsigned)v;
+			else if (strcmp(k, "delay") == 0 && v <= 60000)
+				f.delay_ns = (uint64_t)(v * 1e6);
+			else if (strcmp(k, "jitter") == 0 && v <= 60000)
+				f.jitter_ns = (uint64_t)(v * 1e6);
+			else if (strcmp(k, "loss") == 0 && v <= 100)
+				f.loss_ppm = (uint32_t)(v * 1e4);
+			else if (strcmp(k, "dup") == 0 && v <= 100)
+				f.dup_ppm = (uint32_t)(v * 1e4);
+			else if (strcmp(k, "corrupt") == 0 && v <= 100)
+				f.corrupt_ppm = (uint32_t)(v * 1e4);
+			else
+				return snprintf(buf, cap, "{\"error\":\"unknown or out of range: '%s'\"}\n", kv), 400;
+		}
+	}
+	if (peer >= TALLY_MAX_NODES || !n->m[peer].present)
+		return snprintf(buf, cap, "{\"error\":\"want /fault?peer=N&delay=MS&jitter=MS&loss=PCT&dup=PCT&"
+					"corrupt=PCT, /fault?delay=N&ms=MS or /fault?clear\"}\n"), 400;
+	if (tally_dp_set_fault(n->dp, n->m[peer].addr.dst_ip, &f) != 0)
+		return snprintf(buf, cap, "{\"error\":\"too many fault rules\"}\n"), 400;
+	node_note(n, "fault injection: frames to node %u: delay %.1f ms, jitter %.1f ms, loss %.2f%%, duplicated "
+		     "%.2f%%, corrupted %.2f%%", peer, f.delay_ns / 1e6, f.jitter_ns / 1e6, f.loss_ppm / 1e4,
+		  f.dup_ppm / 1e4, f.corrupt_ppm / 1e4);
+	return snprintf(buf, cap, "{\"peer\":%u,\"delay_ms\":%.1f,\"jitter_ms\":%.1f,\"loss_pct\":%.2f,"
+				 "\"dup_pct\":%.2f,\"corrupt_pct\":%.2f}\n", peer, f.delay_ns / 1e6, f.jitter_ns / 1e6,
+			f.loss_ppm / 1e4, f.dup_ppm / 1e4, f.corrupt_ppm / 1e4), 200;
 }
 
 static void

@@ -43,9 +43,9 @@ static const char usage[] =
 	"                       offload telemetry\n"
 	"  partition isolate N | heal | show\n"
 	"                       cut node N off the embedded cluster's switch, or heal it\n"
-	"  fault delay PEER MS | clear\n"
-	"                       make node N's frames to PEER leave MS late (a slow link),\n"
-	"                       or stop; only where fault_injection = 1 (tests)\n"
+	"  fault delay PEER MS | set PEER K=V... | clear\n"
+	"                       faults on node N's frames to PEER (a slow or lossy link),\n"
+	"                       or none; only where fault_injection = 1 (tests)\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    the cluster's configuration (its key and members); without\n"
@@ -120,11 +120,15 @@ static const char usage_status[] =
 	"(admin_port).\n";
 
 static const char usage_fault[] =
-	"usage: tallyctl [OPTIONS] fault delay PEER MS | clear\n"
+	"usage: tallyctl [OPTIONS] fault delay PEER MS\n"
+	"       tallyctl [OPTIONS] fault set PEER [delay=MS] [jitter=MS] [loss=PCT] [dup=PCT] [corrupt=PCT]\n"
+	"       tallyctl [OPTIONS] fault clear\n"
 	"\n"
-	"Fault injection, for tests: node N's frames to node PEER leave MS\n"
-	"milliseconds late (in order), as over a slow link; clear removes every\n"
-	"delay. Refused unless the node runs with [node] fault_injection = 1.\n";
+	"Fault injection, for tests, on node N's frames to node PEER: a delay (frames\n"
+	"keep their order), plus up to jitter more at random (frames overtake each\n"
+	"other), a percentage lost, sent twice, or with one byte flipped (the\n"
+	"receiver's MAC check drops it). set replaces PEER's rule; clear removes\n"
+	"every rule. Refused unless the node runs with [node] fault_injection = 1.\n";
 
 static const char usage_partition[] =
 	"usage: tallyctl [OPTIONS] partition isolate N | heal | show\n"
@@ -628,17 +632,28 @@ run_local(const struct opts *o, const struct target *t, const char *key)
 static int
 run_fault(const struct opts *o, const struct target *t, int argc, char **argv)
 {
-	char path[64];
+	char path[256];
 	unsigned long long peer, ms;
 	int code = 0;
 
-	if (argc == 1 && strcmp(argv[0], "clear") == 0)
+	if (argc == 1 && strcmp(argv[0], "clear") == 0) {
 		snprintf(path, sizeof(path), "/fault?clear");
-	else if (argc == 3 && strcmp(argv[0], "delay") == 0 && parse_uint(argv[1], TALLY_MAX_NODES - 1, &peer) &&
-		 parse_uint(argv[2], 60000, &ms))
+	} else if (argc >= 2 && strcmp(argv[0], "set") == 0 && parse_uint(argv[1], TALLY_MAX_NODES - 1, &peer)) {
+		size_t k = (size_t)snprintf(path, sizeof(path), "/fault?peer=%llu", peer);
+		for (int i = 2; i < argc; i++) {
+			if (strchr(argv[i], '=') == NULL || strspn(argv[i], "abcdefghijklmnopqrstuvwxyz=.0123456789") !=
+								   strlen(argv[i]))
+				return fail_usage("fault set: want KEY=VALUE, not '%s'", argv[i]);
+			k += (size_t)snprintf(path + k, sizeof(path) - k, "&%s", argv[i]);
+			if (k >= sizeof(path))
+				return fail_usage("fault set: too many settings%s", "");
+		}
+	} else if (argc == 3 && strcmp(argv[0], "delay") == 0 && parse_uint(argv[1], TALLY_MAX_NODES - 1, &peer) &&
+		   parse_uint(argv[2], 60000, &ms)) {
 		snprintf(path, sizeof(path), "/fault?delay=%llu&ms=%llu", peer, ms);
-	else
-		return fail_usage("fault: want 'delay PEER MS' (MS in 0..60000) or 'clear'%s", "");
+	} else {
+		return fail_usage("fault: want 'delay PEER MS', 'set PEER K=V...' or 'clear'%s", "");
+	}
 	char *body = http_get(t, path, &code);
 	if (body == NULL) {
 		fprintf(stderr, "tallyctl: fault: no answer from node %u's status page at %s:%u\n", o->node, t->ip,

@@ -60,6 +60,7 @@ static const char usage[] =
 	"      --replicas N    embedded cluster's n, 1..M (default 3, or M if smaller);\n"
 	"                      w and r default to a majority of N\n"
 	"      --table-entries K  embedded nodes' counter tables hold K keys (default 4096)\n"
+	"      --fault-injection  embedded cluster: take tallyctl fault (tests only)\n"
 	"      --lww-prefix P   embedded cluster: MV-registers whose keys start with P are\n"
 	"                       last-writer-wins (concurrent writes keep one value;\n"
 	"                       docs/sessions.md); up to 8 times\n"
@@ -92,6 +93,7 @@ struct opts {
 	unsigned nodes, replicas, table_entries;
 	const char *lww[8];
 	unsigned nlww;
+	bool faults;
 };
 
 /* ---- the embedded cluster's switch ---- */
@@ -272,6 +274,7 @@ embedded_start(struct embedded *e, const struct opts *o)
 		for (unsigned k = 0; k < o->nlww; k++)
 			snprintf(c.lww[k], sizeof(c.lww[k]), "%s", o->lww[k]);
 		c.nlww = o->nlww;
+		c.fault_injection = o->faults;
 		for (unsigned j = 0; j < e->n; j++) {
 			c.members[j].present = true;
 			c.members[j].ip = 0x0a4d0001 + j; /* 10.77.0.1.. on the switch */
@@ -319,6 +322,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "bootstrap", no_argument, NULL, 'B' },      { "quiet", no_argument, NULL, 'q' },
 		{ "nodes", required_argument, NULL, 'M' },    { "replicas", required_argument, NULL, 'N' },
 		{ "table-entries", required_argument, NULL, 'T' }, { "lww-prefix", required_argument, NULL, 'L' },
+		{ "fault-injection", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -344,6 +348,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'B':
 			o->bootstrap = true;
+			break;
+		case 'F':
+			o->faults = true;
 			break;
 		case 'L':
 			if (o->nlww == 8 || strlen(optarg) == 0 || strlen(optarg) > TALLY_CONFIG_LWW_LEN) {
@@ -387,7 +394,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	if (o->config != NULL && (o->data_dir != NULL || o->backend != NULL || o->nodes || o->replicas ||
-				  o->table_entries || o->nlww)) {
+				  o->table_entries || o->nlww || o->faults)) {
 		fprintf(stderr, "tallyd: with --config, the file sets data_dir, backend, n and table_entries\n");
 		return 2;
 	}
