@@ -358,11 +358,10 @@ get_vec(const uint8_t *p, tally_vec_t *v)
 		v->slot[i] = le64(p + 8 * i);
 }
 
-void
-tally_wire_get_slot(const struct tally_wire_frame *f, unsigned i, struct tally_wire_slot *out)
+/* A slot record's fields (REPLICATE, REPLICATE_ACK, and a CAUSAL record's first beat). */
+static void
+slot_decode(const uint8_t *r, struct tally_wire_slot *out)
 {
-	const uint8_t *r = rec(f, i);
-
 	out->index = le32(r);
 	out->kind = r[4];
 	out->origin = r[5];
@@ -372,17 +371,18 @@ tally_wire_get_slot(const struct tally_wire_frame *f, unsigned i, struct tally_w
 }
 
 void
+tally_wire_get_slot(const struct tally_wire_frame *f, unsigned i, struct tally_wire_slot *out)
+{
+	slot_decode(rec(f, i), out);
+}
+
+void
 tally_wire_get_causal(const struct tally_wire_frame *f, unsigned i, struct tally_wire_causal *out)
 {
 	const uint8_t *r = rec(f, i);
 
 	memset(out, 0, sizeof(*out));
-	out->slot.index = le32(r);
-	out->slot.kind = r[4];
-	out->slot.origin = r[5];
-	memcpy(out->slot.key, r + 8, TALLY_WIRE_KEY_ID_LEN);
-	out->slot.p = le64(r + 24);
-	out->slot.n = le64(r + 32);
+	slot_decode(r, &out->slot);
 	out->dep_len = r[40];
 	memcpy(out->dep, r + 64, out->dep_len);
 }
@@ -556,6 +556,18 @@ commit(struct tally_wire_writer *w, const uint8_t *r)
 	return 0;
 }
 
+/* A slot record's fields into the zeroed record at @r. */
+static void
+slot_encode(uint8_t *r, const struct tally_wire_slot *s)
+{
+	put32(r, s->index);
+	r[4] = s->kind;
+	r[5] = s->origin;
+	memcpy(r + 8, s->key, TALLY_WIRE_KEY_ID_LEN);
+	put64(r + 24, s->p);
+	put64(r + 32, s->n);
+}
+
 int
 tally_wire_add_slot(struct tally_wire_writer *w, const struct tally_wire_slot *s)
 {
@@ -564,12 +576,7 @@ tally_wire_add_slot(struct tally_wire_writer *w, const struct tally_wire_slot *s
 
 	if (r == NULL)
 		return rc;
-	put32(r, s->index);
-	r[4] = s->kind;
-	r[5] = s->origin;
-	memcpy(r + 8, s->key, TALLY_WIRE_KEY_ID_LEN);
-	put64(r + 24, s->p);
-	put64(r + 32, s->n);
+	slot_encode(r, s);
 	return commit(w, r);
 }
 
@@ -583,12 +590,7 @@ tally_wire_add_causal(struct tally_wire_writer *w, const struct tally_wire_causa
 		return rc;
 	if (c->dep_len > TALLY_WIRE_TOKEN_MAX)
 		return -EINVAL;
-	put32(r, c->slot.index);
-	r[4] = c->slot.kind;
-	r[5] = c->slot.origin;
-	memcpy(r + 8, c->slot.key, TALLY_WIRE_KEY_ID_LEN);
-	put64(r + 24, c->slot.p);
-	put64(r + 32, c->slot.n);
+	slot_encode(r, &c->slot);
 	r[40] = c->dep_len;
 	memcpy(r + 64, c->dep, c->dep_len);
 	return commit(w, r);

@@ -1220,6 +1220,33 @@ pin_find(struct tally_node *n, uint64_t client, uint64_t seq, bool insert)
 	return empty;
 }
 
+/* The reads a reply from @from to our frame @ref answers, with their
+ * generations: collected first, since finishing one may free others of the
+ * key (a recovery resumes its parked writes). @return how many, at most @max. */
+static unsigned
+reads_answered(const struct tally_node *n, const uint8_t key[16], unsigned from, uint64_t ref, uint32_t *match,
+	       uint64_t *gen, unsigned max)
+{
+	unsigned nm = 0;
+
+	for (uint32_t j = n->bucket[key_hash(key)]; j != NIL && nm < max; j = n->ops[j].hnext) {
+		const struct op *o = &n->ops[j];
+		if (o->kind == OP_READ && memcmp(o->key, key, 16) == 0 && (o->targets & (1u << from)) &&
+		    o->req_seq[from] == ref) {
+			match[nm] = j;
+			gen[nm++] = o->gen;
+		}
+	}
+	return nm;
+}
+
+/* Whether read op @i is still the one reads_answered() found. */
+static bool
+read_still(const struct tally_node *n, uint32_t i, uint64_t gen)
+{
+	return n->ops[i].kind == OP_READ && n->ops[i].gen == gen;
+}
+
 /* ---- MV-registers ---- */
 
 /* The register of @key, NULL if there is none (and @create is false or the table is full). */
@@ -1533,17 +1560,9 @@ on_mvstate(struct tally_node *n, const struct tally_wire_frame *f)
 		} else if (f->hdr.ref != 0) {
 			uint32_t match[16];
 			uint64_t gen[16];
-			unsigned nm = 0;
-			for (uint32_t j = n->bucket[key_hash(m.key)]; j != NIL && nm < 16; j = n->ops[j].hnext) {
-				const struct op *o = &n->ops[j];
-				if (o->kind == OP_READ && memcmp(o->key, m.key, 16) == 0 && (o->targets & (1u << from)) &&
-				    o->req_seq[from] == f->hdr.ref) {
-					match[nm] = j;
-					gen[nm++] = o->gen;
-				}
-			}
+			unsigned nm = reads_answered(n, m.key, from, f->hdr.ref, match, gen, 16);
 			for (unsigned q = 0; q < nm; q++)
-				if (n->ops[match[q]].kind == OP_READ && n->ops[match[q]].gen == gen[q]) {
+				if (read_still(n, match[q], gen[q])) {
 					n->ops[match[q]].mv_lww = n->ops[match[q]].mv_lww || m.lww;
 					mv_read_got(n, match[q], from, found ? &reg : NULL);
 				}
@@ -1867,21 +1886,11 @@ on_read_reply(struct tally_node *n, const struct tally_wire_frame *f)
 		uint32_t ix = node_key_find(n, st.key);
 		if (ix != NIL && st.status == 0)
 			n->meta[ix].peer_ix[from] = st.index;
-		/* Collect the reads this answers first: finishing one may free
-		 * others of the same key (a recovery resumes its parked writes). */
 		uint32_t match[64];
 		uint64_t gen[64];
-		unsigned nm = 0;
-		for (uint32_t j = n->bucket[key_hash(st.key)]; j != NIL && nm < 64; j = n->ops[j].hnext) {
-			const struct op *o = &n->ops[j];
-			if (o->kind == OP_READ && memcmp(o->key, st.key, 16) == 0 && (o->targets & (1u << from)) &&
-			    o->req_seq[from] == f->hdr.ref) {
-				match[nm] = j;
-				gen[nm++] = o->gen;
-			}
-		}
+		unsigned nm = reads_answered(n, st.key, from, f->hdr.ref, match, gen, 64);
 		for (unsigned k = 0; k < nm; k++)
-			if (n->ops[match[k]].kind == OP_READ && n->ops[match[k]].gen == gen[k])
+			if (read_still(n, match[k], gen[k]))
 				read_got(n, match[k], from, &s);
 	}
 }
