@@ -172,7 +172,7 @@ live_replicas(const struct tally_node *n, const uint8_t key[16], int *origin)
 }
 
 /* The preferred replicas of a key, as a mask. */
-static uint8_t
+uint8_t
 preferred_mask(const struct tally_node *n, const uint8_t key[16])
 {
 	unsigned count;
@@ -634,6 +634,8 @@ origin_apply(struct tally_node *n, uint32_t oi)
 		return;
 	}
 	dv = tally_dedup_check(n->dedup, id);
+	if (n->broken_dedup && dv == TALLY_DEDUP_DUPLICATE)
+		dv = TALLY_DEDUP_NEW; /* the deliberate bug: a retry counts again */
 	if (dv == TALLY_DEDUP_TOO_OLD || dv == TALLY_DEDUP_UNKNOWN_CLIENT || dv < 0) {
 		answer(n, o, TALLY_E_OP_REFUSED, 0);
 		op_free(n, oi);
@@ -1637,7 +1639,7 @@ request(struct tally_node *n, const struct tally_wire_client *c, const struct re
 			o->ctx = tok.s.p;
 		}
 	} else if (c->token_len > 0 && memcmp(tok.key, key, 16) == 0) {
-		o->has_need = true;
+		o->has_need = !n->broken_tokens; /* the deliberate bug: ignore the session */
 		o->need = tok.s;
 	} else if (c->token_len > 0) {
 		o->causal = true;
@@ -1782,9 +1784,11 @@ on_client_reply(struct tally_node *n, const struct tally_wire_frame *f)
 			struct op *o = &n->ops[j];
 			if (o->kind == OP_FORWARD && o->client == c.client && o->seq == c.seq &&
 			    memcmp(o->key, key, 16) == 0) {
-				/* Definitive: the origin applied it, or says it did not. Then a
-				 * retry may go anywhere. Indeterminate keeps the pin. */
-				if (c.status != TALLY_E_INDETERMINATE && c.status != TALLY_E_OP_REFUSED) {
+				/* Not applied, definitively: a retry may go anywhere. Applied
+				 * (ok) or maybe applied keeps the pin: only that origin knows
+				 * the op id, and a client that lost the answer retries it. */
+				if (c.status != TALLY_OK && c.status != TALLY_E_INDETERMINATE &&
+				    c.status != TALLY_E_OP_REFUSED && c.status != TALLY_E_IO) {
 					struct pin *pin = pin_find(n, c.client, c.seq, false);
 					if (pin != NULL)
 						pin->used = false;

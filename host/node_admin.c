@@ -219,7 +219,8 @@ local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
 		return snprintf(buf, cap, "{\"error\":\"the offload engine failed\"}\n"), 500;
 	unsigned status = TALLY_OK;
 	int64_t v = node_value_of(&s, &status);
-	put(&o, "{\"node\":%u,\"found\":%s,\"value\":%" PRId64 ",\"p\":[", n->self, ix == NIL ? "false" : "true", v);
+	put(&o, "{\"node\":%u,\"found\":%s,\"replica\":%s,\"value\":%" PRId64 ",\"p\":[", n->self,
+	    ix == NIL ? "false" : "true", preferred_mask(n, id) & (1u << n->self) ? "true" : "false", v);
 	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
 		put(&o, "%s%" PRIu64, i ? "," : "", s.p.slot[i]);
 	put(&o, "],\"n\":[");
@@ -231,7 +232,8 @@ local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
 
 /* GET /fault?delay=PEER&ms=MS, /fault?peer=PEER&delay=MS&jitter=MS&loss=PCT&dup=PCT&corrupt=PCT,
  * /fault?clear: fault injection on the cluster link (configuration:
- * fault_injection = 1). */
+ * fault_injection = 1). /fault?break=dedup|tokens makes the node
+ * deliberately wrong (until /fault?clear), for the fault suite's must-fail runs. */
 static int
 fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 {
@@ -244,8 +246,21 @@ fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
 			if (n->m[i].present)
 				(void)tally_dp_set_fault(n->dp, n->m[i].addr.dst_ip, NULL);
+		n->broken_dedup = n->broken_tokens = false;
 		node_note(n, "fault injection: cleared");
 		return snprintf(buf, cap, "{\"faults\":\"cleared\"}\n"), 200;
+	}
+	if (strcmp(q, "break=dedup") == 0 || strcmp(q, "break=tokens") == 0) {
+		/* A deliberately broken node, for showing that the fault suite's
+		 * checker catches one (docs/faults.md). */
+		bool dedup = strcmp(q, "break=dedup") == 0;
+		if (dedup)
+			n->broken_dedup = true;
+		else
+			n->broken_tokens = true;
+		node_note(n, "fault injection: BROKEN on purpose: %s", dedup ? "retried op ids are applied again"
+									   : "session tokens are ignored");
+		return snprintf(buf, cap, "{\"broken\":\"%s\"}\n", dedup ? "dedup" : "tokens"), 200;
 	}
 	if (sscanf(q, "delay=%u&ms=%u", &peer, &ms) == 2) {
 		f.delay_ns = (uint64_t)ms * 1000000u;

@@ -238,6 +238,10 @@ struct tally_node {
 	struct tally_wire_addr me;
 	struct tally_wal *wal;
 	tally_dedup_t *dedup;
+	/* Deliberate bugs for the fault suite's must-fail runs (fault injection
+	 * only, /fault?break=...): apply retried op ids again; serve reads
+	 * without honouring their session token. */
+	bool broken_dedup, broken_tokens;
 	bool recovering_mode;     /* the data directory was lost: recover each key before raising it */
 	uint32_t epoch;
 	struct member m[TALLY_MAX_NODES];
@@ -295,6 +299,8 @@ struct txb *node_txb_get(struct tally_node *n, unsigned peer, unsigned type);
 void node_txb_flush(struct tally_node *n, unsigned peer, unsigned type);
 struct dep *node_dep_of(struct tally_node *n, uint32_t ix);
 uint32_t node_key_find(const struct tally_node *n, const uint8_t key[16]);
+/** The key's preferred replicas (the first N of its ring), as a mask of node ids. */
+uint8_t preferred_mask(const struct tally_node *n, const uint8_t key[16]);
 int node_state_of(const struct tally_node *n, uint32_t ix, tally_pncounter_t *s);
 int64_t node_value_of(const tally_pncounter_t *s, unsigned *status);
 uint8_t node_handoff_targets(const struct tally_node *n, uint32_t ix);
