@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "client.h"
 #include "config.h"
 #include "wire.h"
@@ -46,6 +47,8 @@ static const char usage[] =
 	"  fault delay PEER MS | set PEER K=V... | clear\n"
 	"                       faults on node N's frames to PEER (a slow or lossy link),\n"
 	"                       or none; only where fault_injection = 1 (tests)\n"
+	"  audit HISTORY...     check histories of a fault-injection run for anomalies,\n"
+	"                       offline: no node or configuration needed (audit --help)\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    the cluster's configuration (its key and members); without\n"
@@ -63,7 +66,7 @@ static const char usage[] =
 	"      --after KEY      incr/decr: a causal write after what the session (its\n"
 	"                       --token-file) has seen of KEY: no replica shows the\n"
 	"                       write before it holds that much of KEY\n"
-	"      --json           status: print the node's JSON as it is\n"
+	"      --json           status: print the node's JSON as it is; audit: a JSON report\n"
 	"  -h, --help           print this and exit\n"
 	"\n"
 	"Exit status: 0 done; 1 could not run (node unreachable for status, bad\n"
@@ -78,6 +81,8 @@ static const char usage[] =
 	"                    another key: nothing done\n"
 	"  21 not_yet        no reachable replica holds what the session has seen yet:\n"
 	"                    nothing older is returned, a write is not applied\n"
+	"audit: 0 no violation, 1 a violation, 2 bad usage or a history that does not\n"
+	"parse.\n"
 	"Errors go to standard error as \"tallyctl: COMMAND KEY: STATUS: explanation\".\n";
 
 static const char usage_incr[] =
@@ -137,12 +142,49 @@ static const char usage_partition[] =
 	"three nodes (its frames are dropped both ways; its clients still reach it),\n"
 	"heal every cut, or show the switch's state.\n";
 
+static const char usage_audit[] =
+	"usage: tallyctl audit [--json] [-v] [--expect-sessions] [--settle-ms MS]\n"
+	"                      [--replicas N] [-W N] [-R N] HISTORY...\n"
+	"\n"
+	"Check the histories of a run (history format v1, docs/history.md: client\n"
+	"sessions' invokes and completions, local reads, nemesis faults), merged by\n"
+	"time, and report each anomaly as a violation (a promise of tally broken) or\n"
+	"within convergence delay (a stale read that W, R, a fault and no session\n"
+	"token allow): reads above everything invoked, stale reads, read-your-writes\n"
+	"and monotonic reads per session, acknowledged writes lost or counted twice\n"
+	"in the final state, replicas that disagree after the last heal. Also the\n"
+	"counts per operation, the convergence time after the last heal and the\n"
+	"faults by kind. Reads only the files (HISTORY - is standard input): no\n"
+	"node, no configuration.\n"
+	"\n"
+	"  --json             a JSON report on standard output instead of the summary\n"
+	"  -v, --verbose      list every anomaly (default: 10 per class and verdict);\n"
+	"                     with --json, list convergence delays too, not only violations\n"
+	"  --expect-sessions  every read was meant as a session read: read-your-writes\n"
+	"                     and monotonic reads anomalies are violations even without\n"
+	"                     token=1\n"
+	"  --settle-ms MS     how long after a fault stops staleness is still expected\n"
+	"                     (default: the history's settle_ms, else 5000)\n"
+	"  --replicas N, -W N, -R N\n"
+	"                     the cluster's n, w and r, over the history's cluster config\n"
+	"                     line; without either, quorums are not checked and stale\n"
+	"                     reads without a token count as convergence delay\n"
+	"\n"
+	"Exit status: 0 no violation; 1 a violation; 2 bad usage, a history that\n"
+	"cannot be read or does not parse (its first 20 errors are printed as\n"
+	"FILE:LINE: problem).\n";
+
 struct opts {
 	const char *config;
 	unsigned node, w, r, timeout_ms;
 	bool json, have_opid, local;
 	const char *token_file, *after;
 	uint64_t op_client, op_seq;
+	bool net_opt;              /* -c, -n or -t given: a cluster to talk to */
+	bool audit_opt;            /* an option only audit takes */
+	bool expect_sessions, verbose, have_settle;
+	unsigned replicas;
+	int64_t settle_ms;
 };
 
 static int
@@ -706,6 +748,315 @@ run_partition(const struct opts *o, const struct target *t, int argc, char **arg
 	return 0;
 }
 
+/* ---- audit: the history checker (audit.h, docs/history.md) ---- */
+
+static void
+print_ops(const struct tally_audit_report *r)
+{
+	printf("%-10s %12s %12s %12s %12s\n", "operation", "invoked", "ok", "fail", "info");
+	for (unsigned op = 0; op < TALLY_AUDIT_NOPS; op++) {
+		const struct tally_audit_op_counts *c = &r->ops[op];
+		if (op == TALLY_AUDIT_OP_LOCAL)
+			printf("%-10s %12s %12" PRIu64 " %12s %12s\n", "local", "-", c->ok, "-", "-");
+		else
+			printf("%-10s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
+			       tally_audit_op_name(op), c->invoked, c->ok, c->fail, c->info);
+	}
+}
+
+static void
+print_anomaly(const struct tally_audit_anomaly *x)
+{
+	printf("%s: %s (%s): %s\n", tally_audit_verdict_name(x->verdict), tally_audit_class_title(x->cls), x->reason,
+	       x->text);
+}
+
+static void
+audit_human(const struct opts *o, const struct tally_audit_report *r)
+{
+	printf("history: %zu file%s, %" PRIu64 " events, %" PRIu64 " key%s, %zu session%s\n", r->nfiles,
+	       r->nfiles == 1 ? "" : "s", r->events, r->keys, r->keys == 1 ? "" : "s", r->nsessions,
+	       r->nsessions == 1 ? "" : "s");
+	if (r->have_cluster)
+		printf("cluster: n=%u w=%u r=%u (%s), settle %" PRId64 " ms\n", r->n, r->w, r->r,
+		       r->cluster_from_history ? "from the history" : "from the options", r->settle_ms);
+	else
+		printf("cluster: unknown (no cluster config line, no --replicas), settle %" PRId64 " ms\n", r->settle_ms);
+	printf("\n");
+	print_ops(r);
+	printf("\nwrite ids: %" PRIu64 " (%" PRIu64 " acknowledged, %" PRIu64 " failed, %" PRIu64
+	       " unresolved); %" PRIu64 " retried\n",
+	       r->write_ids, r->acked, r->failed, r->unresolved, r->retried);
+	printf("reads checked: %" PRIu64 "; stale: %" PRIu64 " (%" PRIu64 " violation%s, %" PRIu64
+	       " within convergence delay)\n",
+	       r->reads_checked, r->stale_reads, r->stale[TALLY_AUDIT_VIOLATION],
+	       r->stale[TALLY_AUDIT_VIOLATION] == 1 ? "" : "s", r->stale[TALLY_AUDIT_CONVERGENCE]);
+	printf("final state: %" PRIu64 " key%s checked, %" PRIu64 " written key%s not checked; %" PRIu64
+	       " units lost, %" PRIu64 " double-counted\n",
+	       r->keys_final_checked, r->keys_final_checked == 1 ? "" : "s", r->keys_final_unchecked,
+	       r->keys_final_unchecked == 1 ? "" : "s", r->lost_units, r->double_units);
+	if (r->convergence_measured)
+		printf("convergence: %" PRId64 " ms after the last heal (t=%" PRId64 " us)\n", r->convergence_ms,
+		       r->last_heal);
+	else
+		printf("convergence: not measured: %s\n", r->convergence_why ? r->convergence_why : "?");
+	if (r->fault_total == 0)
+		printf("faults: none\n");
+	else
+		printf("faults: %" PRIu64, r->fault_total);
+	for (size_t i = 0; i < r->nfaults; i++)
+		printf("%s%s %" PRIu64 "%s", i ? ", " : " (", r->faults[i].kind, r->faults[i].starts,
+		       i + 1 == r->nfaults ? ")\n" : "");
+
+	printf("\n%-26s %10s %18s\n", "anomalies", "violation", "convergence delay");
+	for (unsigned c = 0; c < TALLY_AUDIT_NCLASSES; c++)
+		printf("%-26s %10" PRIu64 " %18" PRIu64 "\n", tally_audit_class_title(c),
+		       r->count[c][TALLY_AUDIT_VIOLATION], r->count[c][TALLY_AUDIT_CONVERGENCE]);
+
+	size_t shown = 0;
+	for (size_t i = 0; i < r->nsessions; i++) {
+		const struct tally_audit_session *s = &r->sessions[i];
+		if (s->ryw[0] + s->ryw[1] + s->mr[0] + s->mr[1] == 0)
+			continue;
+		if (shown++ == 0)
+			printf("\n%-12s %8s %14s %10s %14s %10s\n", "session", "reads", "ryw violation", "ryw delay",
+			       "mr violation", "mr delay");
+		printf("%-12s %8" PRIu64 " %14" PRIu64 " %10" PRIu64 " %14" PRIu64 " %10" PRIu64 "\n", s->name,
+		       s->reads, s->ryw[TALLY_AUDIT_VIOLATION], s->ryw[TALLY_AUDIT_CONVERGENCE], s->mr[TALLY_AUDIT_VIOLATION],
+		       s->mr[TALLY_AUDIT_CONVERGENCE]);
+	}
+	if (shown == 0)
+		printf("\nsession guarantees: no anomaly in %zu sessions\n", r->nsessions);
+
+	if (r->nwarnings > 0)
+		printf("\n");
+	for (size_t i = 0; i < r->nwarnings; i++)
+		printf("warning: %s\n", r->warnings[i]);
+
+	/* violations first, then convergence delays; up to 10 of each class unless -v */
+	bool blank = false;
+	for (unsigned v = 0; v < TALLY_AUDIT_NVERDICTS; v++)
+		for (unsigned c = 0; c < TALLY_AUDIT_NCLASSES; c++) {
+			uint64_t n = 0;
+			for (size_t i = 0; i < r->nanomalies; i++) {
+				const struct tally_audit_anomaly *x = &r->anomalies[i];
+				if (x->cls != c || x->verdict != v)
+					continue;
+				if (!blank) {
+					printf("\n");
+					blank = true;
+				}
+				if (o->verbose || n < 10)
+					print_anomaly(x);
+				n++;
+			}
+			if (!o->verbose && n > 10)
+				printf("... %" PRIu64 " more %s: %s (tallyctl audit -v lists them)\n", n - 10,
+				       tally_audit_verdict_name(v), tally_audit_class_title(c));
+		}
+	printf("audit: %" PRIu64 " violation%s, %" PRIu64 " within convergence delay\n", r->violations,
+	       r->violations == 1 ? "" : "s", r->convergence);
+}
+
+static json_t *
+ju(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+static json_t *
+janomaly(const struct tally_audit_anomaly *x)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "class", json_string(tally_audit_class_name(x->cls)));
+	json_object_set_new(j, "classification", json_string(x->verdict == TALLY_AUDIT_VIOLATION ? "violation"
+											     : "convergence_delay"));
+	json_object_set_new(j, "key", json_string(x->key));
+	json_object_set_new(j, "process", x->process ? json_string(x->process) : json_null());
+	json_object_set_new(j, "file", json_string(x->file));
+	json_object_set_new(j, "line", ju(x->line));
+	json_object_set_new(j, "time", json_integer(x->time));
+	json_object_set_new(j, "reason", json_string(x->reason));
+	json_object_set_new(j, "evidence", json_string(x->text));
+	return j;
+}
+
+static void
+audit_json(const struct opts *o, const struct tally_audit_report *r, char **files, int nfiles)
+{
+	json_t *j = json_object(), *a = json_array(), *x;
+
+	for (int i = 0; i < nfiles; i++)
+		json_array_append_new(a, json_string(files[i]));
+	json_object_set_new(j, "files", a);
+	json_object_set_new(j, "events", ju(r->events));
+	json_object_set_new(j, "keys", ju(r->keys));
+	x = json_object();
+	json_object_set_new(x, "n", r->n ? ju(r->n) : json_null());
+	json_object_set_new(x, "w", r->w ? ju(r->w) : json_null());
+	json_object_set_new(x, "r", r->r ? ju(r->r) : json_null());
+	json_object_set_new(x, "settle_ms", json_integer(r->settle_ms));
+	json_object_set_new(x, "from", json_string(!r->have_cluster ? "unknown" : r->cluster_from_history ? "history"
+													     : "options"));
+	json_object_set_new(j, "cluster", x);
+	x = json_object();
+	for (unsigned op = 0; op < TALLY_AUDIT_NOPS; op++) {
+		json_t *c = json_object();
+		json_object_set_new(c, "invoked", ju(r->ops[op].invoked));
+		json_object_set_new(c, "ok", ju(r->ops[op].ok));
+		json_object_set_new(c, "fail", ju(r->ops[op].fail));
+		json_object_set_new(c, "info", ju(r->ops[op].info));
+		json_object_set_new(x, tally_audit_op_name(op), c);
+	}
+	json_object_set_new(j, "operations", x);
+	x = json_object();
+	json_object_set_new(x, "total", ju(r->write_ids));
+	json_object_set_new(x, "acknowledged", ju(r->acked));
+	json_object_set_new(x, "failed", ju(r->failed));
+	json_object_set_new(x, "unresolved", ju(r->unresolved));
+	json_object_set_new(x, "retried", ju(r->retried));
+	json_object_set_new(j, "write_ids", x);
+	x = json_object();
+	json_object_set_new(x, "checked", ju(r->reads_checked));
+	json_object_set_new(x, "stale", ju(r->stale_reads));
+	json_object_set_new(x, "stale_violation", ju(r->stale[TALLY_AUDIT_VIOLATION]));
+	json_object_set_new(x, "stale_convergence_delay", ju(r->stale[TALLY_AUDIT_CONVERGENCE]));
+	json_object_set_new(j, "reads", x);
+	x = json_object();
+	json_object_set_new(x, "keys_checked", ju(r->keys_final_checked));
+	json_object_set_new(x, "keys_not_checked", ju(r->keys_final_unchecked));
+	json_object_set_new(x, "lost_units", ju(r->lost_units));
+	json_object_set_new(x, "double_counted_units", ju(r->double_units));
+	json_object_set_new(j, "final", x);
+	json_object_set_new(j, "last_heal", r->have_heal ? json_integer(r->last_heal) : json_null());
+	json_object_set_new(j, "convergence_ms", r->convergence_measured ? json_integer(r->convergence_ms) : json_null());
+	if (!r->convergence_measured)
+		json_object_set_new(j, "convergence_not_measured", json_string(r->convergence_why ? r->convergence_why : "?"));
+	x = json_object();
+	json_object_set_new(x, "total", ju(r->fault_total));
+	a = json_object();
+	for (size_t i = 0; i < r->nfaults; i++)
+		json_object_set_new(a, r->faults[i].kind, ju(r->faults[i].starts));
+	json_object_set_new(x, "by_kind", a);
+	json_object_set_new(j, "faults", x);
+	x = json_object();
+	for (unsigned c = 0; c < TALLY_AUDIT_NCLASSES; c++) {
+		json_t *k = json_object();
+		json_object_set_new(k, "violation", ju(r->count[c][TALLY_AUDIT_VIOLATION]));
+		json_object_set_new(k, "convergence_delay", ju(r->count[c][TALLY_AUDIT_CONVERGENCE]));
+		json_object_set_new(x, tally_audit_class_name(c), k);
+	}
+	json_object_set_new(j, "classes", x);
+	a = json_array();
+	for (size_t i = 0; i < r->nsessions; i++) {
+		const struct tally_audit_session *s = &r->sessions[i];
+		json_t *k = json_object();
+		json_object_set_new(k, "name", json_string(s->name));
+		json_object_set_new(k, "reads", ju(s->reads));
+		json_object_set_new(k, "ryw_violation", ju(s->ryw[TALLY_AUDIT_VIOLATION]));
+		json_object_set_new(k, "ryw_convergence_delay", ju(s->ryw[TALLY_AUDIT_CONVERGENCE]));
+		json_object_set_new(k, "mr_violation", ju(s->mr[TALLY_AUDIT_VIOLATION]));
+		json_object_set_new(k, "mr_convergence_delay", ju(s->mr[TALLY_AUDIT_CONVERGENCE]));
+		json_array_append_new(a, k);
+	}
+	json_object_set_new(j, "sessions", a);
+	a = json_array();
+	x = json_array();
+	for (size_t i = 0; i < r->nanomalies; i++) {
+		if (r->anomalies[i].verdict == TALLY_AUDIT_VIOLATION)
+			json_array_append_new(a, janomaly(&r->anomalies[i]));
+		else if (o->verbose)
+			json_array_append_new(x, janomaly(&r->anomalies[i]));
+	}
+	json_object_set_new(j, "violations", a);
+	if (o->verbose)
+		json_object_set_new(j, "convergence_delays", x);
+	else
+		json_decref(x);
+	a = json_array();
+	for (size_t i = 0; i < r->nwarnings; i++)
+		json_array_append_new(a, json_string(r->warnings[i]));
+	json_object_set_new(j, "warnings", a);
+	json_object_set_new(j, "violations_total", ju(r->violations));
+	json_object_set_new(j, "convergence_delay_total", ju(r->convergence));
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	printf("\n");
+	json_decref(j);
+}
+
+static int
+run_audit(const struct opts *o, int nargs, char **args)
+{
+	struct tally_audit_opts ao = {
+		.expect_sessions = o->expect_sessions,
+		.have_settle = o->have_settle,
+		.settle_ms = o->settle_ms,
+		.n = o->replicas,
+		.w = o->w,
+		.r = o->r,
+	};
+	struct tally_audit_report r;
+	struct tally_audit *a;
+	int rc;
+
+	if (nargs < 1)
+		return fail_usage("audit: want one or more HISTORY files%s", "");
+	a = tally_audit_new(&ao);
+	if (a == NULL) {
+		fprintf(stderr, "tallyctl: audit: out of memory\n");
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < nargs; i++) {
+		bool in = strcmp(args[i], "-") == 0;
+		FILE *f = in ? stdin : fopen(args[i], "r");
+		if (f == NULL) {
+			fprintf(stderr, "tallyctl: audit: cannot read %s: %s\n", args[i], strerror(errno));
+			tally_audit_free(a);
+			return EXIT_USAGE;
+		}
+		rc = tally_audit_add_file(a, in ? "(stdin)" : args[i], f);
+		if (!in)
+			fclose(f);
+		if (rc != 0) {
+			fprintf(stderr, "tallyctl: audit: %s: %s\n", args[i], rc == -ENOMEM ? "out of memory" : "read error");
+			tally_audit_free(a);
+			return EXIT_USAGE;
+		}
+	}
+	rc = tally_audit_run(a, &r);
+	if (rc == -EINVAL) {
+		for (size_t i = 0; i < r.nerrors_kept; i++)
+			fprintf(stderr, "tallyctl: audit: %s\n", r.errors[i]);
+		fprintf(stderr, "tallyctl: audit: %" PRIu64 " parse error%s%s; nothing checked\n", r.nerrors,
+			r.nerrors == 1 ? "" : "s", r.nerrors > r.nerrors_kept ? " (the first shown)" : "");
+		if (o->json) {
+			json_t *j = json_object(), *e = json_array();
+			for (size_t i = 0; i < r.nerrors_kept; i++)
+				json_array_append_new(e, json_string(r.errors[i]));
+			json_object_set_new(j, "parse_errors", ju(r.nerrors));
+			json_object_set_new(j, "errors", e);
+			json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			printf("\n");
+			json_decref(j);
+		}
+		tally_audit_free(a);
+		return EXIT_USAGE;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "tallyctl: audit: %s\n", rc == -ENOMEM ? "out of memory" : strerror(-rc));
+		tally_audit_free(a);
+		return EXIT_USAGE;
+	}
+	if (o->json)
+		audit_json(o, &r, args, nargs);
+	else
+		audit_human(o, &r);
+	rc = r.violations > 0 ? 1 : 0;
+	tally_audit_free(a);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -715,6 +1066,8 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },          { "help", no_argument, NULL, 'h' },
 		{ "local", no_argument, NULL, 'l' },         { "token-file", required_argument, NULL, 'T' },
 		{ "after", required_argument, NULL, 'A' },
+		{ "expect-sessions", no_argument, NULL, 'E' }, { "settle-ms", required_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },       { "replicas", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .timeout_ms = 1000 };
@@ -722,15 +1075,17 @@ main(int argc, char **argv)
 	bool help = false;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:n:W:R:t:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:n:W:R:t:hv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o.config = optarg;
+			o.net_opt = true;
 			break;
 		case 'n':
 			if (!parse_uint(optarg, TALLY_MAX_NODES - 1, &v))
 				return fail_usage("--node: want a node id in 0..7, not '%s'", optarg);
 			o.node = (unsigned)v;
+			o.net_opt = true;
 			break;
 		case 'W':
 			if (!parse_uint(optarg, TALLY_MAX_NODES, &v) || v == 0)
@@ -746,6 +1101,7 @@ main(int argc, char **argv)
 			if (!parse_uint(optarg, 3600000, &v) || v == 0)
 				return fail_usage("--timeout: want milliseconds in 1..3600000, not '%s'", optarg);
 			o.timeout_ms = (unsigned)v;
+			o.net_opt = true;
 			break;
 		case 'o': {
 			char *colon = strchr(optarg, ':'), *end;
@@ -769,6 +1125,24 @@ main(int argc, char **argv)
 			break;
 		case 'A':
 			o.after = optarg;
+			break;
+		case 'E':
+			o.expect_sessions = o.audit_opt = true;
+			break;
+		case 'S':
+			if (!parse_uint(optarg, 86400000, &v))
+				return fail_usage("--settle-ms: want milliseconds in 0..86400000, not '%s'", optarg);
+			o.settle_ms = (int64_t)v;
+			o.have_settle = o.audit_opt = true;
+			break;
+		case 'v':
+			o.verbose = o.audit_opt = true;
+			break;
+		case 'P':
+			if (!parse_uint(optarg, 255, &v) || v == 0)
+				return fail_usage("--replicas: want the cluster's n in 1..255, not '%s'", optarg);
+			o.replicas = (unsigned)v;
+			o.audit_opt = true;
 			break;
 		case 'h':
 			help = true;
@@ -797,10 +1171,19 @@ main(int argc, char **argv)
 				 : strcmp(cmd, "status") == 0   ? usage_status
 				 : strcmp(cmd, "partition") == 0 ? usage_partition
 				 : strcmp(cmd, "fault") == 0     ? usage_fault
+				 : strcmp(cmd, "audit") == 0     ? usage_audit
 								  : usage,
 		      stdout);
 		return 0;
 	}
+	if (strcmp(cmd, "audit") == 0) {
+		if (o.net_opt || o.have_opid || o.token_file != NULL || o.after != NULL || o.local)
+			return fail_usage("audit: reads files and talks to no node: -c, -n, -t, --op-id, --token-file, "
+					  "--after and --local are not for it%s", "");
+		return run_audit(&o, nargs, args);
+	}
+	if (o.audit_opt)
+		return fail_usage("%s: --expect-sessions, --settle-ms, --verbose and --replicas are only for audit", cmd);
 	struct target t;
 	int rc;
 	if (is_put) {
