@@ -132,9 +132,21 @@ heard(struct tally_node *n, const struct tally_wire_addr *a, const struct tally_
 			for (uint32_t i = 0; i < n->entries; i++)
 				n->meta[i].peer_ix[h->sender] = TALLY_WIRE_INDEX_UNKNOWN;
 		m->epoch = h->epoch;
+		/* It lost the op ids it was noted in memory (and all of them
+		 * if it lost its disk): give it the ones we know. */
+		m->note_push = n->notes_head > NOTES ? n->notes_head - NOTES : 0;
+		m->note_end = n->notes_head;
 	}
-	if (!m->up)
+	if (!m->up) {
 		node_note(n, "node %u is up (epoch %" PRIu32 ")", h->sender, h->epoch);
+		/* Back from a partition or a pause: the notes sent since we last
+		 * heard it (and a margin for those in flight then) were lost. */
+		uint64_t from = m->note_heard > NOTE_SLACK ? m->note_heard - NOTE_SLACK : 0;
+		if (from < m->note_push || m->note_push >= m->note_end)
+			m->note_push = from;
+		m->note_end = n->notes_head;
+	}
+	m->note_heard = n->notes_head;
 	m->up = true;
 	m->last_heard = n->now;
 	m->frames_in++;
@@ -600,6 +612,8 @@ dominates(const tally_pncounter_t *s, const tally_pncounter_t *need)
 
 /* ---- writes at the origin ---- */
 
+static void note_applied(struct tally_node *n, const struct op *o);
+
 static void start_recovery(struct tally_node *n, uint32_t wi);
 static bool dep_satisfied(struct tally_node *n, const uint8_t key[16], const tally_pncounter_t *need);
 static uint32_t start_fetch(struct tally_node *n, const uint8_t key[16], const tally_pncounter_t *need, uint8_t extra,
@@ -623,11 +637,6 @@ origin_apply(struct tally_node *n, uint32_t oi)
 
 	o->targets = live_replicas(n, o->key, &origin);
 	o->targets |= (uint8_t)(1u << n->self);
-	if (popcount8(o->targets) < o->w) {
-		answer(n, o, TALLY_E_UNAVAILABLE, 0);
-		op_free(n, oi);
-		return;
-	}
 	if (tally_wal_failed(n->wal)) {
 		answer(n, o, TALLY_E_IO, 0);
 		op_free(n, oi);
@@ -638,6 +647,27 @@ origin_apply(struct tally_node *n, uint32_t oi)
 		dv = TALLY_DEDUP_NEW; /* the deliberate bug: a retry counts again */
 	if (dv == TALLY_DEDUP_TOO_OLD || dv == TALLY_DEDUP_UNKNOWN_CLIENT || dv < 0) {
 		answer(n, o, TALLY_E_OP_REFUSED, 0);
+		op_free(n, oi);
+		return;
+	}
+	int nv = dv == TALLY_DEDUP_NEW && !n->broken_dedup ? tally_dedup_check(n->noted, id) : TALLY_DEDUP_NEW;
+	if (nv == TALLY_DEDUP_DUPLICATE || nv == TALLY_DEDUP_TOO_OLD) {
+		/* Another origin applied it (its note said so), or one may have
+		 * (older than the notes can tell): applying it here could count it
+		 * twice, and whether W replicas hold it is that origin's to say.
+		 * Outcome unknown, here. */
+		n->c.noted_refused++;
+		answer(n, o, TALLY_E_OP_REFUSED, 0);
+		op_free(n, oi);
+		return;
+	}
+	/* Too few live nodes: "unavailable" promises the write was not applied,
+	 * so only a write not applied before gets it. A resend of one applied
+	 * already waits for its W copies like any duplicate (and may end
+	 * indeterminate). The fault suite found a resend answered unavailable
+	 * after its first send had been applied. */
+	if (popcount8(o->targets) < o->w && dv != TALLY_DEDUP_DUPLICATE) {
+		answer(n, o, TALLY_E_UNAVAILABLE, 0);
 		op_free(n, oi);
 		return;
 	}
@@ -716,6 +746,8 @@ static void
 write_committed(struct tally_node *n, uint32_t oi)
 {
 	struct op *o = &n->ops[oi];
+
+	note_applied(n, o);
 	uint32_t ix = node_key_find(n, o->key);
 	tally_pncounter_t s;
 
@@ -1192,6 +1224,51 @@ recheck_held(struct tally_node *n)
 		}
 		e->used = false;
 		n->nheld--;
+	}
+}
+
+/* ---- op-id notes: every origin learns what the others applied ---- */
+
+static void
+note_keep(struct tally_node *n, uint64_t client, uint64_t seq, unsigned op)
+{
+	n->notes[n->notes_head++ % NOTES] = (struct opnote){ client, seq, (uint8_t)op };
+}
+
+static void
+note_send(struct tally_node *n, unsigned to, const struct opnote *e)
+{
+	struct tally_wire_client r = { .op = e->op, .status = TALLY_OK, .client = e->client, .seq = e->seq };
+
+	(void)tally_wire_add_client(&node_txb_get(n, to, TALLY_WIRE_CLIENT_REPLY)->w, &r);
+	n->c.notes_sent++;
+}
+
+/* An op id applied here, durable: note it to every other member (any of
+ * them may become the key's origin when this one is down), and keep it. */
+static void
+note_applied(struct tally_node *n, const struct op *o)
+{
+	struct opnote e = { o->client, o->seq, (uint8_t)(o->mv ? TALLY_WIRE_OP_PUT : o->cop) };
+
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+		if (t != n->self && n->m[t].present && node_is_up(n, t))
+			note_send(n, t, &e);
+	note_keep(n, e.client, e.seq, e.op);
+}
+
+/* Give members that restarted the notes they lost, NOTE_BURST at a time. */
+static void
+notes_push(struct tally_node *n)
+{
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
+		struct member *m = &n->m[t];
+		if (t == n->self || !m->present || !m->up || m->note_push >= m->note_end)
+			continue;
+		if (m->note_end - m->note_push > NOTES)
+			m->note_push = m->note_end - NOTES;
+		for (unsigned k = 0; k < NOTE_BURST && m->note_push < m->note_end; k++, m->note_push++)
+			note_send(n, t, &n->notes[m->note_push % NOTES]);
 	}
 }
 
@@ -1683,6 +1760,11 @@ request(struct tally_node *n, const struct tally_wire_client *c, const struct re
 		}
 	}
 	if (forwarded || origin == (int)n->self || origin < 0) {
+		/* Pin it to ourselves too: after a heal the key's origin may be
+		 * another node, which must not apply a retry of it again. */
+		if (!forwarded && origin == (int)n->self && pin == NULL &&
+		    (pin = pin_find(n, c->client, c->seq, true)) != NULL)
+			pin->origin = (uint8_t)n->self;
 		origin_apply(n, oi);
 		return;
 	}
@@ -1779,6 +1861,18 @@ on_client_reply(struct tally_node *n, const struct tally_wire_frame *f)
 		uint8_t key[16];
 
 		tally_wire_get_client(f, i, &c);
+		if (c.status == TALLY_OK && c.op != TALLY_WIRE_OP_GET && c.sib_index == 0) {
+			/* A write applied by the sender: an answer to a write we
+			 * forwarded, or an op-id note. */
+			tally_opid_t id = { c.client, c.seq };
+			if (tally_dedup_check(n->noted, id) == TALLY_DEDUP_NEW) {
+				(void)tally_dedup_record(n->noted, id);
+				note_keep(n, c.client, c.seq, c.op);
+			}
+			n->c.notes_in++;
+		}
+		if (c.key_len == 0)
+			continue; /* a note only */
 		tally_wire_key_id(c.key, c.key_len, key);
 		for (uint32_t j = n->bucket[key_hash(key)]; j != NIL; j = n->ops[j].hnext) {
 			struct op *o = &n->ops[j];
@@ -2460,9 +2554,13 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	n->held = calloc(HELD_MAX, sizeof(*n->held));
 	n->deps = calloc(DEPS, sizeof(*n->deps));
 	n->pins = calloc(PINS, sizeof(*n->pins));
+	n->notes = calloc(NOTES, sizeof(*n->notes));
+	if (n->dedup != NULL)
+		n->noted = tally_dedup_create(NULL, &rc);
 	n->mvacks = calloc(MV_ACKS, sizeof(*n->mvacks));
 	if (n->meta == NULL || n->ops == NULL || n->commit_ops == NULL || n->acks == NULL || n->ackq == NULL ||
-	    n->dedup == NULL || n->held == NULL || n->deps == NULL || n->pins == NULL || n->mvacks == NULL) {
+	    n->dedup == NULL || n->held == NULL || n->deps == NULL || n->pins == NULL || n->mvacks == NULL ||
+	    n->notes == NULL || n->noted == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -2564,6 +2662,8 @@ tally_node_destroy(struct tally_node *n)
 	free(n->held);
 	free(n->deps);
 	free(n->pins);
+	free(n->notes);
+	tally_dedup_free(n->noted);
 	for (uint32_t i = 0; n->mv != NULL && i < n->entries; i++)
 		if (n->mv[i].used)
 			tally_mvreg_fini(&n->mv[i].reg);
@@ -2584,6 +2684,7 @@ tally_node_poll(struct tally_node *n)
 	recheck_held(n);
 	commit(n);
 	timers(n);
+	notes_push(n);
 	work += node_admin_poll(n);
 	/* What the timers queued (retransmissions, repairs) needs no commit. */
 	flush_all(n);

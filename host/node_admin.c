@@ -133,12 +133,14 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 		",\"not_yet\":%" PRIu64 ",\"token_checks_nic\":%" PRIu64 ",\"causal_writes\":%" PRIu64
 		",\"causal_in\":%" PRIu64 ",\"held_now\":%u,\"held_total\":%" PRIu64 ",\"held_dropped\":%" PRIu64
 		",\"held_bad_dependency\":%" PRIu64 ",\"held_longest_ms\":%" PRIu64 ",\"dependency_fetches\":%" PRIu64
-		",\"pinned_retries\":%" PRIu64 ",\"pins_evicted\":%" PRIu64 ",",
+		",\"pinned_retries\":%" PRIu64 ",\"pins_evicted\":%" PRIu64 ",\"notes_sent\":%" PRIu64
+		",\"notes_in\":%" PRIu64 ",\"noted_refused\":%" PRIu64 ",",
 	    n->nops, n->c.client_frames, n->c.client_records, n->c.forwarded, n->c.applied, n->c.duplicates,
 	    n->c.reads, n->c.repairs_sent, n->c.repairs_applied, n->c.handoff_records, n->c.handoff_dropped_keys,
 	    n->c.recoveries, n->c.table_full, n->c.tokens_in, n->c.tokens_refused, n->c.token_waits, n->c.not_yet,
 	    n->c.token_checks_nic, n->c.causal_writes, n->c.causal_in, n->nheld, n->c.held_total, n->c.held_dropped,
-	    n->c.held_bad_dep, n->c.held_max_ns / 1000000u, n->c.fetches, n->c.pinned_retries, n->c.pins_evicted);
+	    n->c.held_bad_dep, n->c.held_max_ns / 1000000u, n->c.fetches, n->c.pinned_retries, n->c.pins_evicted,
+	    n->c.notes_sent, n->c.notes_in, n->c.noted_refused);
 	put(&o, "\"replies\":{");
 	for (unsigned s = 0; s < TALLY_STATUS_END; s++)
 		put(&o, "%s\"%s\":%" PRIu64, s ? "," : "", tally_status_name(s), n->c.replies[s]);

@@ -51,12 +51,26 @@
 
 enum member_state { PEER_DOWN = 0, PEER_UP };
 
+/* Op-id notes: the latest op ids kept to give a restarted member, and how
+ * many go out per member per poll round. */
+#define NOTES 65536u
+#define NOTE_BURST 230u
+#define NOTE_SLACK 4096u
+
+/* An op id known to be applied (here, or by the origin that sent a note). */
+struct opnote {
+	uint64_t client, seq;
+	uint8_t op;
+};
+
 struct member {
 	bool present;
 	struct tally_wire_addr addr; /* from us to it (dst_*) */
 	bool mac_known;
 	uint64_t last_heard;         /* ns, 0 = never */
 	uint32_t epoch;              /* its incarnation, last seen */
+	uint64_t note_push, note_end; /* op-id notes still to send it (it restarted, or was away) */
+	uint64_t note_heard;         /* the notes' head when we last heard it */
 	bool up;
 	uint64_t frames_in;
 };
@@ -222,6 +236,7 @@ struct counters {
 	uint64_t tokens_in, tokens_refused, not_yet, token_waits, token_checks_nic;
 	uint64_t causal_writes, causal_in, held_total, held_dropped, held_bad_dep, held_max_ns, fetches;
 	uint64_t pinned_retries, pins_evicted;
+	uint64_t notes_sent, notes_in, noted_refused;
 	uint64_t mv_puts, mv_merges, mv_siblings_max;
 };
 
@@ -242,6 +257,13 @@ struct tally_node {
 	 * only, /fault?break=...): apply retried op ids again; serve reads
 	 * without honouring their session token. */
 	bool broken_dedup, broken_tokens;
+	/* Op ids applied by other origins (their op-id notes, docs/cluster.md):
+	 * a retry of one here is refused as op_refused, never applied again.
+	 * The ring holds the latest op ids applied here or noted, to give a
+	 * member that restarted (its notes are lost with its memory). */
+	tally_dedup_t *noted;
+	struct opnote *notes;
+	uint64_t notes_head;
 	bool recovering_mode;     /* the data directory was lost: recover each key before raising it */
 	uint32_t epoch;
 	struct member m[TALLY_MAX_NODES];

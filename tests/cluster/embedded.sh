@@ -9,7 +9,9 @@
 #   embedded.sh BUILD_DIR
 #
 # 1. quorum: W + R > N reads see every acknowledged write (three settings)
-# 2. retry: one op id through every coordinator is applied once
+# 2. retry: one op id through every coordinator is applied once; 2b. a
+#    retry through another coordinator while the origin is cut off is
+#    refused by the new origin, which was noted the op id (op_refused)
 # 3. bad input: wrong key, bad record, garbage, quorum over n
 # 4. W = 1, R = 1 can be stale: a node cut off keeps answering R = 1 with
 #    its old value; R = 2 there is unavailable, never stale; after healing
@@ -98,6 +100,20 @@ say "1. quorum"
 
 say "2. retry with one op id through every coordinator"
 "$CHECK" retry --nodes 3 --seed 21 || die "retry"
+
+say "2b. a retry through another coordinator, after the origin is cut off"
+read -r A B C _ < <("$CHECK" place --key noted)
+"$CTL" -n "$B" incr noted 5 --op-id 7a11:1 >/dev/null || die "the first send through node $B"
+"$CTL" partition isolate "$A" >/dev/null
+wait_down "$C" "$A"
+rc=0; "$CTL" -n "$C" incr noted 5 --op-id 7a11:1 2>/dev/null || rc=$?
+v=$("$CTL" -n "$C" get noted -R 2)
+echo "op 7a11:1 applied by origin $A through node $B; with $A cut off, the retry through node $C: exit $rc, value $v"
+[ "$rc" = 16 ] && [ "$v" = 5 ] || die "want op_refused (exit 16) and 5: the new origin must know the op id from $A's note"
+"$CTL" partition heal >/dev/null
+rc=0; "$CTL" -n "$B" incr noted 5 --op-id 7a11:1 >/dev/null || rc=$?
+[ "$rc" = 0 ] && [ "$("$CTL" -n "$B" get noted -R 3)" = 5 ] || die "after healing, the retry through node $B (pinned to $A) should answer ok and count once"
+echo "after healing, the retry through node $B reaches origin $A: ok, still 5"
 
 say "3. bad input"
 "$CHECK" bad --node 1 --seed 31 || die "bad input"
