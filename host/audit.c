@@ -1927,6 +1927,16 @@ final_state(struct tally_audit *a, struct tally_audit_report *r)
 	}
 	r->convergence_measured = true;
 	r->convergence_ms = (worst - h + 999) / 1000;
+	/* Writes still finishing after the heal (retries of indeterminate
+	 * ones) move the final state: also measure from the last of them. */
+	int64_t last = h;
+	for (size_t j = 0; j < a->nev; j++) {
+		const struct ev *e = &a->ev[j];
+		if ((e->op == TALLY_AUDIT_OP_INCR || e->op == TALLY_AUDIT_OP_DECR) && e->kind != EV_INVOKE && e->t > last)
+			last = e->t;
+	}
+	r->last_write = last;
+	r->settle_after_write_ms = worst > last ? (worst - last + 999) / 1000 : 0;
 }
 
 /* Natural order of names: s2 before s10. */

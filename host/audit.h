@@ -139,6 +139,8 @@ struct tally_audit_report {
 	bool convergence_measured;
 	int64_t convergence_ms;                   /**< last heal to the last replica holding the final value */
 	const char *convergence_why;              /**< why it was not measured, when it was not */
+	int64_t last_write;                       /**< the last write completion after the last heal, or the heal (µs) */
+	int64_t settle_after_write_ms;            /**< from last_write to the last replica holding the final value */
 
 	struct tally_audit_fault *faults;         /**< by kind, in order of first appearance */
 	size_t nfaults;

@@ -796,8 +796,9 @@ audit_human(const struct opts *o, const struct tally_audit_report *r)
 	       r->keys_final_checked, r->keys_final_checked == 1 ? "" : "s", r->keys_final_unchecked,
 	       r->keys_final_unchecked == 1 ? "" : "s", r->lost_units, r->double_units);
 	if (r->convergence_measured)
-		printf("convergence: %" PRId64 " ms after the last heal (t=%" PRId64 " us)\n", r->convergence_ms,
-		       r->last_heal);
+		printf("convergence: %" PRId64 " ms after the last heal (t=%" PRId64 " us), %" PRId64
+		       " ms after the last write completed (%" PRId64 " ms after the heal)\n",
+		       r->convergence_ms, r->last_heal, r->settle_after_write_ms, (r->last_write - r->last_heal) / 1000);
 	else
 		printf("convergence: not measured: %s\n", r->convergence_why ? r->convergence_why : "?");
 	if (r->fault_total == 0)
@@ -931,6 +932,8 @@ audit_json(const struct opts *o, const struct tally_audit_report *r, char **file
 	json_object_set_new(j, "final", x);
 	json_object_set_new(j, "last_heal", r->have_heal ? json_integer(r->last_heal) : json_null());
 	json_object_set_new(j, "convergence_ms", r->convergence_measured ? json_integer(r->convergence_ms) : json_null());
+	json_object_set_new(j, "convergence_after_last_write_ms",
+			    r->convergence_measured ? json_integer(r->settle_after_write_ms) : json_null());
 	if (!r->convergence_measured)
 		json_object_set_new(j, "convergence_not_measured", json_string(r->convergence_why ? r->convergence_why : "?"));
 	x = json_object();
