@@ -44,7 +44,7 @@ static const char usage[] =
 	"                       offload telemetry\n"
 	"  partition isolate N | heal | show\n"
 	"                       cut node N off the embedded cluster's switch, or heal it\n"
-	"  fault delay PEER MS | set PEER K=V... | clear\n"
+	"  fault delay PEER MS | set PEER K=V... | break dedup|tokens | clear\n"
 	"                       faults on node N's frames to PEER (a slow or lossy link),\n"
 	"                       or none; only where fault_injection = 1 (tests)\n"
 	"  audit HISTORY...     check histories of a fault-injection run for anomalies,\n"
@@ -127,13 +127,17 @@ static const char usage_status[] =
 static const char usage_fault[] =
 	"usage: tallyctl [OPTIONS] fault delay PEER MS\n"
 	"       tallyctl [OPTIONS] fault set PEER [delay=MS] [jitter=MS] [loss=PCT] [dup=PCT] [corrupt=PCT]\n"
+	"       tallyctl [OPTIONS] fault break dedup|tokens\n"
 	"       tallyctl [OPTIONS] fault clear\n"
 	"\n"
 	"Fault injection, for tests, on node N's frames to node PEER: a delay (frames\n"
 	"keep their order), plus up to jitter more at random (frames overtake each\n"
 	"other), a percentage lost, sent twice, or with one byte flipped (the\n"
-	"receiver's MAC check drops it). set replaces PEER's rule; clear removes\n"
-	"every rule. Refused unless the node runs with [node] fault_injection = 1.\n";
+	"receiver's MAC check drops it). set replaces PEER's rule. break makes node N\n"
+	"deliberately wrong, to show that a checker catches it: dedup applies retried\n"
+	"op ids again, tokens serves reads without honouring session tokens\n"
+	"(docs/faults.md). clear removes every rule and break. Refused unless the\n"
+	"node runs with [node] fault_injection = 1.\n";
 
 static const char usage_partition[] =
 	"usage: tallyctl [OPTIONS] partition isolate N | heal | show\n"
@@ -690,11 +694,14 @@ run_fault(const struct opts *o, const struct target *t, int argc, char **argv)
 			if (k >= sizeof(path))
 				return fail_usage("fault set: too many settings%s", "");
 		}
+	} else if (argc == 2 && strcmp(argv[0], "break") == 0 &&
+		   (strcmp(argv[1], "dedup") == 0 || strcmp(argv[1], "tokens") == 0)) {
+		snprintf(path, sizeof(path), "/fault?break=%s", argv[1]);
 	} else if (argc == 3 && strcmp(argv[0], "delay") == 0 && parse_uint(argv[1], TALLY_MAX_NODES - 1, &peer) &&
 		   parse_uint(argv[2], 60000, &ms)) {
 		snprintf(path, sizeof(path), "/fault?delay=%llu&ms=%llu", peer, ms);
 	} else {
-		return fail_usage("fault: want 'delay PEER MS', 'set PEER K=V...' or 'clear'%s", "");
+		return fail_usage("fault: want 'delay PEER MS', 'set PEER K=V...', 'break dedup|tokens' or 'clear'%s", "");
 	}
 	char *body = http_get(t, path, &code);
 	if (body == NULL) {
