@@ -376,6 +376,8 @@ def main():
     def on_term(sig, frame):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # also when started with SIGINT ignored (a background job)
+    signal.signal(signal.SIGHUP, on_term)
     try:
         cl.setup()
         for i in range(a.nodes):
@@ -462,10 +464,7 @@ def main():
             wl.kill()
             wl.wait()
         cl.cleanup()
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            log(f"work folder {work}")
+        shutil.rmtree(work, ignore_errors=True)  # --keep copied what matters
 
 
 if __name__ == "__main__":
