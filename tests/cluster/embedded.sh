@@ -69,14 +69,15 @@ start() {
 	die "the cluster did not come up in 20 s"
 }
 
-# wait_down NODE PEER: until NODE sees PEER down.
-wait_down() {
+# wait_state NODE PEER STATE: until NODE sees PEER in STATE (up, down).
+wait_state() {
 	for _ in $(seq 1 50); do
-		[ "$(json "$1" "[m['state'] for m in s['members'] if m['id'] == $2][0]")" = down ] && return 0
+		[ "$(json "$1" "[m['state'] for m in s['members'] if m['id'] == $2][0]")" = "$3" ] && return 0
 		sleep 0.1
 	done
-	die "node $1 never saw node $2 down"
+	die "node $1 never saw node $2 $3"
 }
+wait_down() { wait_state "$1" "$2" down; }
 
 say "0. usage"
 "$TALLYD" --help | grep -q 'embedded cluster' || die "tallyd --help"
@@ -111,8 +112,10 @@ v=$("$CTL" -n "$C" get noted -R 2)
 echo "op 7a11:1 applied by origin $A through node $B; with $A cut off, the retry through node $C: exit $rc, value $v"
 [ "$rc" = 16 ] && [ "$v" = 5 ] || die "want op_refused (exit 16) and 5: the new origin must know the op id from $A's note"
 "$CTL" partition heal >/dev/null
+wait_state "$B" "$A" up
 rc=0; "$CTL" -n "$B" incr noted 5 --op-id 7a11:1 >/dev/null || rc=$?
-[ "$rc" = 0 ] && [ "$("$CTL" -n "$B" get noted -R 3)" = 5 ] || die "after healing, the retry through node $B (pinned to $A) should answer ok and count once"
+v=$("$CTL" -n "$B" get noted -R 3)
+[ "$rc" = 0 ] && [ "$v" = 5 ] || die "after healing, the retry through node $B (pinned to $A): exit $rc, value $v; want ok (0) and 5"
 echo "after healing, the retry through node $B reaches origin $A: ok, still 5"
 
 say "3. bad input"
