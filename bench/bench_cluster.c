@@ -31,8 +31,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include "bench.h"
 #include "client.h"
+#include "config.h"
 #include "wire.h"
 
 #define MAX_LAT 20000
@@ -61,13 +64,27 @@ struct run {
 	struct tok_row tok[4];
 };
 
+/* Where the clients go: the embedded cluster's node 0, or node 0 of a
+ * running cluster's configuration (--config); and a prefix that keeps this
+ * run's keys apart from any earlier run's on that cluster. */
+static struct {
+	char host[INET_ADDRSTRLEN];
+	uint16_t port;
+	uint8_t key[32];
+	char prefix[24];
+	unsigned replicas; /* of the embedded cluster: 3 (three nodes), or 1 (two nodes, n = 1) */
+} target = { "127.0.0.1", 7471, { 0 }, "", 3 };
+
 static pid_t
 spawn(const char *tallyd, const char *backend)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		execl(tallyd, tallyd, "--backend", backend, "-q", (char *)NULL);
+		if (target.replicas == 1) /* one copy of each key: two nodes, n = 1 */
+			execl(tallyd, tallyd, "--backend", backend, "--nodes", "2", "--replicas", "1", "-q", (char *)NULL);
+		else
+			execl(tallyd, tallyd, "--backend", backend, "-q", (char *)NULL);
 		fprintf(stderr, "tally-bench cluster: cannot run %s: %s\n", tallyd, strerror(errno));
 		_exit(127);
 	}
@@ -88,9 +105,11 @@ stop(pid_t pid)
 static tally_client_t *
 client_s(unsigned batch, bool session)
 {
-	struct tally_client_opts o = { .port = 7471, .timeout_ms = 2000, .batch = batch, .session = session };
+	struct tally_client_opts o = { .host = target.host, .port = target.port, .timeout_ms = 2000, .batch = batch,
+				       .session = session };
 	int err;
 
+	memcpy(o.key, target.key, 32);
 	return tally_client_open(&o, &err);
 }
 
@@ -109,9 +128,9 @@ wait_ready(pid_t pid)
 
 	for (int i = 0; i < 300; i++) {
 		int st;
-		if (waitpid(pid, &st, WNOHANG) == pid)
+		if (pid > 0 && waitpid(pid, &st, WNOHANG) == pid)
 			break;
-		if (tally_client_get(c, "ready", 3, &v) == TALLY_OK) {
+		if (tally_client_get(c, "ready", target.replicas, &v) == TALLY_OK) {
 			tally_client_close(c);
 			return 0;
 		}
@@ -133,12 +152,12 @@ latency(unsigned w, unsigned n, struct lat_row *row)
 {
 	static uint64_t ns[MAX_LAT];
 	tally_client_t *c = client(1);
-	char key[32];
+	char key[48];
 	double sum = 0;
 	int64_t v;
 
 	for (unsigned i = 0; i < n; i++) {
-		snprintf(key, sizeof(key), "lat-w%u-%u", w, i % 97);
+		snprintf(key, sizeof(key), "%slat-w%u-%u", target.prefix, w, i % 97);
 		uint64_t t0 = tally_bench_now_ns();
 		int rc = tally_client_incr(c, key, 1, w, &v);
 		ns[i] = tally_bench_now_ns() - t0;
@@ -182,11 +201,11 @@ tokens(bool session, unsigned n, struct lat_row *incr_row, struct lat_row *get_r
 	static uint64_t wi[MAX_LAT], ri[MAX_LAT];
 	tally_client_t *c = client_s(1, session);
 	double ws = 0, rs = 0;
-	char key[32];
+	char key[48];
 	int64_t v;
 
 	for (unsigned i = 0; i < n; i++) {
-		snprintf(key, sizeof(key), "tok-%d-%u", session, i % 97);
+		snprintf(key, sizeof(key), "%stok-%d-%u", target.prefix, session, i % 97);
 		uint64_t t0 = tally_bench_now_ns();
 		int rc = tally_client_incr(c, key, 1, 2, &v);
 		uint64_t t1 = tally_bench_now_ns();
@@ -210,21 +229,27 @@ tokens(bool session, unsigned n, struct lat_row *incr_row, struct lat_row *get_r
 	return 0;
 }
 
+/* Increments per second: keep up to @p inflight in flight, @p batch per
+ * datagram (0 = as many as fit); every one must be acknowledged and counted. */
 static int
-rate(unsigned w, uint64_t total, struct rate_row *row)
+rate(unsigned w, uint64_t total, unsigned inflight, unsigned batch, struct rate_row *row)
 {
-	tally_client_t *c = client(0);
+	tally_client_t *c = client(batch);
 	struct tally_client_result res[512];
 	uint64_t sent = 0, acked = 0, t0 = tally_bench_now_ns();
-	char key[32];
+	char key[48];
 	int rc = 0;
 
 	while (acked < total) {
-		while (sent < total) {
-			snprintf(key, sizeof(key), "rate-w%u-%" PRIu64, w, sent % 1000);
+		while (sent < total && tally_client_in_flight(c) < inflight) {
+			snprintf(key, sizeof(key), "%srate-w%u-%" PRIu64, target.prefix, w, sent % 1000);
 			if (tally_client_submit(c, TALLY_WIRE_OP_INCR, key, strlen(key), 1, w, NULL) != 0)
 				break;
 			sent++;
+		}
+		if (tally_client_flush(c) != 0) {
+			rc = -1;
+			break;
 		}
 		int n = tally_client_poll(c, res, 512, 1000);
 		if (n < 0) {
@@ -250,8 +275,11 @@ rate(unsigned w, uint64_t total, struct rate_row *row)
 	c = client(1);
 	int64_t sum = 0, v;
 	for (unsigned k = 0; k < 1000 && k < total; k++) {
-		snprintf(key, sizeof(key), "rate-w%u-%u", w, k);
-		if (tally_client_get(c, key, 3, &v) != TALLY_OK) {
+		snprintf(key, sizeof(key), "%srate-w%u-%u", target.prefix, w, k);
+		int rc2 = tally_client_get(c, key, target.replicas, &v);
+		if (rc2 != TALLY_OK) {
+			fprintf(stderr, "tally-bench cluster: reading %s back: %s\n", key,
+				rc2 < 0 ? strerror(-rc2) : tally_status_name((unsigned)rc2));
 			tally_client_close(c);
 			return -1;
 		}
@@ -274,12 +302,14 @@ static int
 run_backend(const char *tallyd, const char *backend, unsigned nlat, uint64_t nrate, struct run *r)
 {
 	static const unsigned ws[3] = { 1, 2, 3 };
-	pid_t pid = spawn(tallyd, backend);
+	pid_t pid = tallyd != NULL ? spawn(tallyd, backend) : 0;
 
 	r->backend = backend;
-	fprintf(stderr, "tally-bench cluster: starting the embedded cluster (%s backend)\n", backend);
+	if (tallyd != NULL)
+		fprintf(stderr, "tally-bench cluster: starting the embedded cluster (%s backend)\n", backend);
 	if (wait_ready(pid) != 0) {
-		fprintf(stderr, "tally-bench cluster: the embedded cluster did not come up (is port 7471 free?)\n");
+		fprintf(stderr, "tally-bench cluster: %s did not come up (is port %u free?)\n",
+			tallyd != NULL ? "the embedded cluster" : "the cluster", target.port);
 		stop(pid);
 		return -1;
 	}
@@ -302,7 +332,7 @@ run_backend(const char *tallyd, const char *backend, unsigned nlat, uint64_t nra
 	for (unsigned i = 0; i < 2; i++) {
 		fprintf(stderr, "tally-bench cluster: %s: increments per second at W=%u (%" PRIu64 ")\n", backend, ws[i],
 			nrate);
-		if (rate(ws[i], nrate, &r->rate[i]) != 0) {
+		if (rate(ws[i], nrate, TALLY_CLIENT_MAX_IN_FLIGHT, 0, &r->rate[i]) != 0) {
 			stop(pid);
 			return -1;
 		}
@@ -311,96 +341,51 @@ run_backend(const char *tallyd, const char *backend, unsigned nlat, uint64_t nra
 	return 0;
 }
 
-static void
-usage(FILE *f)
+int
+tally_bench_cluster_rate(const char *tallyd, const char *backend, unsigned replicas, unsigned w, uint64_t total,
+			 unsigned inflight, unsigned batch, double *per_sec)
 {
-	fprintf(f,
-		"Usage: tally-bench cluster [--backend sim|cpu|both] [--quick] [--json FILE] [--tallyd PATH]\n"
-		"\n"
-		"Start tallyd's embedded cluster (3 nodes, n = 3) and measure it through\n"
-		"libtallyclient over loopback: write latency p50/p99 at W = 1, 2, 3 (one\n"
-		"increment at a time through node 0), and increments per second with one\n"
-		"client keeping 512 in flight, 23 per datagram. Needs ports 7471..7492 free.\n"
-		"\n"
-		"  --backend B   sim (the Verilated NIC), cpu, or both (default)\n"
-		"  --quick       fewer operations (a smoke test)\n"
-		"  --json FILE   write the figures as JSON\n"
-		"  --tallyd PATH the tallyd to start (default: the one built beside tally-bench)\n");
+	struct rate_row row;
+
+	target.replicas = replicas;
+	pid_t pid = spawn(tallyd, backend);
+
+	if (wait_ready(pid) != 0) {
+		fprintf(stderr, "tally-bench: the embedded cluster did not come up (is port 7471 free?)\n");
+		stop(pid);
+		return -1;
+	}
+	int rc = rate(w, total, inflight, batch, &row);
+	stop(pid);
+	if (rc == 0)
+		*per_sec = row.per_sec;
+	return rc;
 }
 
 int
-tally_bench_cluster_main(int argc, char **argv)
+tally_bench_tallyd_path(char *out, size_t len)
 {
-	static const struct option longopts[] = {
-		{ "backend", required_argument, NULL, 'b' }, { "quick", no_argument, NULL, 'q' },
-		{ "json", required_argument, NULL, 'j' },    { "tallyd", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
-	};
-	const char *backend = "both", *json = NULL;
-	char tallyd[PATH_MAX] = "";
-	bool quick = false;
-	int ch;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'b':
-			backend = optarg;
-			break;
-		case 'q':
-			quick = true;
-			break;
-		case 'j':
-			json = optarg;
-			break;
-		case 't':
-			snprintf(tallyd, sizeof(tallyd), "%s", optarg);
-			break;
-		case 'h':
-			usage(stdout);
-			return TALLY_BENCH_EXIT_OK;
-		default:
-			usage(stderr);
-			return TALLY_BENCH_EXIT_USAGE;
-		}
-	}
-	if (strcmp(backend, "sim") != 0 && strcmp(backend, "cpu") != 0 && strcmp(backend, "both") != 0) {
-		fprintf(stderr, "tally-bench cluster: --backend: want sim, cpu or both, not '%s'\n", backend);
-		return TALLY_BENCH_EXIT_USAGE;
-	}
-	if (tallyd[0] == '\0') {
-		char self[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (n <= 0)
-			return TALLY_BENCH_EXIT_FAIL;
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		*slash = '\0';
-		snprintf(tallyd, sizeof(tallyd), "%.4000s/../host/tallyd", self);
-	}
-	if (access(tallyd, X_OK) != 0) {
-		fprintf(stderr, "tally-bench cluster: %s: %s (build it, or give --tallyd)\n", tallyd, strerror(errno));
-		return TALLY_BENCH_EXIT_FAIL;
-	}
-	signal(SIGPIPE, SIG_IGN);
+	if (n <= 0)
+		return -errno;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash == NULL)
+		return -EINVAL;
+	*slash = '\0';
+	snprintf(out, len, "%.4000s/../host/tallyd", self);
+	return 0;
+}
 
-	const char *list[2];
-	unsigned nb = 0;
-	if (strcmp(backend, "cpu") != 0)
-		list[nb++] = "sim";
-	if (strcmp(backend, "sim") != 0)
-		list[nb++] = "cpu";
-	unsigned nlat = quick ? 200 : 2000;
-	uint64_t nrate = quick ? 5000 : 100000;
-	struct run runs[2];
-	for (unsigned i = 0; i < nb; i++)
-		if (run_backend(tallyd, list[i], nlat, nrate, &runs[i]) != 0)
-			return TALLY_BENCH_EXIT_FAIL;
-
+/* Print the tables of @p nb runs and write them to @p json (when given). */
+static int
+report(const struct run *runs, unsigned nb, const char *where, const char *json)
+{
 	char cpu[128];
 	tally_bench_cpu_model(cpu, sizeof(cpu));
-	printf("tally-bench cluster: embedded cluster of 3 nodes (n = 3) in one tallyd, one thread;\n"
-	       "client over UDP loopback; %s, %ld cores\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("tally-bench cluster: %s;\n%s, %ld cores\n\n", where, cpu, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("write latency, one increment at a time through node 0 (microseconds)\n");
 	printf("%-8s %-4s %8s %8s %8s %8s %8s\n", "backend", "W", "n", "p50", "p99", "mean", "max");
 	for (unsigned i = 0; i < nb; i++)
@@ -430,6 +415,8 @@ tally_bench_cluster_main(int argc, char **argv)
 		}
 		fprintf(f, "{\"bench\":\"cluster\",\"cpu\":");
 		tally_bench_json_str(f, cpu);
+		fprintf(f, ",\"cluster\":");
+		tally_bench_json_str(f, where);
 		fprintf(f, ",\"runs\":[");
 		for (unsigned i = 0; i < nb; i++) {
 			fprintf(f, "%s{\"backend\":\"%s\",\"latency\":[", i ? "," : "", runs[i].backend);
@@ -466,4 +453,123 @@ tally_bench_cluster_main(int argc, char **argv)
 		fclose(f);
 	}
 	return TALLY_BENCH_EXIT_OK;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: tally-bench cluster [--backend sim|cpu|both] [--quick] [--json FILE] [--tallyd PATH]\n"
+		"       tally-bench cluster --config FILE [--label NAME] [--quick] [--json FILE]\n"
+		"\n"
+		"Start tallyd's embedded cluster (3 nodes, n = 3) and measure it through\n"
+		"libtallyclient over loopback: write latency p50/p99 at W = 1, 2, 3 (one\n"
+		"increment at a time through node 0), and increments per second with one\n"
+		"client keeping 512 in flight, 23 per datagram. Needs ports 7471..7492 free.\n"
+		"\n"
+		"  --backend B   sim (the Verilated NIC), cpu, or both (default)\n"
+		"  --quick       fewer operations (a smoke test)\n"
+		"  --json FILE   write the figures as JSON\n"
+		"  --tallyd PATH the tallyd to start (default: the one built beside tally-bench)\n"
+		"  --config FILE measure the running cluster of this configuration instead\n"
+		"                (its key and members; clients go to node 0), e.g. the namespace\n"
+		"                cluster of bench/netns_cluster.py\n"
+		"  --label NAME  its name in the tables and the JSON (default: config)\n");
+}
+
+int
+tally_bench_cluster_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, 'b' }, { "quick", no_argument, NULL, 'q' },
+		{ "json", required_argument, NULL, 'j' },    { "tallyd", required_argument, NULL, 't' },
+		{ "config", required_argument, NULL, 'c' },  { "label", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+	};
+	const char *backend = "both", *json = NULL, *config = NULL, *label = "config";
+	char tallyd[PATH_MAX] = "";
+	bool quick = false;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			backend = optarg;
+			break;
+		case 'q':
+			quick = true;
+			break;
+		case 'j':
+			json = optarg;
+			break;
+		case 't':
+			snprintf(tallyd, sizeof(tallyd), "%s", optarg);
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'l':
+			label = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return TALLY_BENCH_EXIT_OK;
+		default:
+			usage(stderr);
+			return TALLY_BENCH_EXIT_USAGE;
+		}
+	}
+	if (strcmp(backend, "sim") != 0 && strcmp(backend, "cpu") != 0 && strcmp(backend, "both") != 0) {
+		fprintf(stderr, "tally-bench cluster: --backend: want sim, cpu or both, not '%s'\n", backend);
+		return TALLY_BENCH_EXIT_USAGE;
+	}
+	snprintf(target.prefix, sizeof(target.prefix), "b%x-", (unsigned)getpid());
+	if (config != NULL) {
+		/* A running cluster: its node 0 coordinates, as the embedded one's does. */
+		struct tally_config cfg;
+		char err[256];
+		tally_config_defaults(&cfg);
+		if (tally_config_load(&cfg, config, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tally-bench cluster: %s\n", err);
+			return TALLY_BENCH_EXIT_USAGE;
+		}
+		struct in_addr a = { htonl(cfg.members[0].ip) };
+		inet_ntop(AF_INET, &a, target.host, sizeof(target.host));
+		target.port = cfg.client_port;
+		memcpy(target.key, cfg.key, 32);
+		unsigned nlat = quick ? 200 : 2000;
+		uint64_t nrate = quick ? 5000 : 100000;
+		struct run r;
+		fprintf(stderr, "tally-bench cluster: the cluster of %s (%u members, n = %u), through node 0 at %s:%u\n",
+			config, cfg.nmembers, cfg.n, target.host, target.port);
+		if (run_backend(NULL, label, nlat, nrate, &r) != 0)
+			return TALLY_BENCH_EXIT_FAIL;
+		char where[512];
+		snprintf(where, sizeof(where), "the cluster of %.200s (%u members, n = %u), client to node 0 at %s:%u",
+			 config, cfg.nmembers, cfg.n, target.host, target.port);
+		return report(&r, 1, where, json);
+	}
+	if (tallyd[0] == '\0' && tally_bench_tallyd_path(tallyd, sizeof(tallyd)) != 0)
+		return TALLY_BENCH_EXIT_FAIL;
+	if (access(tallyd, X_OK) != 0) {
+		fprintf(stderr, "tally-bench cluster: %s: %s (build it, or give --tallyd)\n", tallyd, strerror(errno));
+		return TALLY_BENCH_EXIT_FAIL;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	const char *list[2];
+	unsigned nb = 0;
+	if (strcmp(backend, "cpu") != 0)
+		list[nb++] = "sim";
+	if (strcmp(backend, "sim") != 0)
+		list[nb++] = "cpu";
+	unsigned nlat = quick ? 200 : 2000;
+	uint64_t nrate = quick ? 5000 : 100000;
+	struct run runs[2];
+	for (unsigned i = 0; i < nb; i++)
+		if (run_backend(tallyd, list[i], nlat, nrate, &runs[i]) != 0)
+			return TALLY_BENCH_EXIT_FAIL;
+
+	return report(runs, nb, "embedded cluster of 3 nodes (n = 3) in one tallyd, one thread; client over UDP loopback", json);
 }

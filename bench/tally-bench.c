@@ -22,6 +22,10 @@ static const struct tally_bench_cmd cmds[] = {
 	  tally_bench_nic_main },
 	{ "cluster", "the embedded cluster through libtallyclient: write latency by W, increments/s",
 	  tally_bench_cluster_main },
+	{ "redis", "redis-server and redis-benchmark -t incr against tally, the same increments",
+	  tally_bench_redis_main },
+	{ "all", "every bench above, one comparison table, JSON and plots in a results folder",
+	  tally_bench_all_main },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -15,6 +15,7 @@ TALLY_DEB_PACKAGES=(
 	meson ninja-build pkg-config make gcc g++ clang libclang-rt-14-dev python3 iproute2
 	libdpdk-dev libibverbs-dev libxxhash-dev libcmocka-dev zlib1g-dev libsodium-dev libinih-dev libjansson-dev
 	verilator yosys z3
+	gnuplot-nox redis-server redis-tools util-linux
 )
 
 tally_say() { printf 'tally: %s\n' "$*" >&2; }

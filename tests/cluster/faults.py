@@ -53,8 +53,9 @@ def log(msg):
 class Cluster:
     """Nodes in namespaces tf<i>-<tag>, joined by bridge tfbr<tag>."""
 
-    def __init__(self, build, nodes, work):
-        self.build, self.n, self.work = build, nodes, work
+    def __init__(self, build, nodes, work, backend=None):
+        """backend: every node's offload backend; None: cpu, and sim on the last node."""
+        self.build, self.n, self.work, self.backend = build, nodes, work, backend
         self.tag = str(os.getpid())
         self.br = f"tfbr{self.tag}"
         self.procs = [None] * nodes
@@ -119,7 +120,7 @@ key = {KEY}
 [node]
 id = {i}
 data_dir = {self.work}/data{i}
-backend = {"sim" if i == self.n - 1 else "cpu"}
+backend = {self.backend or ("sim" if i == self.n - 1 else "cpu")}
 fault_injection = 1
 [limits]
 heartbeat_ms = 50
