@@ -328,15 +328,17 @@ tally_bench_all_main(int argc, char **argv)
 		json_t *r;
 		json_array_foreach(clusters, k, r) {
 			const char *b = json_string_value(json_object_get(r, "backend"));
-			static char names[4][6][64];
+			static char names[4][7][64];
 			unsigned bi = k < 4 ? (unsigned)k : 3;
 			for (unsigned w = 0; w < 3; w++) {
 				snprintf(names[bi][w], 64, "cluster (%s): write p50 at W=%u", b, w + 1);
 				ADD(names[bi][w], "cluster", num(r, w == 0 ? "latency.0.p50_us" : w == 1 ? "latency.1.p50_us" : "latency.2.p50_us"), "us");
 			}
-			for (unsigned w = 0; w < 2; w++) {
+			for (unsigned w = 0; w < 3; w++) {
+				char path[32];
+				snprintf(path, sizeof(path), "rate.%u.per_sec", w);
 				snprintf(names[bi][3 + w], 64, "cluster (%s): increments/s at W=%u", b, w + 1);
-				ADD(names[bi][3 + w], "cluster", num(r, w == 0 ? "rate.0.per_sec" : "rate.1.per_sec"), "incr/s");
+				ADD(names[bi][3 + w], "cluster", num(r, path), "incr/s");
 			}
 		}
 	}
@@ -418,7 +420,7 @@ tally_bench_all_main(int argc, char **argv)
 				snprintf(b, sizeof(b), "latency.%u.p50_us", w);
 				snprintf(c, sizeof(c), "latency.%u.p99_us", w);
 				fprintf(f, "\"%s W=%u\" %g %g %g\n", json_string_value(json_object_get(r, "backend")), w + 1,
-					w < 2 ? num(r, a) : NAN, num(r, b), num(r, c));
+					num(r, a), num(r, b), num(r, c));
 			}
 		fclose(f);
 	}
@@ -428,7 +430,7 @@ tally_bench_all_main(int argc, char **argv)
 		size_t k;
 		json_t *r;
 		json_array_foreach(clusters, k, r)
-			for (unsigned w = 0; w < 2; w++) {
+			for (unsigned w = 0; w < 3; w++) {
 				char a[32];
 				snprintf(a, sizeof(a), "rate.%u.per_sec", w);
 				fprintf(f, "\"%s W=%u\" %g\n", json_string_value(json_object_get(r, "backend")), w + 1, num(r, a));

@@ -11,7 +11,7 @@
  *     round trip includes the origin's log commit (write and fdatasync) and,
  *     for W > 1, the replicas' commits before their acks.
  *  2. Increments per second: one client keeping up to 512 operations in
- *     flight, 23 per datagram, over 1000 keys, at W = 1 and W = 2.
+ *     flight, 23 per datagram, over 1000 keys, at W = 1, 2 and 3.
  *
  * Both run for each offload backend asked for (default: sim, the Verilated
  * NIC the embedded cluster uses by default, then cpu), each on a fresh
@@ -60,7 +60,7 @@ struct tok_row {
 struct run {
 	const char *backend;
 	struct lat_row lat[3];
-	struct rate_row rate[2];
+	struct rate_row rate[3];
 	struct tok_row tok[4];
 };
 
@@ -329,7 +329,7 @@ run_backend(const char *tallyd, const char *backend, unsigned nlat, uint64_t nra
 		stop(pid);
 		return -1;
 	}
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned i = 0; i < 3; i++) {
 		fprintf(stderr, "tally-bench cluster: %s: increments per second at W=%u (%" PRIu64 ")\n", backend, ws[i],
 			nrate);
 		if (rate(ws[i], nrate, TALLY_CLIENT_MAX_IN_FLIGHT, 0, &r->rate[i]) != 0) {
@@ -402,7 +402,7 @@ report(const struct run *runs, unsigned nb, const char *where, const char *json)
 	printf("\nincrements per second, one client, 512 in flight, 23 per datagram, 1000 keys\n");
 	printf("%-8s %-4s %10s %8s %12s\n", "backend", "W", "ops", "seconds", "incr/s");
 	for (unsigned i = 0; i < nb; i++)
-		for (unsigned k = 0; k < 2; k++)
+		for (unsigned k = 0; k < 3; k++)
 			printf("%-8s %-4u %10" PRIu64 " %8.2f %12.0f\n", runs[i].backend, runs[i].rate[k].w,
 			       runs[i].rate[k].ops, runs[i].rate[k].secs, runs[i].rate[k].per_sec);
 	printf("\nEvery write answered ok and every key summed to the acknowledged increments.\n");
@@ -441,7 +441,7 @@ report(const struct run *runs, unsigned nb, const char *where, const char *json)
 				fprintf(f, "}");
 			}
 			fprintf(f, "],\"rate\":[");
-			for (unsigned k = 0; k < 2; k++) {
+			for (unsigned k = 0; k < 3; k++) {
 				const struct rate_row *r = &runs[i].rate[k];
 				fprintf(f, "%s{\"w\":%u,\"ops\":%" PRIu64 ",\"per_sec\":", k ? "," : "", r->w, r->ops);
 				tally_bench_json_num(f, r->per_sec);
