@@ -88,6 +88,7 @@ step "2. Cut node 2 off the network"
 run partition isolate 2
 note "Waiting for the others to miss its heartbeats (1 s)..."
 wait_state 0 2 down
+wait_state 1 2 down
 run -n 0 status
 note "Node 0 sees node 2 down: writes for its keys now skip it."
 
