@@ -20,7 +20,7 @@ enum tally_status {
 	TALLY_E_BAD_REQUEST = 3,   /**< malformed or unsupported request: not applied */
 	TALLY_E_TABLE_FULL = 4,    /**< the node's counter table has no room for a new key: not applied */
 	TALLY_E_OVERFLOW = 5,      /**< the counter would leave its range: not applied */
-	TALLY_E_OP_REFUSED = 6,    /**< op id too old for the dedup window, or its client forgotten: unknown whether applied before */
+	TALLY_E_OP_REFUSED = 6,    /**< op id too old for the dedup window, its client forgotten, or applied by another origin: unknown whether applied (and held by W) */
 	TALLY_E_BUSY = 7,          /**< too many requests in flight at the node: not applied */
 	TALLY_E_IO = 8,            /**< the node's log or NIC failed: not durable (treat as indeterminate); the node takes no more writes */
 	TALLY_E_RECOVERING = 9,    /**< the node is recovering its own slot of this key from every member and one did not answer: not applied */
