@@ -103,6 +103,51 @@ find(json_t *a, const char *k, const char *v, const char *k2, const char *v2)
 	return NULL;
 }
 
+/* The kernels bench at @p width slots: configure and build tally-bench in
+ * TALLY_SOURCE_DIR/build-width-W with max_nodes = W (once; later runs only
+ * rebuild what changed), run "kernels", load its JSON. NULL on failure. */
+static json_t *
+kernels_at_width(const char *dir, unsigned width, bool quick)
+{
+	char bdir[PATH_MAX], json[PATH_MAX], log[PATH_MAX];
+	static char cmd[16 * PATH_MAX];
+
+	snprintf(bdir, sizeof(bdir), "%s/build-width-%u", TALLY_SOURCE_DIR, width);
+	snprintf(json, sizeof(json), "%s/kernels-w%u.json", dir, width);
+	snprintf(log, sizeof(log), "%s/kernels-w%u.txt", dir, width);
+	(void)snprintf(cmd, sizeof(cmd),
+		 "{ [ -f '%s/build.ninja' ] || meson setup '%s' '%s' -Dmax_nodes=%u; } >'%s' 2>&1 && "
+		 "ninja -C '%s' bench/tally-bench >>'%s' 2>&1 && '%s/bench/tally-bench' kernels %s--json '%s' >>'%s'",
+		 bdir, bdir, TALLY_SOURCE_DIR, width, log, bdir, log, bdir, quick ? "--quick " : "", json, log);
+	if (system(cmd) != 0)
+		return NULL;
+	json_error_t je;
+	return json_load_file(json, 0, &je);
+}
+
+/* Merges per second of the best non-scalar kernel (cache) of a kernels JSON; its name in *name. */
+static double
+best_simd(json_t *kern, const char **name)
+{
+	double best = NAN;
+	size_t k;
+	json_t *r;
+
+	json_array_foreach(json_object_get(kern, "rows"), k, r) {
+		const char *kn = json_string_value(json_object_get(r, "kernel"));
+		const char *op = json_string_value(json_object_get(r, "op"));
+		const char *res = json_string_value(json_object_get(r, "residency"));
+		if (kn == NULL || op == NULL || res == NULL || strcmp(op, "merge") != 0 || strcmp(res, "cache") != 0 ||
+		    strcmp(kn, "scalar") == 0)
+			continue;
+		if (isnan(best) || num(r, "ops_per_sec") > best) {
+			best = num(r, "ops_per_sec");
+			*name = kn;
+		}
+	}
+	return best;
+}
+
 struct line {
 	const char *what, *source;
 	double value;
@@ -123,9 +168,12 @@ usage(FILE *f)
 		"unless --skip netns says so.\n"
 		"  NAME.json, NAME.txt   each bench's figures and its table\n"
 		"  all.json              the comparison table\n"
-		"  merge-width.png       merges per second against vector width (2 to 16 nodes):\n"
-		"                        CPU scalar and best SIMD, the RTL kernel at 322 MHz, and\n"
-		"                        the 100GbE minimum-frame rate\n"
+		"  merge-width.png       merges per second against vector width (2, 4, 8, 16\n"
+		"                        nodes): CPU scalar and best SIMD, the RTL kernel at\n"
+		"                        322 MHz, and the 100GbE minimum-frame rate. Each width is\n"
+		"                        measured: the kernels bench is built with max_nodes = W\n"
+		"                        in build-width-W beside the source (a minute each, once);\n"
+		"                        --quick or --skip widths scales this build's instead\n"
 		"  host-ns.png           host nanoseconds per replicated increment: cpu backend,\n"
 		"                        an offload NIC's completions, the sim backend\n"
 		"  cluster.png           increments per second and p50/p99 latency by W\n"
@@ -137,7 +185,7 @@ usage(FILE *f)
 		"\n"
 		"  --quick       every bench in its quick mode (seconds, a smoke test)\n"
 		"  --out DIR     the results folder\n"
-		"  --skip LIST   benches not to run (e.g. redis,dataplane)\n");
+		"  --skip LIST   benches not to run (e.g. redis,dataplane), and 'widths'\n");
 }
 
 static bool
@@ -195,6 +243,7 @@ tally_bench_all_main(int argc, char **argv)
 		bool known = false;
 		for (size_t i = 0; i < NBENCH; i++)
 			known |= strlen(benches[i]) == n && strncmp(p, benches[i], n) == 0;
+		known |= n == 6 && strncmp(p, "widths", 6) == 0;
 		if (!known) {
 			fprintf(stderr, "tally-bench all: --skip: unknown bench '%.*s'\n", (int)n, p);
 			return TALLY_BENCH_EXIT_USAGE;
@@ -270,19 +319,7 @@ tally_bench_all_main(int argc, char **argv)
 		json_t *rows = json_object_get(kern, "rows");
 		json_t *s = find(rows, "kernel", "scalar", "residency", "cache");
 		scalar = s ? num(s, "ops_per_sec") : NAN;
-		size_t k;
-		json_t *r;
-		json_array_foreach(rows, k, r) {
-			const char *kn = json_string_value(json_object_get(r, "kernel"));
-			if (strcmp(json_string_value(json_object_get(r, "op")), "merge") != 0 ||
-			    strcmp(json_string_value(json_object_get(r, "residency")), "cache") != 0 ||
-			    strcmp(kn, "scalar") == 0)
-				continue;
-			if (isnan(simd) || num(r, "ops_per_sec") > simd) {
-				simd = num(r, "ops_per_sec");
-				simd_name = kn;
-			}
-		}
+		simd = best_simd(kern, &simd_name);
 		ADD("merge, 8 slots, cache: CPU scalar", "kernels", scalar, "merges/s");
 		ADD("merge, 8 slots, cache: CPU best SIMD", "kernels", simd, "merges/s");
 		json_t *d = find(rows, "kernel", simd_name, "residency", "dram");
@@ -392,16 +429,46 @@ tally_bench_all_main(int argc, char **argv)
 	}
 
 	/* ---- plot data and the gnuplot script ---- */
+	/* Merge throughput against vector width: the kernels bench built at
+	 * each width (max_nodes), CPU kernels and the RTL kernel's merges per
+	 * clock both measured there. In --quick, or when a width does not
+	 * build, the build's own width is scaled by slot count instead, and the
+	 * plot says which. */
+	static const unsigned widths[] = { 2, 4, 8, 16 };
+	bool measured = kern != NULL && !quick && !skipped(skip, "widths");
 	f = open_in(dir, "merge-width.dat");
-	if (f != NULL) {
-		/* Measured at 8 slots. A CPU kernel merges slot arrays, so a W-slot vector
-		 * costs W/8 of an 8-slot one; the RTL kernel is W max units side by side,
-		 * one merge per clock at any W. */
-		fprintf(f, "# nodes cpu_scalar cpu_%s rtl_322mhz line_100gbe_min_frames (merges/s)\n", simd_name);
-		for (unsigned w = 2; w <= 16; w += 2)
-			fprintf(f, "%u %g %g %g %g\n", w, scalar * 8 / w, simd * 8 / w, rtl322, line);
-		fclose(f);
+	if (f != NULL && kern != NULL) {
+		fprintf(f, "# nodes cpu_scalar cpu_best_simd rtl_322mhz line_100gbe_min_frames (merges/s); %s\n",
+			measured ? "measured at each width" : "measured at the build's width, scaled by slots");
+		for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+			unsigned w = widths[i];
+			double sc = scalar * TALLY_MAX_NODES / w, si = simd * TALLY_MAX_NODES / w, rt = rtl322;
+			if (measured) {
+				json_t *kw = w == TALLY_MAX_NODES ? json_incref(kern) : NULL;
+				if (kw == NULL) {
+					fprintf(stderr, "tally-bench all: widths: building and running the kernels bench at %u slots\n",
+						w);
+					kw = kernels_at_width(dir, w, quick);
+				}
+				if (kw == NULL) {
+					fprintf(stderr, "tally-bench all: widths: %u slots FAILED (see %s/kernels-w%u.txt)\n", w,
+						dir, w);
+					failed++;
+					sc = si = rt = NAN;
+				} else {
+					const char *nm = "";
+					json_t *sr = find(json_object_get(kw, "rows"), "kernel", "scalar", "residency", "cache");
+					sc = sr ? num(sr, "ops_per_sec") : NAN;
+					si = best_simd(kw, &nm);
+					rt = num(kw, "rtl.merges_per_cycle") * 322e6;
+					json_decref(kw);
+				}
+			}
+			fprintf(f, "%u %g %g %g %g\n", w, sc, si, rt, line);
+		}
 	}
+	if (f != NULL)
+		fclose(f);
 	f = open_in(dir, "host-ns.dat");
 	if (f != NULL) {
 		fprintf(f, "# path ns_per_replicated_increment\n\"cpu backend\" %g\n\"offload NIC (completions)\" %g\n"
@@ -459,12 +526,14 @@ tally_bench_all_main(int argc, char **argv)
 				"set output 'merge-width.png'\nset key outside bottom center horizontal\n"
 				"set title 'G-Counter merge throughput against vector width (%s)'\n"
 				"set xlabel 'nodes (slots per vector)'\nset ylabel 'merges per second'\n"
-				"set logscale y\nset format y '%%.0e'\nset xrange [2:16]\nset xtics 2\n"
+				"set logscale y\nset logscale x 2\nset format y '%%.0e'\nset xrange [2:16]\nset xtics (2, 4, 8, 16)\n"
 				"plot 'merge-width.dat' u 1:2 w lp lw 2 t 'CPU scalar (1 core)', "
-				"'' u 1:3 w lp lw 2 t 'CPU %s (1 core; both CPU lines measured at 8 slots, scaled by slots)', "
+				"'' u 1:3 w lp lw 2 t 'CPU best SIMD, %s (1 core)', "
 				"%s'' u 1:5 w l lw 2 dt 2 lc rgb '#cc0000' t '100GbE minimum-size frames'\n"
-				"unset logscale y\nset format y '%%g'\nunset xrange\nset xtics auto\nset xlabel ''\n",
-				cpu, simd_name, rtl != NULL ? "'' u 1:4 w lp lw 2 t 'RTL at 322 MHz (one merge per clock)', " : "");
+				"unset logscale y\nunset logscale x\nset format y '%%g'\nunset xrange\nset xtics auto\nset xlabel ''\n",
+				cpu, measured ? "each width measured" : "scaled by slots from the width of this build",
+				measured ? "'' u 1:4 w lp lw 2 t 'RTL gcounter\\_merge at 322 MHz (merges/clock measured)', "
+				: rtl != NULL ? "'' u 1:4 w lp lw 2 t 'RTL at 322 MHz (one merge per clock)', " : "");
 		fprintf(f, "set style data histograms\nset style fill solid 0.8 border -1\nset boxwidth 0.8\n");
 		if (nic != NULL)
 			fprintf(f, "set output 'host-ns.png'\nset key off\n"
