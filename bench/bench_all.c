@@ -173,7 +173,7 @@ usage(FILE *f)
 		"                        322 MHz, and the 100GbE minimum-frame rate. Each width is\n"
 		"                        measured: the kernels bench is built with max_nodes = W\n"
 		"                        in build-width-W beside the source (a minute each, once);\n"
-		"                        --quick or --skip widths scales this build's instead\n"
+		"                        --skip widths scales this build's width instead\n"
 		"  host-ns.png           host nanoseconds per replicated increment: cpu backend,\n"
 		"                        an offload NIC's completions, the sim backend\n"
 		"  cluster.png           increments per second and p50/p99 latency by W\n"
@@ -183,7 +183,8 @@ usage(FILE *f)
 		"written and the command says so. A bench that fails is reported and the others\n"
 		"still run; the exit status is then 1.\n"
 		"\n"
-		"  --quick       every bench in its quick mode (seconds, a smoke test)\n"
+		"  --quick       every bench in its quick mode (a smoke test; the width builds\n"
+		"                still take about a minute each the first time)\n"
 		"  --out DIR     the results folder\n"
 		"  --skip LIST   benches not to run (e.g. redis,dataplane), and 'widths'\n");
 }
@@ -431,11 +432,11 @@ tally_bench_all_main(int argc, char **argv)
 	/* ---- plot data and the gnuplot script ---- */
 	/* Merge throughput against vector width: the kernels bench built at
 	 * each width (max_nodes), CPU kernels and the RTL kernel's merges per
-	 * clock both measured there. In --quick, or when a width does not
-	 * build, the build's own width is scaled by slot count instead, and the
-	 * plot says which. */
+	 * clock both measured there (in --quick, with the kernels bench's
+	 * --quick). With --skip widths the build's own width is scaled by slot
+	 * count instead, and the plot says which. */
 	static const unsigned widths[] = { 2, 4, 8, 16 };
-	bool measured = kern != NULL && !quick && !skipped(skip, "widths");
+	bool measured = kern != NULL && !skipped(skip, "widths");
 	f = open_in(dir, "merge-width.dat");
 	if (f != NULL && kern != NULL) {
 		fprintf(f, "# nodes cpu_scalar cpu_best_simd rtl_322mhz line_100gbe_min_frames (merges/s); %s\n",
@@ -491,19 +492,7 @@ tally_bench_all_main(int argc, char **argv)
 			}
 		fclose(f);
 	}
-	f = open_in(dir, "cluster-rate.dat");
-	if (f != NULL) {
-		fprintf(f, "# backend W incr_per_sec\n");
-		size_t k;
-		json_t *r;
-		json_array_foreach(clusters, k, r)
-			for (unsigned w = 0; w < 3; w++) {
-				char a[32];
-				snprintf(a, sizeof(a), "rate.%u.per_sec", w);
-				fprintf(f, "\"%s W=%u\" %g\n", json_string_value(json_object_get(r, "backend")), w + 1, num(r, a));
-			}
-		fclose(f);
-	}
+
 	f = open_in(dir, "redis.dat");
 	if (f != NULL) {
 		fprintf(f, "# load redis_memory redis_aof_always tally_n3_w1 tally_n1 (increments/s)\n");
@@ -548,7 +537,7 @@ tally_bench_all_main(int argc, char **argv)
 				   "set output 'cluster-rate.png'\nset key off\n"
 				   "set title 'Increments per second, one client, 512 in flight, 23 per datagram'\n"
 				   "set ylabel 'increments per second'\n"
-				   "plot 'cluster-rate.dat' u 2:xtic(1) t ''\nset autoscale y\n");
+				   "plot 'cluster.dat' u 2:xtic(1) t ''\nset autoscale y\n");
 		if (red != NULL)
 			fprintf(f, "set output 'redis.png'\nset key outside bottom center horizontal\n"
 				   "set title 'Increments per second: redis-server against tally (W = 1)'\n"

@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "cluster"))
-from faults import Cluster, log  # noqa: E402  (the fault suite's namespace cluster)
+from faults import Cluster, can_make_namespaces  # noqa: E402  (the fault suite's namespace cluster)
 
 
 def main():
@@ -30,11 +30,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer operations (a smoke test)")
     ap.add_argument("--json", help="write the figures as JSON")
     a = ap.parse_args()
-    if os.geteuid() != 0:
-        print("netns_cluster: needs root to create network namespaces", file=sys.stderr)
-        return 1
-    if shutil.which("ip") is None:
-        print("netns_cluster: needs iproute2 (apt-get install iproute2)", file=sys.stderr)
+    if not can_make_namespaces("netns_cluster"):
         return 1
     build = os.path.abspath(a.build)
     work = tempfile.mkdtemp(prefix="tally-bench-netns.")

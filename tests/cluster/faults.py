@@ -50,6 +50,17 @@ def log(msg):
     print(f"faults: {msg}", flush=True)
 
 
+def can_make_namespaces(who):
+    """Root and iproute2, or say which is missing (the caller fails, never skips)."""
+    if os.geteuid() != 0:
+        print(f"{who}: needs root to create network namespaces (run as root, as CI does)", file=sys.stderr)
+        return False
+    if shutil.which("ip") is None:
+        print(f"{who}: needs iproute2 (apt-get install iproute2)", file=sys.stderr)
+        return False
+    return True
+
+
 class Cluster:
     """Nodes in namespaces tf<i>-<tag>, joined by bridge tfbr<tag>."""
 
@@ -356,11 +367,7 @@ def main():
     ap.add_argument("--keep", help="copy the histories and node logs into this folder")
     a = ap.parse_args()
 
-    if os.geteuid() != 0:
-        print("faults: needs root to create network namespaces (run as root, as CI does)", file=sys.stderr)
-        return 1
-    if shutil.which("ip") is None:
-        print("faults: needs iproute2 (apt-get install iproute2)", file=sys.stderr)
+    if not can_make_namespaces("faults"):
         return 1
     kinds = [k for k in a.nemesis.split(",") if k]
     bad = [k for k in kinds if k not in KINDS]
