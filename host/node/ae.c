@@ -6,24 +6,20 @@
  * shipping of what a peer may lack.
  */
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <xxhash.h>
 
-#include "node_int.h"
-#include "status.h"
+#include "state.h"
 #include "vclock.h"
 
-/* ---- anti-entropy ---- */
+/* A partition's summary. */
+struct digest {
+	uint64_t keys;
+	uint8_t hash[16];
+	tally_vec_t vv;
+};
+
 
 static uint64_t
 sat_add(uint64_t a, uint64_t b)
@@ -45,13 +41,13 @@ digest_of(const struct tally_node *n, uint32_t part, struct digest *d)
 	uint64_t h0 = 0, h1 = 0;
 
 	memset(d, 0, sizeof(*d));
-	for (uint32_t ix = 0; ix < n->entries; ix++) {
-		const struct keymeta *k = &n->meta[ix];
+	for (uint32_t ix = 0; ix < n->table.entries; ix++) {
+		const struct keymeta *k = &n->table.meta[ix];
 		uint8_t buf[16 + sizeof(tally_pncounter_t)];
 		tally_pncounter_t s;
 		uint64_t any = 0;
 
-		if (!k->used || k->part != part || node_state_of(n, ix, &s) != 0)
+		if (!k->used || k->part != part || table_state(n, ix, &s) != 0)
 			continue;
 		for (unsigned o = 0; o < TALLY_MAX_NODES; o++) {
 			any |= s.p.slot[o] | s.n.slot[o];
@@ -68,8 +64,8 @@ digest_of(const struct tally_node *n, uint32_t part, struct digest *d)
 	}
 	/* MV-registers count too: a register's hash covers its context and every
 	 * sibling; its vector adds its context, which only grows under merges. */
-	for (uint32_t i = 0; i < n->entries; i++) {
-		const struct mventry *e = &n->mv[i];
+	for (uint32_t i = 0; i < n->table.entries; i++) {
+		const struct mventry *e = &n->regs.mv[i];
 		if (!e->used || tally_placement_partition(n->pl, e->key) != part)
 			continue;
 		XXH3_state_t *st = XXH3_createState();
@@ -105,35 +101,34 @@ send_digest(struct tally_node *n, unsigned peer, uint32_t part, const struct dig
 				       .vv = d->vv };
 
 	memcpy(r.hash, d->hash, 16);
-	node_frame_begin(n, &w, buf, peer, TALLY_WIRE_DIGEST, ref, NULL);
+	link_frame_begin(n, &w, buf, peer, TALLY_WIRE_DIGEST, ref, NULL);
 	if (tally_wire_add_digest(&w, &r) != 0)
 		return;
-	size_t len = tally_wire_finish(&w, &n->keys);
-	(void)tally_dp_send(n->dp, buf, (uint16_t)len);
+	link_send(n, &w, buf);
 }
 
 /* Every anti_entropy_ms: summarise the next partition we replicate and send
  * the summary to its other preferred replicas that are up. */
-void
-node_ae_tick(struct tally_node *n)
+static void
+ae_digest_next(struct tally_node *n)
 {
 	uint32_t parts = tally_placement_partitions(n->pl);
 
 	for (uint32_t tries = 0; tries < parts; tries++) {
-		uint32_t p = n->ae_part;
+		uint32_t p = n->ae.part;
 		unsigned count;
 		const uint8_t *ring = tally_placement_nodes(n->pl, p, &count);
-		uint8_t pref = 0;
+		tally_nodemask_t pref = 0;
 
-		n->ae_part = (n->ae_part + 1) % parts;
+		n->ae.part = (n->ae.part + 1) % parts;
 		for (unsigned i = 0; i < tally_placement_n(n->pl) && i < count; i++)
-			pref |= (uint8_t)(1u << ring[i]);
-		if (!(pref & (1u << n->self)))
+			pref |= NODE_BIT(ring[i]);
+		if (!(pref & NODE_BIT(n->self)))
 			continue;
 		struct digest d;
 		digest_of(n, p, &d);
 		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
-			if ((pref & (1u << t)) && t != n->self && node_is_up(n, t))
+			if ((pref & NODE_BIT(t)) && t != n->self && members_up(n, t))
 				send_digest(n, t, p, &d, 0);
 		return;
 	}
@@ -142,7 +137,7 @@ node_ae_tick(struct tally_node *n)
 static void
 ae_queue(struct tally_node *n, unsigned peer, uint32_t part)
 {
-	struct ae_peer *a = &n->ae[peer];
+	struct ae_peer *a = &n->ae.peer[peer];
 
 	for (unsigned i = 0; i < a->len; i++)
 		if (a->queue[(a->head + i) % AE_QUEUE] == part)
@@ -154,7 +149,7 @@ ae_queue(struct tally_node *n, unsigned peer, uint32_t part)
 /* A peer's summaries: where we hold something it may lack, ship it the
  * partition; answer a periodic summary with ours, so it can do the same. */
 void
-node_on_digest(struct tally_node *n, const struct tally_wire_frame *f)
+ae_on_digest(struct tally_node *n, const struct tally_wire_frame *f)
 {
 	unsigned from = f->hdr.sender;
 
@@ -166,12 +161,12 @@ node_on_digest(struct tally_node *n, const struct tally_wire_frame *f)
 		if (r.partition >= tally_placement_partitions(n->pl))
 			continue;
 		digest_of(n, r.partition, &mine);
-		n->ae[from].digests_in++;
+		n->ae.peer[from].digests_in++;
 		if (mine.keys == r.keys && memcmp(mine.hash, r.hash, 16) == 0) {
-			n->ae[from].last_sync = n->now;
+			n->ae.peer[from].last_sync = n->now;
 			continue;
 		}
-		n->ae[from].differ++;
+		n->ae.peer[from].differ++;
 		if (tally_vv_compare(&mine.vv, &r.vv) != TALLY_VV_BEFORE)
 			ae_queue(n, from, r.partition);
 		if (f->hdr.ref == 0)
@@ -180,61 +175,61 @@ node_on_digest(struct tally_node *n, const struct tally_wire_frame *f)
 }
 
 /* Ship queued partitions as REPAIR records, within each peer's rate. */
-void
-node_ae_ship(struct tally_node *n)
+static void
+ae_ship(struct tally_node *n)
 {
-	double dt = (double)(n->now - n->last_refill) / 1e9;
+	double dt = (double)(n->now - n->ae.last_refill) / 1e9;
 
-	n->last_refill = n->now;
+	n->ae.last_refill = n->now;
 	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
-		struct ae_peer *a = &n->ae[t];
+		struct ae_peer *a = &n->ae.peer[t];
 		unsigned scanned = 0;
 
 		a->tokens += dt * n->cfg.repair_rate;
 		if (a->tokens > n->cfg.repair_rate / 10.0 + 1)
 			a->tokens = n->cfg.repair_rate / 10.0 + 1; /* bursts of at most 100 ms' worth */
-		if (a->len == 0 || !node_is_up(n, t))
+		if (a->len == 0 || !members_up(n, t))
 			continue;
 		while (a->len > 0 && a->tokens >= 1 && scanned < 4096) {
 			uint32_t part = a->queue[a->head];
-			if (a->cursor >= n->entries && a->cursor < 2 * n->entries) {
+			if (a->cursor >= n->table.entries && a->cursor < 2 * n->table.entries) {
 				/* then the partition's MV-registers, each whole */
-				const struct mventry *e = &n->mv[a->cursor++ - n->entries];
+				const struct mventry *e = &n->regs.mv[a->cursor++ - n->table.entries];
 				scanned++;
 				if (e->used && tally_placement_partition(n->pl, e->key) == part) {
-					node_mv_ship(n, t, e->key, &e->reg, 0, 0);
+					regs_ship(n, t, e->key, &e->reg, 0);
 					a->tokens -= 1;
 					a->records++;
 				}
 				continue;
 			}
-			if (a->cursor >= 2 * n->entries) {
+			if (a->cursor >= 2 * n->table.entries) {
 				a->head = (a->head + 1) % AE_QUEUE;
 				a->len--;
 				a->cursor = 0;
 				continue;
 			}
 			uint32_t ix = a->cursor++;
-			const struct keymeta *k = &n->meta[ix];
+			const struct keymeta *k = &n->table.meta[ix];
 			tally_pncounter_t s;
 			scanned++;
-			if (!k->used || k->part != part || node_state_of(n, ix, &s) != 0)
+			if (!k->used || k->part != part || table_state(n, ix, &s) != 0)
 				continue;
 			struct tally_wire_state st = { .index = k->peer_ix[t], .kind = TALLY_WIRE_KIND_PNCOUNTER,
 						       .p = s.p, .n = s.n };
 			memcpy(st.key, k->key, 16);
 			/* A key whose writes were causal travels after its dependency, in
 			 * the same frame: the receiver merges both in order, at once. */
-			const struct dep *d = node_dep_of(n, ix);
-			uint32_t dix = d != NULL ? node_key_find(n, d->dep_key) : NIL;
+			const struct dep *d = causal_dep_of(n, ix);
+			uint32_t dix = d != NULL ? table_find(n, d->dep_key) : NIL;
 			tally_pncounter_t ds;
-			struct txb *b = node_txb_get(n, t, TALLY_WIRE_REPAIR);
-			if (dix != NIL && node_state_of(n, dix, &ds) == 0) {
+			struct txb *b = link_txb(n, t, TALLY_WIRE_REPAIR);
+			if (dix != NIL && table_state(n, dix, &ds) == 0) {
 				if (tally_wire_room(&b->w) < 2) {
-					node_txb_flush(n, t, TALLY_WIRE_REPAIR);
-					b = node_txb_get(n, t, TALLY_WIRE_REPAIR);
+					link_txb_flush(n, t, TALLY_WIRE_REPAIR);
+					b = link_txb(n, t, TALLY_WIRE_REPAIR);
 				}
-				struct tally_wire_state dst = { .index = n->meta[dix].peer_ix[t],
+				struct tally_wire_state dst = { .index = n->table.meta[dix].peer_ix[t],
 								.kind = TALLY_WIRE_KIND_PNCOUNTER, .p = ds.p, .n = ds.n };
 				memcpy(dst.key, d->dep_key, 16);
 				(void)tally_wire_add_state(&b->w, &dst);
@@ -248,3 +243,12 @@ node_ae_ship(struct tally_node *n)
 	}
 }
 
+void
+ae_tick(struct tally_node *n)
+{
+	if (n->cfg.anti_entropy_ms > 0 && n->now >= n->ae.next) {
+		n->ae.next = n->now + ms_ns(n->cfg.anti_entropy_ms);
+		ae_digest_next(n);
+	}
+	ae_ship(n);
+}

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Copyright (c) 2026 The tally authors
  *
- * The status port of one node: GET /status (what tallyctl status shows),
- * /local/KEY (one replica's state), /fault (fault injection, for tests), and
- * whatever tallyd adds (the embedded cluster's /partition).
+ * The status port of one node: GET /status (what tallyctl status shows,
+ * built from each part's stats), /local/KEY (one replica's state), /fault
+ * (fault injection, for tests), and whatever tallyd adds (the embedded
+ * cluster's /partition).
  */
 
 #include <arpa/inet.h>
@@ -11,17 +12,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <xxhash.h>
-
-#include "node_int.h"
-#include "status.h"
-#include "vclock.h"
+#include "state.h"
 
 /* ---- status ---- */
 
@@ -57,31 +53,12 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	unsigned primary = 0, replica = 0, count;
 
 	n->now = node_now_ns();
-	tally_offload_stats(n->engine, &es);
-	tally_dp_stats(n->dp, &ds);
-	tally_wal_stats(n->wal, &ws);
-	tally_dedup_stats(n->dedup, &dd);
-	for (uint32_t i = 0; i < MAX_OPS; i++) {
-		const struct op *op = &n->ops[i];
-		if (op->kind != OP_WRITE || op->state != ST_SHIP)
-			continue;
-		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
-			if (op->targets & ~op->holders & (1u << t)) {
-				lag_ops[t]++;
-				if (n->now - op->started > lag_age[t])
-					lag_age[t] = n->now - op->started;
-			}
-	}
-	for (uint32_t ix = 0; ix < n->entries; ix++) {
-		const struct keymeta *k = &n->meta[ix];
-		tally_pncounter_t s;
-		uint8_t targets;
-		if (!k->used || (targets = node_handoff_targets(n, ix)) == 0 || node_state_of(n, ix, &s) != 0)
-			continue;
-		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
-			if ((targets & (1u << t)) && node_unconfirmed(n, k, &s, t) != 0)
-				hints[t]++;
-	}
+	tally_offload_stats(n->table.engine, &es);
+	tally_dp_stats(n->link.dp, &ds);
+	tally_wal_stats(n->log.wal, &ws);
+	tally_dedup_stats(n->opids.dedup, &dd);
+	origin_lag(n, lag_ops, lag_age);
+	handoff_hints(n, hints);
 	for (uint32_t p = 0; p < tally_placement_partitions(n->pl); p++) {
 		const uint8_t *ring = tally_placement_nodes(n->pl, p, &count);
 		primary += ring[0] == n->self;
@@ -89,7 +66,7 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 			replica += ring[i] == n->self;
 	}
 	put(&o, "{\"node\":%u,\"epoch\":%" PRIu32 ",\"mode\":\"%s\",\"backend\":\"%s\",\"uptime_ms\":%" PRIu64 ",",
-	    n->self, n->epoch, n->recovering_mode ? "recovering" : "normal", tally_offload_backend(n->engine),
+	    n->self, n->epoch, n->recovering_mode ? "recovering" : "normal", tally_offload_backend(n->table.engine),
 	    (n->now - n->started) / 1000000u);
 	put(&o, "\"quorum\":{\"n\":%u,\"w\":%u,\"r\":%u},", n->cfg.n, n->cfg.w, n->cfg.r);
 	put(&o, "\"partitions\":{\"total\":%" PRIu32 ",\"primary\":%u,\"replica\":%u},",
@@ -97,15 +74,16 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	put(&o, "\"members\":[");
 	bool first = true;
 	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
-		const struct member *m = &n->m[i];
+		const struct member *m = &n->members.m[i];
+		const struct ae_peer *ae = &n->ae.peer[i];
 		char ip[INET_ADDRSTRLEN];
 		struct in_addr a;
 		if (!m->present && i != n->self)
 			continue;
-		a.s_addr = htonl(i == n->self ? n->me.src_ip : m->addr.dst_ip);
+		a.s_addr = htonl(i == n->self ? n->link.me.src_ip : n->link.addr[i].dst_ip);
 		inet_ntop(AF_INET, &a, ip, sizeof(ip));
 		put(&o, "%s{\"id\":%u,\"addr\":\"%s:%u\",\"state\":\"%s\",", first ? "" : ",", i, ip,
-		    i == n->self ? n->me.src_port : m->addr.dst_port,
+		    i == n->self ? n->link.me.src_port : n->link.addr[i].dst_port,
 		    i == n->self ? "self" : m->up ? "up" : "down");
 		if (i == n->self)
 			put(&o, "\"epoch\":%" PRIu32, n->epoch);
@@ -116,15 +94,15 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 				",\"ae_records_sent\":%" PRIu64,
 			    m->epoch, m->last_heard ? (int64_t)((n->now - m->last_heard) / 1000000u) : -1, lag_ops[i],
 			    lag_age[i] / 1000000u, hints[i],
-			    n->ae[i].last_sync ? (int64_t)((n->now - n->ae[i].last_sync) / 1000000u) : -1, n->ae[i].len,
-			    n->ae[i].digests_in, n->ae[i].differ, n->ae[i].records);
+			    ae->last_sync ? (int64_t)((n->now - ae->last_sync) / 1000000u) : -1, ae->len, ae->digests_in,
+			    ae->differ, ae->records);
 		put(&o, "}");
 		first = false;
 	}
 	put(&o, "],\"keys\":{\"used\":%" PRIu64 ",\"capacity\":%" PRIu64 "},", es.keys_used, es.keys_capacity);
 	put(&o, "\"registers\":{\"used\":%" PRIu32 ",\"puts\":%" PRIu64 ",\"merges\":%" PRIu64
 		",\"most_siblings\":%" PRIu64 "},",
-	    n->mv_used, n->c.mv_puts, n->c.mv_merges, n->c.mv_siblings_max);
+	    n->regs.used, n->origin.mv_puts, n->regs.stats.merges, n->origin.mv_siblings_max);
 	put(&o, "\"requests\":{\"in_flight\":%" PRIu32 ",\"client_frames\":%" PRIu64 ",\"client_records\":%" PRIu64
 		",\"forwarded\":%" PRIu64 ",\"applied\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"reads\":%" PRIu64
 		",\"read_repairs_sent\":%" PRIu64 ",\"repairs_applied\":%" PRIu64 ",\"handoff_records\":%" PRIu64
@@ -135,18 +113,21 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 		",\"held_bad_dependency\":%" PRIu64 ",\"held_longest_ms\":%" PRIu64 ",\"dependency_fetches\":%" PRIu64
 		",\"pinned_retries\":%" PRIu64 ",\"pins_evicted\":%" PRIu64 ",\"notes_sent\":%" PRIu64
 		",\"notes_in\":%" PRIu64 ",\"noted_refused\":%" PRIu64 ",",
-	    n->nops, n->c.client_frames, n->c.client_records, n->c.forwarded, n->c.applied, n->c.duplicates,
-	    n->c.reads, n->c.repairs_sent, n->c.repairs_applied, n->c.handoff_records, n->c.handoff_dropped_keys,
-	    n->c.recoveries, n->c.table_full, n->c.tokens_in, n->c.tokens_refused, n->c.token_waits, n->c.not_yet,
-	    n->c.token_checks_nic, n->c.causal_writes, n->c.causal_in, n->nheld, n->c.held_total, n->c.held_dropped,
-	    n->c.held_bad_dep, n->c.held_max_ns / 1000000u, n->c.fetches, n->c.pinned_retries, n->c.pins_evicted,
-	    n->c.notes_sent, n->c.notes_in, n->c.noted_refused);
+	    n->ops.nops, n->clients.stats.frames, n->coord.client_records, n->coord.forwarded, n->origin.applied,
+	    n->origin.duplicates, n->reads.reads, n->reads.repairs_sent, n->reads.repairs_applied,
+	    n->handoff.stats.records, n->handoff.stats.dropped_keys, n->recovery.recoveries, n->table.stats.table_full,
+	    n->coord.tokens_in, n->coord.tokens_refused, n->reads.token_waits, n->reads.not_yet + n->origin.not_yet,
+	    n->reads.token_checks_nic + n->causal.stats.token_checks_nic, n->causal.stats.causal_writes,
+	    n->causal.stats.causal_in, n->causal.nheld, n->causal.stats.held_total, n->causal.stats.held_dropped,
+	    n->causal.stats.held_bad_dep, n->causal.stats.held_max_ns / 1000000u, n->causal.stats.fetches,
+	    n->coord.pinned_retries, n->opids.stats.pins_evicted, n->opids.stats.notes_sent, n->opids.stats.notes_in,
+	    n->opids.stats.noted_refused);
 	put(&o, "\"replies\":{");
 	for (unsigned s = 0; s < TALLY_STATUS_END; s++)
-		put(&o, "%s\"%s\":%" PRIu64, s ? "," : "", tally_status_name(s), n->c.replies[s]);
+		put(&o, "%s\"%s\":%" PRIu64, s ? "," : "", tally_status_name(s), n->reply.stats.replies[s]);
 	put(&o, "},\"client_drops\":{");
 	for (unsigned v = 1; v < TALLY_WIRE_VERDICT_END; v++)
-		put(&o, "%s\"%s\":%" PRIu64, v > 1 ? "," : "", tally_wire_verdict_name(v), n->c.client_drops[v]);
+		put(&o, "%s\"%s\":%" PRIu64, v > 1 ? "," : "", tally_wire_verdict_name(v), n->clients.stats.drops[v]);
 	put(&o, "}},");
 	put(&o, "\"offload\":{\"frames\":%" PRIu64 ",\"consumed\":%" PRIu64 ",\"to_host\":%" PRIu64
 		",\"dropped\":%" PRIu64 ",\"records_merged\":%" PRIu64 ",\"records_host\":%" PRIu64 ",\"drops\":{",
@@ -199,8 +180,8 @@ local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
 	if (len == 0)
 		return snprintf(buf, cap, "{\"error\":\"a key is 1..64 bytes\"}\n"), 400;
 	tally_wire_key_id(key, len, id);
-	for (uint32_t i = 0; i < n->entries; i++) {
-		const struct mventry *e = &n->mv[i];
+	for (uint32_t i = 0; i < n->table.entries; i++) {
+		const struct mventry *e = &n->regs.mv[i];
 		if (!e->used || memcmp(e->key, id, 16) != 0)
 			continue;
 		/* an MV-register: its values (printable bytes as they are, others as \u00XX) */
@@ -216,13 +197,13 @@ local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
 		put(&o, "]}\n");
 		return 200;
 	}
-	uint32_t ix = node_key_find(n, id);
-	if (node_state_of(n, ix, &s) != 0)
+	uint32_t ix = table_find(n, id);
+	if (table_state(n, ix, &s) != 0)
 		return snprintf(buf, cap, "{\"error\":\"the offload engine failed\"}\n"), 500;
 	unsigned status = TALLY_OK;
-	int64_t v = node_value_of(&s, &status);
+	int64_t v = reply_value_of(&s, &status);
 	put(&o, "{\"node\":%u,\"found\":%s,\"replica\":%s,\"value\":%" PRId64 ",\"p\":[", n->self,
-	    ix == NIL ? "false" : "true", preferred_mask(n, id) & (1u << n->self) ? "true" : "false", v);
+	    ix == NIL ? "false" : "true", preferred_here(n, id) ? "true" : "false", v);
 	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
 		put(&o, "%s%" PRIu64, i ? "," : "", s.p.slot[i]);
 	put(&o, "],\"n\":[");
@@ -246,8 +227,8 @@ fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 		return snprintf(buf, cap, "{\"error\":\"fault injection is off ([node] fault_injection = 0)\"}\n"), 403;
 	if (strcmp(q, "clear") == 0) {
 		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
-			if (n->m[i].present)
-				(void)tally_dp_set_fault(n->dp, n->m[i].addr.dst_ip, NULL);
+			if (n->members.m[i].present)
+				(void)tally_dp_set_fault(n->link.dp, n->link.addr[i].dst_ip, NULL);
 		n->broken_dedup = n->broken_tokens = false;
 		node_note(n, "fault injection: cleared");
 		return snprintf(buf, cap, "{\"faults\":\"cleared\"}\n"), 200;
@@ -291,10 +272,10 @@ fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 				return snprintf(buf, cap, "{\"error\":\"unknown or out of range: '%s'\"}\n", kv), 400;
 		}
 	}
-	if (peer >= TALLY_MAX_NODES || !n->m[peer].present)
+	if (peer >= TALLY_MAX_NODES || !n->members.m[peer].present)
 		return snprintf(buf, cap, "{\"error\":\"want /fault?peer=N&delay=MS&jitter=MS&loss=PCT&dup=PCT&"
 					"corrupt=PCT, /fault?delay=N&ms=MS or /fault?clear\"}\n"), 400;
-	if (tally_dp_set_fault(n->dp, n->m[peer].addr.dst_ip, &f) != 0)
+	if (tally_dp_set_fault(n->link.dp, n->link.addr[peer].dst_ip, &f) != 0)
 		return snprintf(buf, cap, "{\"error\":\"too many fault rules\"}\n"), 400;
 	node_note(n, "fault injection: frames to node %u: delay %.1f ms, jitter %.1f ms, loss %.2f%%, duplicated "
 		     "%.2f%%, corrupted %.2f%%", peer, f.delay_ns / 1e6, f.jitter_ns / 1e6, f.loss_ppm / 1e4,
@@ -324,8 +305,8 @@ admin_respond(struct tally_node *n, struct admin_conn *c)
 	} else if (strncmp(path, "/fault?", 7) == 0) {
 		code = fault_json(n, path + 7, body, sizeof(body));
 		len = strlen(body);
-	} else if (n->admin_fn != NULL) {
-		code = n->admin_fn(n->admin_ctx, path, body, sizeof(body));
+	} else if (n->admin.fn != NULL) {
+		code = n->admin.fn(n->admin.ctx, path, body, sizeof(body));
 		len = strlen(body);
 	} else {
 		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"no such path; try /status or /local/KEY\"}\n");
@@ -348,25 +329,25 @@ admin_respond(struct tally_node *n, struct admin_conn *c)
 }
 
 unsigned
-node_admin_poll(struct tally_node *n)
+admin_poll(struct tally_node *n)
 {
 	unsigned work = 0;
-	int fd = accept4(n->admin_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = accept4(n->admin.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd >= 0) {
 		unsigned i;
-		for (i = 0; i < ADMIN_CONNS && n->admin[i].fd >= 0; i++)
+		for (i = 0; i < ADMIN_CONNS && n->admin.conn[i].fd >= 0; i++)
 			;
 		if (i == ADMIN_CONNS) {
 			close(fd);
 		} else {
-			n->admin[i].fd = fd;
-			n->admin[i].got = 0;
+			n->admin.conn[i].fd = fd;
+			n->admin.conn[i].got = 0;
 		}
 		work++;
 	}
 	for (unsigned i = 0; i < ADMIN_CONNS; i++) {
-		struct admin_conn *c = &n->admin[i];
+		struct admin_conn *c = &n->admin.conn[i];
 		if (c->fd < 0)
 			continue;
 		ssize_t k = read(c->fd, c->req + c->got, sizeof(c->req) - 1 - c->got);
@@ -390,7 +371,7 @@ node_admin_poll(struct tally_node *n)
 void
 tally_node_set_admin(struct tally_node *n, tally_node_admin_fn fn, void *ctx)
 {
-	n->admin_fn = fn;
-	n->admin_ctx = ctx;
+	n->admin.fn = fn;
+	n->admin.ctx = ctx;
 }
 

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * The client socket: CLIENT_REQUEST datagrams, checked and handed to the
+ * coordinator.
+ */
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "state.h"
+
+static void
+datagram(struct tally_node *n, const uint8_t *p, size_t len, const struct sockaddr_in *sa)
+{
+	struct tally_wire_frame f;
+	enum tally_wire_verdict v;
+	struct reply_to to = { .node = false, .sa = *sa };
+
+	n->clients.stats.frames++;
+	v = tally_wire_decode_payload(p, len, &n->keys, &f);
+	if (v == TALLY_WIRE_OK && f.hdr.type != TALLY_WIRE_CLIENT_REQUEST)
+		v = TALLY_WIRE_DROP_BAD_TYPE;
+	if (v != TALLY_WIRE_OK) {
+		n->clients.stats.drops[v]++;
+		if (n->now - n->clients.last_warn > 1000000000u) {
+			char ip[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
+			node_note(n, "refused a client frame from %s:%u: %s", ip, ntohs(sa->sin_port),
+				  tally_wire_verdict_name(v));
+			n->clients.last_warn = n->now;
+		}
+		/* An authenticated frame with a bad record: answer each record, since
+		 * its op ids are at fixed offsets, that nothing in it was applied. */
+		if (v == TALLY_WIRE_DROP_BAD_RECORD) {
+			size_t rs = tally_wire_record_size(TALLY_WIRE_CLIENT_REQUEST);
+			size_t count = (len - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / rs;
+			for (size_t i = 0; i < count; i++) {
+				const uint8_t *r = p + TALLY_WIRE_HDR_LEN + rs * i;
+				uint64_t client, seq;
+				memcpy(&client, r + 8, 8);
+				memcpy(&seq, r + 16, 8);
+				unsigned op = r[0] >= 1 && r[0] <= 4 ? r[0] : TALLY_WIRE_OP_GET;
+				reply_to(n, &to, op, client, seq, NULL, 0, TALLY_E_BAD_REQUEST, 0, NULL, 0);
+			}
+		}
+		return;
+	}
+	for (unsigned i = 0; i < f.hdr.count; i++) {
+		struct tally_wire_client c;
+		tally_wire_get_client(&f, i, &c);
+		coord_request(n, &c, &to, false);
+	}
+}
+
+unsigned
+clients_poll(struct tally_node *n)
+{
+	static uint8_t bufs[CLIENT_BURST][TALLY_WIRE_MAX_PAYLOAD + 64];
+	struct mmsghdr msgs[CLIENT_BURST];
+	struct iovec iov[CLIENT_BURST];
+	struct sockaddr_in sa[CLIENT_BURST];
+
+	for (unsigned i = 0; i < CLIENT_BURST; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = sizeof(bufs[i]);
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &sa[i];
+		msgs[i].msg_hdr.msg_namelen = sizeof(sa[i]);
+	}
+	int got = recvmmsg(n->reply.client_fd, msgs, CLIENT_BURST, MSG_DONTWAIT, NULL);
+	if (got <= 0)
+		return 0;
+	for (int i = 0; i < got; i++)
+		datagram(n, bufs[i], msgs[i].msg_len, &sa[i]);
+	return (unsigned)got;
+}

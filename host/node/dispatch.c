@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * Frames from the cluster link, handed to the part that owns each type;
+ * and the REPLICATE records the NIC merged itself, logged and acked after
+ * the commit.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+
+/* REPLICATE records the NIC could not place: place them here, merge, ack after the commit. */
+static void
+on_replicate(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	struct tally_offload_completion c[TALLY_WIRE_MAX_SLOTS];
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < f->hdr.count && k < TALLY_WIRE_MAX_SLOTS; i++) {
+		struct tally_wire_slot s;
+
+		tally_wire_get_slot(f, i, &s);
+		if (table_merge_slot(n, &s, &c[k]) == 0)
+			k++; /* else unacked: the sender keeps trying, and counts us out */
+	}
+	if (k > 0)
+		log_ack_later(n, &f->addr, &f->hdr, c, k);
+}
+
+static void
+on_replicate_ack(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_slot s;
+
+		tally_wire_get_slot(f, i, &s);
+		handoff_on_ack(n, f->hdr.sender, &s);
+		origin_on_ack(n, f->hdr.sender, &s);
+	}
+}
+
+/* CLIENT_REPLY from a node: a note of an op id it applied, or an answer to a write we forwarded. */
+static void
+on_client_reply(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_client c;
+
+		tally_wire_get_client(f, i, &c);
+		if (c.status == TALLY_OK && c.op != TALLY_WIRE_OP_GET && c.sib_index == 0)
+			opids_on_note(n, &c);
+		if (c.key_len > 0)
+			coord_on_answer(n, &c);
+	}
+}
+
+static int
+dot_cmp(const void *a, const void *b)
+{
+	const struct tally_mvreg_sibling *x = a, *y = b;
+
+	if (x->dot.node != y->dot.node)
+		return x->dot.node < y->dot.node ? -1 : 1;
+	return x->dot.counter < y->dot.counter ? -1 : x->dot.counter > y->dot.counter;
+}
+
+/*
+ * Read one register from an MVSTATE frame at record *i: a state's k
+ * siblings come together, and anything else is not taken. @return whether
+ * *reg holds a whole state (then the caller finalises it); *i moves past it.
+ */
+static bool
+mv_take(const struct tally_wire_frame *f, unsigned *i, struct tally_wire_mvstate *m, tally_mvreg_t *reg)
+{
+	tally_wire_get_mvstate(f, *i, m);
+	tally_mvreg_init(reg);
+	reg->ctx = m->ctx;
+	unsigned k = m->purpose == 0 && m->status == 0 ? m->sib_count : 0;
+	if (k == 0) {
+		(*i)++;
+		return true;
+	}
+	bool whole = m->sib_index == 0 && *i + k <= f->hdr.count && (reg->sib = calloc(k, sizeof(*reg->sib))) != NULL;
+	for (unsigned j = 0; whole && j < k; j++) {
+		struct tally_wire_mvstate s;
+		tally_wire_get_mvstate(f, *i + j, &s);
+		whole = memcmp(s.key, m->key, 16) == 0 && s.sib_index == j && s.sib_count == k;
+		reg->sib[j].dot.node = s.dot_node;
+		reg->sib[j].dot.counter = s.dot_counter;
+		reg->sib[j].len = s.value_len;
+		memcpy(reg->sib[j].value, s.value, s.value_len);
+	}
+	if (!whole) {
+		tally_mvreg_fini(reg);
+		(*i)++;
+		return false;
+	}
+	reg->cap = reg->count = k;
+	qsort(reg->sib, k, sizeof(*reg->sib), dot_cmp);
+	*i += k;
+	return true;
+}
+
+/* MVSTATE frames: registers pushed to us, acks of ours, answers to our reads. */
+static void
+on_mvstate(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	unsigned from = f->hdr.sender;
+
+	for (unsigned i = 0; i < f->hdr.count;) {
+		struct tally_wire_mvstate m;
+		tally_mvreg_t reg;
+
+		if (!mv_take(f, &i, &m, &reg))
+			continue;
+		bool found = m.status == 0;
+		if (m.purpose == 1) {
+			handoff_on_mv_ack(n, from, m.key, &reg.ctx);
+			origin_on_mv_ack(n, from, m.key, &reg.ctx);
+		} else if (f->hdr.ref != 0) {
+			uint32_t match[16];
+			uint64_t gen[16];
+			unsigned nm = reads_answered(n, m.key, from, f->hdr.ref, match, gen, 16);
+			for (unsigned q = 0; q < nm; q++)
+				if (reads_still(n, match[q], gen[q]))
+					reads_got_register(n, match[q], from, found ? &reg : NULL, m.lww);
+		} else if (found) {
+			regs_merge_in(n, from, m.key, &reg, m.lww);
+		}
+		tally_mvreg_fini(&reg);
+	}
+}
+
+/* A CLIENT_REQUEST forwarded by a coordinator: the addresses say which node. */
+static void
+on_forwarded(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	unsigned peer = TALLY_MAX_NODES;
+
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		if (n->members.m[i].present && n->link.addr[i].dst_ip == f->addr.src_ip &&
+		    n->link.addr[i].dst_port == f->addr.src_port)
+			peer = i;
+	if (peer == TALLY_MAX_NODES)
+		return;
+	struct reply_to to = { .node = true, .peer = (uint16_t)peer };
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_client c;
+		tally_wire_get_client(f, i, &c);
+		coord_request(n, &c, &to, true);
+	}
+}
+
+void
+dispatch_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *hf)
+{
+	struct tally_node *n = ctx;
+	const struct tally_wire_frame *f = hf->frame;
+
+	(void)dp;
+	if (f->hdr.type == TALLY_WIRE_CLIENT_REQUEST) {
+		on_forwarded(n, f);
+		return;
+	}
+	members_heard(n, &f->addr, &f->hdr);
+	switch (f->hdr.type) {
+	case TALLY_WIRE_REPLICATE:
+		on_replicate(n, f);
+		break;
+	case TALLY_WIRE_REPLICATE_ACK:
+		on_replicate_ack(n, f);
+		break;
+	case TALLY_WIRE_READ_REQUEST:
+		reads_on_request(n, f);
+		break;
+	case TALLY_WIRE_READ_REPLY:
+		reads_on_reply(n, f);
+		break;
+	case TALLY_WIRE_REPAIR:
+		reads_on_repair(n, f);
+		break;
+	case TALLY_WIRE_CLIENT_REPLY:
+		on_client_reply(n, f);
+		break;
+	case TALLY_WIRE_DIGEST:
+		ae_on_digest(n, f); /* with no records: a heartbeat, already heard */
+		break;
+	case TALLY_WIRE_CAUSAL:
+		causal_on_frame(n, f);
+		break;
+	case TALLY_WIRE_MVSTATE:
+		on_mvstate(n, f);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+dispatch_merged(void *ctx, struct tally_dp *dp, const struct tally_offload_rxinfo *info,
+		const struct tally_offload_completion *c, unsigned cnt)
+{
+	struct tally_node *n = ctx;
+
+	(void)dp;
+	members_heard(n, &info->addr, &info->hdr);
+	for (unsigned i = 0; i < cnt; i++) {
+		log_slot(n, c[i].key, c[i].origin, c[i].p, c[i].n);
+		if (c[i].index < n->table.entries)
+			table_changed(n, c[i].index, c[i].origin);
+	}
+	log_ack_later(n, &info->addr, &info->hdr, c, cnt);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ */
+
+/**
+ * @file
+ * The cluster link of a node: where each member is (its addresses, its
+ * MAC once heard), and the frames being filled for each peer and type,
+ * sent through the dataplane (dataplane/dp.h). Knows nothing of what the
+ * records mean.
+ */
+
+#ifndef TALLY_NODE_LINK_H
+#define TALLY_NODE_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "dp.h"
+#include "wire.h"
+
+/** A frame being filled for one peer and type. */
+struct txb {
+	bool open;
+	struct tally_wire_writer w;
+	uint64_t seq;
+	uint8_t buf[FRAME_BUF];
+};
+
+struct node_link {
+	struct tally_dp *dp;
+	struct tally_wire_addr me;                    /* our own addresses (src_*) */
+	struct tally_wire_addr addr[TALLY_MAX_NODES]; /* from us to each member (dst_*) */
+	bool mac_known[TALLY_MAX_NODES];
+	struct txb tx[TALLY_MAX_NODES][TALLY_WIRE_TYPE_END];
+};
+
+/** Begin a frame of @p type with @p ref to @p peer in @p buf; *seq (if given) is its sequence. */
+void link_frame_begin(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf, unsigned peer, unsigned type,
+		      uint64_t ref, uint64_t *seq);
+
+/** Finish a frame begun with link_frame_begin() and send it. */
+void link_send(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf);
+
+/** The frame of @p type open to @p peer, with room for a record. */
+struct txb *link_txb(struct tally_node *n, unsigned peer, unsigned type);
+
+/** Send the open frame of @p type to @p peer, if it holds records. */
+void link_txb_flush(struct tally_node *n, unsigned peer, unsigned type);
+
+/** Send every open frame, then the dataplane's burst. */
+void link_flush_all(struct tally_node *n);
+
+/** Member @p peer's frames come from @p mac: address it there from now on. */
+void link_learn_mac(struct tally_node *n, unsigned peer, const uint8_t mac[6]);
+
+/** A heartbeat to @p peer: a DIGEST frame with no records. */
+void link_heartbeat(struct tally_node *n, unsigned peer);
+
+/** An MV-register ack to @p peer: we hold @p key's register up to @p ctx. */
+void link_mv_ack(struct tally_node *n, unsigned peer, const uint8_t key[16], const tally_vec_t *ctx);
+
+#endif /* TALLY_NODE_LINK_H */

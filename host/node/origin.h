@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ */
+
+/**
+ * @file
+ * Writes at their origin (docs/cluster.md#writes): the op id is checked,
+ * our own slot raised and logged; after the commit the slot's state is
+ * shipped to the other targets, and the write is answered once W of them
+ * hold it. MV-register puts take the same path with a register.
+ */
+
+#ifndef TALLY_NODE_ORIGIN_H
+#define TALLY_NODE_ORIGIN_H
+
+#include <stdint.h>
+
+#include "base.h"
+#include "wire.h"
+
+struct origin_stats {
+	uint64_t applied, duplicates, not_yet;
+	uint64_t mv_puts, mv_siblings_max;
+};
+
+/** Apply write @p oi here, its origin (or park it on a recovery or a dependency). */
+void origin_apply(struct tally_node *n, uint32_t oi);
+
+/** Write @p oi is durable here (ST_COMMITTED): ship it, count ourselves, answer if W hold it. */
+void origin_committed(struct tally_node *n, uint32_t oi);
+
+/** A replica's REPLICATE_ACK record: writes of ours it now holds. */
+void origin_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot *a);
+
+/** A replica's register ack: puts of ours it now holds. */
+void origin_on_mv_ack(struct tally_node *n, unsigned from, const uint8_t key[16], const tally_vec_t *ctx);
+
+/** Write @p oi's deadline and retransmission (the poll loop's scan). */
+void origin_tick(struct tally_node *n, uint32_t oi);
+
+/** Writes each member has not acked yet, and the oldest one's age in ns, for the status page. */
+void origin_lag(const struct tally_node *n, uint64_t ops[TALLY_MAX_NODES], uint64_t age[TALLY_MAX_NODES]);
+
+#endif /* TALLY_NODE_ORIGIN_H */

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * What a node keeps across restarts: the identity file of its data
+ * directory, its snapshots, and the replay of log and snapshot at start.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "state.h"
+
+struct dedup_fill {
+	struct tally_wal *w;
+	int rc;
+};
+
+static void
+dedup_visit(void *ctx, uint64_t client, uint64_t highest, const uint64_t *bits, uint32_t words)
+{
+	struct dedup_fill *d = ctx;
+	struct tally_wal_rec r = { .type = TALLY_WAL_DEDUP, .client = client, .seq = highest, .words = words,
+				   .bits = bits };
+
+	if (d->rc == 0)
+		d->rc = tally_wal_snapshot_add(d->w, &r);
+}
+
+static int
+snapshot_fill(void *ctx, struct tally_wal *w)
+{
+	struct tally_node *n = ctx;
+	struct dedup_fill d = { w, 0 };
+
+	for (uint32_t ix = 0; ix < n->table.entries; ix++) {
+		struct tally_wal_rec r = { .type = TALLY_WAL_STATE };
+		int rc;
+
+		if (!n->table.meta[ix].used)
+			continue;
+		if (tally_offload_read(n->table.engine, ix, &r.state) != 0)
+			return -EIO;
+		memcpy(r.key, n->table.meta[ix].key, 16);
+		rc = tally_wal_snapshot_add(w, &r);
+		if (rc == 0 && n->table.meta[ix].recovered && n->recovering_mode) {
+			r.type = TALLY_WAL_RECOVERED;
+			rc = tally_wal_snapshot_add(w, &r);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	for (uint32_t i = 0; i < n->regs.entries && d.rc == 0; i++) {
+		struct mventry *e = &n->regs.mv[i];
+		if (!e->used)
+			continue;
+		struct tally_wal_rec r = { .type = TALLY_WAL_MVREG, .mv = &e->reg, .mv_lww = e->lww };
+		memcpy(r.key, e->key, 16);
+		d.rc = tally_wal_snapshot_add(w, &r);
+	}
+	tally_dedup_foreach(n->opids.dedup, dedup_visit, &d);
+	if (d.rc == 0 && tally_dedup_has_evicted(n->opids.dedup)) {
+		struct tally_wal_rec r = { .type = TALLY_WAL_EVICTED, .client = 1 };
+		d.rc = tally_wal_snapshot_add(w, &r);
+	}
+	return d.rc;
+}
+
+int
+persist_snapshot(struct tally_node *n)
+{
+	return tally_wal_snapshot(n->log.wal, snapshot_fill, n);
+}
+
+int
+persist_replay(void *ctx, const struct tally_wal_rec *r)
+{
+	struct tally_node *n = ctx;
+	uint32_t ix;
+	int rc;
+
+	switch (r->type) {
+	case TALLY_WAL_SLOT: {
+		struct tally_wire_slot s = { .kind = TALLY_WIRE_KIND_PNCOUNTER, .origin = r->origin, .p = r->p, .n = r->n };
+		memcpy(s.key, r->key, 16);
+		rc = table_get(n, r->key, &ix);
+		if (rc != 0)
+			return rc == TALLY_E_TABLE_FULL ? -ENOSPC : -EIO;
+		s.index = ix;
+		return tally_offload_apply_slots(n->table.engine, &s, 1, NULL) == 1 ? 0 : -EIO;
+	}
+	case TALLY_WAL_STATE: {
+		struct tally_wire_state st = { .kind = TALLY_WIRE_KIND_PNCOUNTER, .p = r->state.p, .n = r->state.n };
+		memcpy(st.key, r->key, 16);
+		rc = table_get(n, r->key, &ix);
+		if (rc != 0)
+			return rc == TALLY_E_TABLE_FULL ? -ENOSPC : -EIO;
+		st.index = ix;
+		return tally_offload_apply_states(n->table.engine, &st, 1) == 1 ? 0 : -EIO;
+	}
+	case TALLY_WAL_OPID:
+		(void)tally_dedup_record(n->opids.dedup, (tally_opid_t){ r->client, r->seq });
+		return 0;
+	case TALLY_WAL_DEDUP:
+		return tally_dedup_restore(n->opids.dedup, r->client, r->seq, r->bits, r->words);
+	case TALLY_WAL_RECOVERED:
+		ix = table_find(n, r->key);
+		if (ix != NIL)
+			n->table.meta[ix].recovered = true;
+		return 0;
+	case TALLY_WAL_EVICTED:
+		tally_dedup_mark_evicted(n->opids.dedup);
+		return 0;
+	case TALLY_WAL_MVREG: {
+		struct mventry *e = regs_find(n, r->key, true);
+		if (e == NULL)
+			return -ENOSPC;
+		e->lww = e->lww || r->mv_lww;
+		return tally_mvreg_merge(&e->reg, r->mv) == 0 ? 0 : -ENOMEM;
+	}
+	case TALLY_WAL_DROP:
+		ix = table_find(n, r->key);
+		if (ix != NIL)
+			(void)table_free(n, ix);
+		return 0;
+	}
+	return 0;
+}
+
+int
+persist_identity(struct tally_node *n, bool bootstrap, char *err, size_t errlen)
+{
+	char path[TALLY_CONFIG_PATH_MAX + 32], tmp[TALLY_CONFIG_PATH_MAX + 32];
+	unsigned id = 0, epoch = 0, recovering = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/identity", n->cfg.data_dir);
+	snprintf(tmp, sizeof(tmp), "%s/identity.tmp", n->cfg.data_dir);
+	f = fopen(path, "r");
+	if (f != NULL) {
+		int got = fscanf(f, "tally node %u epoch %u recovering %u", &id, &epoch, &recovering);
+		fclose(f);
+		if (got != 3) {
+			snprintf(err, errlen, "%s: not a tally identity file", path);
+			return -EINVAL;
+		}
+		if (id != n->self) {
+			snprintf(err, errlen, "%s: this data directory belongs to node %u, not node %u", path, id, n->self);
+			return -EINVAL;
+		}
+	} else if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	} else {
+		/* No identity: a new node, or one whose directory was lost. Only the
+		 * operator knows which; unless told it is new, assume the worst. */
+		recovering = !bootstrap;
+	}
+	n->epoch = epoch + 1;
+	n->recovering_mode = recovering != 0;
+	f = fopen(tmp, "w");
+	if (f == NULL || fprintf(f, "tally node %u epoch %u recovering %u\n", n->self, n->epoch, recovering) < 0 ||
+	    fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		return -EIO;
+	}
+	int dfd = open(n->cfg.data_dir, O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ *
+ * Answers to clients: CLIENT_REPLY records, to the client's address (one
+ * open frame per client address per round) or to the coordinator node that
+ * forwarded the request; and the tokens they carry.
+ */
+
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "state.h"
+
+static struct creply *
+creply_for(struct tally_node *n, const struct sockaddr_in *sa)
+{
+	struct creply *free_slot = NULL;
+
+	for (unsigned i = 0; i < MAX_CREPLY; i++) {
+		struct creply *c = &n->reply.open[i];
+		if (c->open && c->sa.sin_addr.s_addr == sa->sin_addr.s_addr && c->sa.sin_port == sa->sin_port &&
+		    tally_wire_room(&c->w) > 0)
+			return c;
+		if (!c->open && free_slot == NULL)
+			free_slot = c;
+	}
+	return free_slot;
+}
+
+static void
+creply_flush(struct tally_node *n, struct creply *c)
+{
+	if (!c->open)
+		return;
+	c->open = false;
+	size_t len = tally_wire_finish(&c->w, &n->keys);
+	/* Clients speak UDP through the kernel: send the payload alone. */
+	(void)sendto(n->reply.client_fd, c->buf + TALLY_WIRE_L2L4_LEN, len - TALLY_WIRE_L2L4_LEN, MSG_DONTWAIT,
+		     (const struct sockaddr *)&c->sa, sizeof(c->sa));
+}
+
+void
+reply_flush_all(struct tally_node *n)
+{
+	for (unsigned i = 0; i < MAX_CREPLY; i++)
+		creply_flush(n, &n->reply.open[i]);
+}
+
+void
+reply_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wire_client *rp)
+{
+	struct tally_wire_client r = *rp;
+
+	if (r.status < TALLY_STATUS_END && r.sib_index == 0)
+		n->reply.stats.replies[r.status]++;
+	if (to->node) {
+		(void)tally_wire_add_client(&link_txb(n, to->peer, TALLY_WIRE_CLIENT_REPLY)->w, &r);
+		return;
+	}
+	struct creply *c = creply_for(n, &to->sa);
+	if (c == NULL) {
+		creply_flush(n, &n->reply.open[0]);
+		c = &n->reply.open[0];
+	}
+	if (!c->open) {
+		struct tally_wire_addr a = { 0 };
+		struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REPLY, .sender = (uint16_t)n->self,
+					    .epoch = n->epoch, .seq = tally_dp_next_seq(n->link.dp) };
+		c->sa = to->sa;
+		(void)tally_wire_begin(&c->w, c->buf, sizeof(c->buf), 0, &a, &h);
+		c->open = true;
+	}
+	(void)tally_wire_add_client(&c->w, &r);
+}
+
+void
+reply_to(struct tally_node *n, const struct reply_to *to, unsigned cop, uint64_t client, uint64_t seq,
+	 const uint8_t *keybytes, unsigned keylen, unsigned status, int64_t value, const uint8_t *tok, unsigned toklen)
+{
+	struct tally_wire_client r = {
+		.op = (uint8_t)cop, .status = (uint16_t)status, .value = value, .client = client, .seq = seq,
+		.key_len = (uint8_t)keylen, .token_len = (uint8_t)toklen,
+	};
+
+	if (keylen > 0)
+		memcpy(r.key, keybytes, keylen);
+	if (toklen > 0)
+		memcpy(r.token, tok, toklen);
+	reply_rec(n, to, &r);
+}
+
+void
+reply_op(struct tally_node *n, struct op *o, unsigned status, int64_t value)
+{
+	if (o->replied || o->recover)
+		return;
+	o->replied = true;
+	reply_to(n, &o->to, o->cop, o->client, o->seq, o->keybytes, o->keylen, status, value, o->tok, o->toklen);
+}
+
+int64_t
+reply_value_of(const tally_pncounter_t *s, unsigned *status)
+{
+	int64_t v = 0;
+
+	if (tally_pn_value(s, &v) != 0)
+		*status = TALLY_E_OVERFLOW;
+	return v;
+}
+
+/* Answer a read of a register: one record per sibling, the merged context as the token. */
+static void
+reply_siblings(struct tally_node *n, struct op *o)
+{
+	struct tally_token t = { .kind = TALLY_TOKEN_REGISTER, .issued = (uint32_t)time(NULL) };
+	unsigned k = o->mvr->count > 255 ? 255 : o->mvr->count;
+	uint8_t tok[TALLY_TOKEN_LEN];
+
+	t.s.p = o->mvr->ctx;
+	memcpy(t.key, o->key, 16);
+	tally_token_encode(&t, n->token_key, tok);
+	for (unsigned i = 0; i < k; i++) {
+		struct tally_wire_client r = {
+			.op = o->cop, .status = TALLY_OK, .value = k, .client = o->client, .seq = o->seq,
+			.sib_index = (uint8_t)i, .sib_count = (uint8_t)k, .key_len = o->keylen,
+			.value_len = (uint8_t)o->mvr->sib[i].len, .token_len = TALLY_TOKEN_LEN,
+		};
+		memcpy(r.key, o->keybytes, o->keylen);
+		memcpy(r.val, o->mvr->sib[i].value, o->mvr->sib[i].len);
+		memcpy(r.token, tok, TALLY_TOKEN_LEN);
+		reply_rec(n, &o->to, &r);
+	}
+	o->replied = true;
+}
+
+void
+reply_value(struct tally_node *n, struct op *o, const tally_pncounter_t *s)
+{
+	if (o->mvr != NULL && o->mvr->count > 0) { /* the key is a register: its siblings */
+		reply_siblings(n, o);
+		return;
+	}
+	struct tally_token t = { .issued = (uint32_t)time(NULL), .s = *s };
+	unsigned status = TALLY_OK;
+	int64_t v = reply_value_of(s, &status);
+
+	if (o->has_need)
+		tally_pn_merge(&t.s, &o->need);
+	memcpy(t.key, o->key, 16);
+	tally_token_encode(&t, n->token_key, o->tok);
+	o->toklen = TALLY_TOKEN_LEN;
+	reply_op(n, o, status, v);
+}
+
+void
+reply_put(struct tally_node *n, struct op *o, const tally_mvreg_t *reg)
+{
+	struct tally_token t = { .kind = TALLY_TOKEN_REGISTER, .issued = (uint32_t)time(NULL) };
+
+	t.s.p = reg->ctx;
+	memcpy(t.key, o->key, 16);
+	tally_token_encode(&t, n->token_key, o->tok);
+	o->toklen = TALLY_TOKEN_LEN;
+	reply_op(n, o, TALLY_OK, reg->count);
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 The tally authors
+ */
+
+/**
+ * @file
+ * Answers to clients: CLIENT_REPLY records, to a client's address over the
+ * client socket (one frame per client per round) or to the coordinator
+ * node that forwarded the request. Owns the open reply frames and the
+ * count of answers by status. Decides nothing about an operation.
+ */
+
+#ifndef TALLY_NODE_REPLY_H
+#define TALLY_NODE_REPLY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "mvreg.h"
+#include "status.h"
+#include "wire.h"
+
+struct op;
+
+#define MAX_CREPLY 8 /* client addresses with a reply frame open in one round */
+
+struct creply {
+	bool open;
+	struct sockaddr_in sa;
+	struct tally_wire_writer w;
+	uint8_t buf[FRAME_BUF];
+};
+
+struct reply_stats {
+	uint64_t replies[TALLY_STATUS_END]; /* answers by status */
+};
+
+struct node_reply {
+	int client_fd;
+	struct creply open[MAX_CREPLY];
+	struct reply_stats stats;
+};
+
+/** Send one CLIENT_REPLY record to @p to. */
+void reply_to(struct tally_node *n, const struct reply_to *to, unsigned cop, uint64_t client, uint64_t seq,
+	      const uint8_t *keybytes, unsigned keylen, unsigned status, int64_t value, const uint8_t *tok,
+	      unsigned toklen);
+
+/** Send a prepared CLIENT_REPLY record to @p to. */
+void reply_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wire_client *r);
+
+/** Answer op @p o (once; never an internal read) with @p status and @p value, and its token if it has one. */
+void reply_op(struct tally_node *n, struct op *o, unsigned status, int64_t value);
+
+/** Answer a read or write with the state @p s: its value, and a token that the session has seen @p s
+ * (and what its own token said). A read of an MV-register answers its siblings instead. */
+void reply_value(struct tally_node *n, struct op *o, const tally_pncounter_t *s);
+
+/** Answer a put: its token is the register's context, its value the sibling count. */
+void reply_put(struct tally_node *n, struct op *o, const tally_mvreg_t *reg);
+
+/** The value of a state, or TALLY_E_OVERFLOW in *status when it leaves int64. */
+int64_t reply_value_of(const tally_pncounter_t *s, unsigned *status);
+
+/** Send every open client reply frame. */
+void reply_flush_all(struct tally_node *n);
+
+#endif /* TALLY_NODE_REPLY_H */
