@@ -29,19 +29,14 @@ struct tally_node;
 #define REPLICATE_LINGER_NS 5000000000u /* keep shipping after the answer, for replicas not yet holding */
 
 /*
- * A set of node ids, one bit each, as wide as TALLY_MAX_NODES needs (up to
- * 64: -Dmax_nodes is bounded there).
+ * A set of node ids, one bit each. Every mask of node ids in host/node/ is
+ * of this type, so that the limit below is the only place to change if
+ * tokens ever allow more than 8 nodes (wider types then, up to 64).
  */
-#if TALLY_MAX_NODES <= 8
+#if TALLY_MAX_NODES > 8
+#error "tallyd supports at most 8 nodes (-Dmax_nodes <= 8): a session token must fit a client record (docs/wire.md)"
+#elif TALLY_MAX_NODES <= 8
 typedef uint8_t tally_nodemask_t;
-#elif TALLY_MAX_NODES <= 16
-typedef uint16_t tally_nodemask_t;
-#elif TALLY_MAX_NODES <= 32
-typedef uint32_t tally_nodemask_t;
-#elif TALLY_MAX_NODES <= 64
-typedef uint64_t tally_nodemask_t;
-#else
-#error "TALLY_MAX_NODES is at most 64: a node mask is one 64-bit word"
 #endif
 
 /** The mask of node @p i alone. */
