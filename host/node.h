@@ -41,6 +41,17 @@ struct tally_node_params {
  */
 struct tally_node *tally_node_create(const struct tally_node_params *p, char *err, size_t errlen);
 
+/**
+ * Make @p cfg's data directory that of a new node of a new cluster
+ * (tallyd init): create it, and write its identity (node id, first
+ * incarnation, not recovering). Without this, a node that starts on an
+ * empty directory takes it for a lost disk and recovers its counts from
+ * every member first. @return 0; -EEXIST if it already has an identity;
+ * -ENOTEMPTY if it holds other files; or another negative errno; with a
+ * one-line message in @p err.
+ */
+int tally_node_init_dir(const struct tally_config *cfg, char *err, size_t errlen);
+
 /** Commit what is pending, take a snapshot, close everything (NULL allowed). */
 void tally_node_destroy(struct tally_node *n);
 

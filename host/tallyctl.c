@@ -462,6 +462,18 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 				"session has seen; nothing older was returned%s\n", cmd, key, o->node, o->timeout_ms,
 			op == TALLY_WIRE_OP_GET ? "" : ", and the write was not applied");
 		break;
+	case TALLY_E_RECOVERING: {
+		/* The value is the mask of members the origin's recovery waits for. */
+		char who[160] = "";
+		size_t wl = 0;
+		for (unsigned i = 0; i < 64 && wl < sizeof(who); i++)
+			if ((uint64_t)r.value & (UINT64_C(1) << i))
+				wl += (size_t)snprintf(who + wl, sizeof(who) - wl, "%s%u", wl ? ", " : "", i);
+		fprintf(stderr, "tallyctl: %s %s: recovering: the key's origin lost its data and is recovering its own "
+				"counts from every member%s%s%s; not applied (docs/durability.md)\n", cmd, key,
+			wl ? ": waiting for node " : "", who, wl ? " to answer" : "");
+		break;
+	}
 	default:
 		fprintf(stderr, "tallyctl: %s %s: %s\n", cmd, key, tally_status_name(r.status));
 	}

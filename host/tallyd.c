@@ -31,12 +31,13 @@
 #include "config.h"
 #include "node.h"
 
-#define EMBEDDED_NODES 8 /* at most */
+#define EMBEDDED_NODES TALLY_MAX_NODES /* at most: the build's max_nodes */
 #define SWITCH_BURST 64
 
 static const char usage[] =
 	"usage: tallyd [OPTIONS]\n"
 	"       tallyd [EAL OPTIONS] -- [OPTIONS]\n"
+	"       tallyd init --config FILE\n"
 	"\n"
 	"Run one tally node. Without --config, run the embedded cluster: three\n"
 	"nodes in this process over DPDK ring ports, each with the simulated NIC,\n"
@@ -49,13 +50,20 @@ static const char usage[] =
 	"With --config FILE (docs/config.md), run the node FILE's [node] id names,\n"
 	"on the DPDK port EAL offers first, or on --iface's af_packet port.\n"
 	"\n"
+	"tallyd init --config FILE makes FILE's data_dir that of a new node of a\n"
+	"new cluster, once, before its first start (docs/cluster.md). A node that\n"
+	"starts on an empty data directory without it takes the directory for a\n"
+	"lost disk: it recovers its own counts from every member before it takes\n"
+	"writes, and stays recovering until every member has answered.\n"
+	"\n"
 	"Options:\n"
 	"  -c, --config FILE   be one node of the cluster FILE describes\n"
 	"  -i, --iface IFACE   the cluster link is IFACE, through DPDK's net_af_packet\n"
 	"                      (adds --vdev=net_af_packet0,iface=IFACE to EAL's options)\n"
 	"  -d, --data-dir DIR  the embedded cluster keeps its data in DIR/node0..\n"
 	"      --backend B     embedded cluster's offload backend: sim (default) or cpu\n"
-	"      --nodes M       embedded cluster of M nodes, 2..8 (default 3); node i\n"
+	"      --nodes M       embedded cluster of M nodes, 2..max_nodes (8 unless built\n"
+	"                      with -Dmax_nodes; default 3); node i\n"
 	"                      serves clients on port 7471 + 10 i, status on 7472 + 10 i\n"
 	"      --replicas N    embedded cluster's n, 1..M (default 3, or M if smaller);\n"
 	"                      w and r default to a majority of N\n"
@@ -65,9 +73,9 @@ static const char usage[] =
 	"                       last-writer-wins (concurrent writes keep one value;\n"
 	"                       docs/sessions.md); up to 8 times\n"
 	"      --bootstrap     an empty data directory means a new node of a new\n"
-	"                      cluster. Without it, tallyd assumes the directory was\n"
-	"                      lost and recovers this node's own counts from every\n"
-	"                      member before raising them (docs/durability.md)\n"
+	"                      cluster: tallyd init and a start in one (for scripts\n"
+	"                      that start a fresh cluster every time; an operator's\n"
+	"                      node is made once with tallyd init, docs/durability.md)\n"
 	"  -q, --quiet         print only errors\n"
 	"  -h, --help          print this and exit\n"
 	"\n"
@@ -76,7 +84,8 @@ static const char usage[] =
 	"the options before it go to EAL exactly as given, as in DPDK's examples.\n"
 	"\n"
 	"Signals: SIGINT or SIGTERM stops cleanly (commit, snapshot, exit 0).\n"
-	"Exit status: 0 stopped cleanly, 1 failed to start or run, 2 bad usage.\n";
+	"Exit status: 0 stopped cleanly (init: made the directory), 1 failed to\n"
+	"start or run (init: the directory is not a new one), 2 bad usage.\n";
 
 static volatile sig_atomic_t stop;
 
@@ -89,7 +98,7 @@ on_signal(int sig)
 
 struct opts {
 	const char *config, *iface, *data_dir, *backend;
-	bool bootstrap, quiet;
+	bool bootstrap, quiet, init;
 	unsigned nodes, replicas, table_entries;
 	const char *lww[8];
 	unsigned nlww;
@@ -365,7 +374,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'T': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
-			unsigned long lo = ch == 'M' ? 2 : 1, hi = ch == 'M' ? EMBEDDED_NODES : ch == 'N' ? 8 : 1u << 24;
+			unsigned long lo = ch == 'M' ? 2 : 1, hi = ch == 'M' ? EMBEDDED_NODES : ch == 'N' ? TALLY_MAX_NODES : 1u << 24;
 			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v < lo || v > hi) {
 				fprintf(stderr, "tallyd: --%s: want a whole number in %lu..%lu, not '%s'\n",
 					ch == 'M' ? "nodes" : ch == 'N' ? "replicas" : "table-entries", lo, hi, optarg);
@@ -385,8 +394,16 @@ parse_opts(int argc, char **argv, struct opts *o)
 			return 2;
 		}
 	}
+	if (optind < argc && strcmp(argv[optind], "init") == 0) {
+		o->init = true;
+		optind++;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "tallyd: unexpected argument '%s'; try tallyd --help\n", argv[optind]);
+		return 2;
+	}
+	if (o->init && (o->config == NULL || o->iface != NULL || o->bootstrap)) {
+		fprintf(stderr, "tallyd: init takes --config FILE and nothing else: tallyd init --config FILE\n");
 		return 2;
 	}
 	if (o->config == NULL && o->iface != NULL) {
@@ -457,6 +474,15 @@ main(int argc, char **argv)
 			fprintf(stderr, "tallyd: %s\n", err);
 			return 1;
 		}
+	}
+	if (o.init) {
+		if (tally_node_init_dir(&cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tallyd: init: %s\n", err);
+			return 1;
+		}
+		printf("tallyd: %s is now the data directory of node %d, a new node: start it with tallyd --config %s\n",
+		       cfg.data_dir, cfg.self, o.config);
+		return 0;
 	}
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "tallyd: EAL failed to start: %s\n", rte_strerror(rte_errno));

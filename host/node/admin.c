@@ -40,9 +40,53 @@ put(struct out *o, const char *fmt, ...)
 		o->len = o->len + (size_t)k < o->cap ? o->len + (size_t)k : o->cap;
 }
 
+/* " node 1, node 2 (down)" for the members in @m. */
+static void
+put_nodes(struct tally_node *n, struct out *o, tally_nodemask_t m)
+{
+	bool first = true;
+
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+		if (m & NODE_BIT(t)) {
+			put(o, "%snode %u%s", first ? "" : ", ", t, members_up(n, t) ? "" : " (down)");
+			first = false;
+		}
+}
+
+/*
+ * Whether the node can serve its default quorums: it is not recovering a
+ * lost directory, and it hears from at least max(w, r) nodes, itself
+ * included. Otherwise @detail says what it waits for.
+ */
+static bool
+ready(struct tally_node *n, char *detail, size_t cap)
+{
+	struct out o = { detail, cap, 0 };
+	unsigned need = n->cfg.w > n->cfg.r ? n->cfg.w : n->cfg.r, up = members_up_count(n);
+
+	detail[0] = '\0';
+	if (n->recovering_mode) {
+		put(&o, "recovering this node's counts after a lost data directory: waiting for ");
+		put_nodes(n, &o, recovery_waiting(n));
+		put(&o, " to answer");
+		return false;
+	}
+	if (up >= need)
+		return true;
+	tally_nodemask_t down = 0;
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+		if (n->members.m[t].present && !members_up(n, t))
+			down |= NODE_BIT(t);
+	put(&o, "hears from %u of the %u nodes its default quorums need (w = %u, r = %u): waiting for ", up, need,
+	    n->cfg.w, n->cfg.r);
+	put_nodes(n, &o, down);
+	return false;
+}
+
 size_t
 tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 {
+	char detail[256];
 	struct out o = { buf, cap, 0 };
 	struct tally_offload_stats es;
 	struct tally_dp_stats ds;
@@ -68,6 +112,15 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	put(&o, "{\"node\":%u,\"epoch\":%" PRIu32 ",\"mode\":\"%s\",\"backend\":\"%s\",\"uptime_ms\":%" PRIu64 ",",
 	    n->self, n->epoch, n->recovering_mode ? "recovering" : "normal", tally_offload_backend(n->table.engine),
 	    (n->now - n->started) / 1000000u);
+	bool is_ready = ready(n, detail, sizeof(detail));
+	put(&o, "\"ready\":%s,\"ready_detail\":\"%s\",", is_ready ? "true" : "false", detail);
+	put(&o, "\"recovery\":{\"waiting_for\":[");
+	tally_nodemask_t waiting = recovery_waiting(n);
+	for (unsigned t = 0, k = 0; t < TALLY_MAX_NODES; t++)
+		if (waiting & NODE_BIT(t))
+			put(&o, "%s%u", k++ ? "," : "", t);
+	put(&o, "],\"keys_recovered\":%" PRIu64 ",\"sweep_pages\":%" PRIu64 ",\"sweep_states\":%" PRIu64 "},",
+	    n->recovery.stats.recoveries, n->recovery.stats.sweep_pages, n->recovery.stats.sweep_states);
 	put(&o, "\"quorum\":{\"n\":%u,\"w\":%u,\"r\":%u},", n->cfg.n, n->cfg.w, n->cfg.r);
 	put(&o, "\"partitions\":{\"total\":%" PRIu32 ",\"primary\":%u,\"replica\":%u},",
 	    tally_placement_partitions(n->pl), primary, replica);
@@ -115,7 +168,7 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 		",\"notes_in\":%" PRIu64 ",\"noted_refused\":%" PRIu64 ",",
 	    n->ops.nops, n->clients.stats.frames, n->coord.client_records, n->coord.forwarded, n->origin.applied,
 	    n->origin.duplicates, n->reads.reads, n->reads.repairs_sent, n->reads.repairs_applied,
-	    n->handoff.stats.records, n->handoff.stats.dropped_keys, n->recovery.recoveries, n->table.stats.table_full,
+	    n->handoff.stats.records, n->handoff.stats.dropped_keys, n->recovery.stats.recoveries, n->table.stats.table_full,
 	    n->coord.tokens_in, n->coord.tokens_refused, n->reads.token_waits, n->reads.not_yet + n->origin.not_yet,
 	    n->reads.token_checks_nic + n->causal.stats.token_checks_nic, n->causal.stats.causal_writes,
 	    n->causal.stats.causal_in, n->causal.nheld, n->causal.stats.held_total, n->causal.stats.held_dropped,

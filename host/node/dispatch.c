@@ -173,10 +173,14 @@ dispatch_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_f
 		on_replicate_ack(n, f);
 		break;
 	case TALLY_WIRE_READ_REQUEST:
-		reads_on_request(n, f);
+		if (recovery_is_sweep(f))
+			recovery_serve(n, f);
+		else
+			reads_on_request(n, f);
 		break;
 	case TALLY_WIRE_READ_REPLY:
-		reads_on_reply(n, f);
+		if (!recovery_on_page(n, f))
+			reads_on_reply(n, f);
 		break;
 	case TALLY_WIRE_REPAIR:
 		reads_on_repair(n, f);

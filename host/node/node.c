@@ -61,7 +61,8 @@ drain_ready(struct tally_node *n)
 static void
 commit(struct tally_node *n)
 {
-	(void)log_commit(n);
+	if (log_commit(n) == 0 && n->recovery.complete && persist_recovered(n) == 0)
+		recovery_complete(n); /* the sweep's states are durable now */
 	drain_ready(n);
 }
 
@@ -92,6 +93,7 @@ static void
 timers(struct tally_node *n)
 {
 	members_tick(n);
+	recovery_tick(n);
 	/* Ops: deadlines and retransmissions, at most once a millisecond (they
 	 * are 20 ms and more apart). */
 	if (n->now >= n->next_scan) {

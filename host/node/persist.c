@@ -5,10 +5,12 @@
  * directory, its snapshots, and the replay of log and snapshot at start.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "state.h"
@@ -129,15 +131,37 @@ persist_replay(void *ctx, const struct tally_wal_rec *r)
 	return 0;
 }
 
+/* Write the identity file @dir/identity (durably: file, then directory). */
+static int
+write_identity(const char *dir, unsigned self, unsigned epoch, unsigned recovering, char *err, size_t errlen)
+{
+	char path[TALLY_CONFIG_PATH_MAX + 32], tmp[TALLY_CONFIG_PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/identity", dir);
+	snprintf(tmp, sizeof(tmp), "%s/identity.tmp", dir);
+	f = fopen(tmp, "w");
+	if (f == NULL || fprintf(f, "tally node %u epoch %u recovering %u\n", self, epoch, recovering) < 0 ||
+	    fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		return -EIO;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
 int
 persist_identity(struct tally_node *n, bool bootstrap, char *err, size_t errlen)
 {
-	char path[TALLY_CONFIG_PATH_MAX + 32], tmp[TALLY_CONFIG_PATH_MAX + 32];
+	char path[TALLY_CONFIG_PATH_MAX + 32];
 	unsigned id = 0, epoch = 0, recovering = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/identity", n->cfg.data_dir);
-	snprintf(tmp, sizeof(tmp), "%s/identity.tmp", n->cfg.data_dir);
 	f = fopen(path, "r");
 	if (f != NULL) {
 		int got = fscanf(f, "tally node %u epoch %u recovering %u", &id, &epoch, &recovering);
@@ -155,21 +179,66 @@ persist_identity(struct tally_node *n, bool bootstrap, char *err, size_t errlen)
 		return -errno;
 	} else {
 		/* No identity: a new node, or one whose directory was lost. Only the
-		 * operator knows which; unless told it is new, assume the worst. */
+		 * operator knows which (tallyd init says new); unless told, assume
+		 * the worst. */
 		recovering = !bootstrap;
+		if (recovering)
+			node_note(n, "%s has no identity file: taking it for a lost data directory and recovering this "
+				     "node's counts from every member (a node of a new cluster is made with tallyd init)",
+				  n->cfg.data_dir);
 	}
 	n->epoch = epoch + 1;
 	n->recovering_mode = recovering != 0;
-	f = fopen(tmp, "w");
-	if (f == NULL || fprintf(f, "tally node %u epoch %u recovering %u\n", n->self, n->epoch, recovering) < 0 ||
-	    fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+	return write_identity(n->cfg.data_dir, n->self, n->epoch, recovering, err, errlen);
+}
+
+int
+persist_recovered(struct tally_node *n)
+{
+	char err[320];
+	int rc = write_identity(n->cfg.data_dir, n->self, n->epoch, 0, err, sizeof(err));
+
+	if (rc != 0)
+		node_note(n, "recovery is complete but %s; still recovering", err);
+	else
+		node_note(n, "recovery complete: every key's own slot is the highest anywhere; normal mode");
+	return rc;
+}
+
+int
+tally_node_init_dir(const struct tally_config *cfg, char *err, size_t errlen)
+{
+	char path[TALLY_CONFIG_PATH_MAX + 32];
+	unsigned id = 0, epoch = 0, recovering = 0;
+	FILE *f;
+
+	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: cannot create the data directory: %s", cfg->data_dir, strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "%s/identity", cfg->data_dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		int got = fscanf(f, "tally node %u epoch %u recovering %u", &id, &epoch, &recovering);
+		fclose(f);
+		if (got == 3)
+			snprintf(err, errlen, "%s is already the data directory of node %u (started %u time(s)); nothing "
+					      "changed", cfg->data_dir, id, epoch);
+		else
+			snprintf(err, errlen, "%s: not a tally identity file; nothing changed", path);
+		return -EEXIST;
+	}
+	DIR *d = opendir(cfg->data_dir);
+	if (d == NULL) {
+		snprintf(err, errlen, "%s: %s", cfg->data_dir, strerror(errno));
 		return -EIO;
 	}
-	int dfd = open(n->cfg.data_dir, O_RDONLY | O_DIRECTORY);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			snprintf(err, errlen, "%s holds files (%s) but no identity: not a new node's directory; nothing changed",
+				 cfg->data_dir, e->d_name);
+			closedir(d);
+			return -ENOTEMPTY;
+		}
+	closedir(d);
+	return write_identity(cfg->data_dir, (unsigned)cfg->self, 0, 0, err, errlen);
 }

@@ -26,6 +26,9 @@ struct tally_node;
 /** Read (or create) the identity file; sets the node's epoch and recovering mode. @return 0 or -errno. */
 int persist_identity(struct tally_node *n, bool bootstrap, char *err, size_t errlen);
 
+/** Every key is recovered (and its states logged): the identity file says so. @return 0 or -EIO. */
+int persist_recovered(struct tally_node *n);
+
 /** tally_wal_replay_fn: apply one replayed record to the node. */
 int persist_replay(void *ctx, const struct tally_wal_rec *r);
 

@@ -68,7 +68,7 @@ struct tally_node {
 	struct node_members members;
 	struct node_regs regs;
 	struct reads_stats reads;
-	struct recovery_stats recovery;
+	struct node_recovery recovery;
 	struct node_causal causal;
 	struct node_opids opids;
 	struct node_handoff handoff;

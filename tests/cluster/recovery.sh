@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 The tally authors
+#
+# A cluster's first start and a node's recovery, as an operator meets them:
+# three tallyd processes in network namespaces (veth, a bridge,
+# net_af_packet), cpu backend.
+#
+#   recovery.sh BUILD_DIR
+#
+# 1. started as docs/config.md says, with neither tallyd init nor
+#    --bootstrap: each node takes its empty directory for a lost disk,
+#    sweeps the others, and is normal and ready once all have answered
+# 2. tallyd init, once per node: normal from the first status; a second
+#    init refuses and changes nothing
+# 3. node 0 loses its disk (kill -9, directory removed) while node 2 is
+#    stopped: it comes back recovering, not ready, and says it waits for
+#    node 2; writes it originates are refused as recovering, naming node 2;
+#    once node 2 is back the sweep ends, node 0 is normal, and every count
+#    (old and new) is exact: nothing it acknowledged before is counted
+#    again from zero (kv679)
+# Needs root and iproute2; without them it fails and says why (never skips).
+set -euo pipefail
+B=$(cd "$1" && pwd)
+TALLYD=$B/host/tallyd
+CTL=$B/host/tallyctl
+N=3
+KEY=7ec07e4e7ec07e4e7ec07e4e7ec07e4e7ec07e4e7ec07e4e7ec07e4e7ec07e4e
+
+fail() { echo "FAIL: $*" >&2; for f in "$work"/node*.log; do echo "--- $f"; tail -n 12 "$f"; done; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "recovery: needs root to create network namespaces (run as root, as CI does)" >&2; exit 1; }
+command -v ip >/dev/null || { echo "recovery: needs iproute2 (apt-get install iproute2)" >&2; exit 1; }
+
+tag=$$
+br=trb$tag
+work=$(mktemp -d /tmp/tally-recovery.XXXXXX)
+declare -a pids
+cleanup() {
+	for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	for ((i = 0; i < N; i++)); do ip netns del "trn$i-$tag" 2>/dev/null || true; done
+	ip link del "$br" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip link add "$br" type bridge || fail "cannot create a bridge"
+ip addr add 10.89.0.254/24 dev "$br"
+ip link set "$br" up
+for ((i = 0; i < N; i++)); do
+	ns=trn$i-$tag
+	ip netns add "$ns" || fail "cannot create network namespace $ns"
+	ip link add "trv$i-$tag" type veth peer name "trp$i-$tag"
+	ip link set "trv$i-$tag" netns "$ns"
+	ip link set "trp$i-$tag" master "$br" up
+	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.all.disable_ipv6=1" || true
+	ip -n "$ns" addr add "10.89.0.$((i + 1))/24" dev "trv$i-$tag"
+	ip -n "$ns" link set "trv$i-$tag" up
+	ip -n "$ns" link set lo up
+done
+for ((i = 0; i < N; i++)); do
+	cat >"$work/node$i.ini" <<EOF
+[cluster]
+n = 3
+w = 2
+r = 2
+key = $KEY
+[node]
+id = $i
+data_dir = $work/data$i
+backend = cpu
+[limits]
+heartbeat_ms = 50
+failure_ms = 400
+[members]
+0 = 10.89.0.1
+1 = 10.89.0.2
+2 = 10.89.0.3
+EOF
+done
+CFG=$work/node0.ini
+
+start() {
+	ip netns exec "trn$1-$tag" "$TALLYD" --no-huge -m 256 --no-pci --no-shconf --no-telemetry -l $(($1 % 2)) \
+		--log-level='*:error' "--vdev=net_af_packet0,iface=trv$1-$tag" -- --config "$work/node$1.ini" \
+		>>"$work/node$1.log" 2>&1 &
+	pids[$1]=$!
+}
+stop() { kill "${pids[$1]}"; wait "${pids[$1]}" 2>/dev/null || true; pids[$1]=; }
+json() { "$CTL" -c "$CFG" -n "$1" -t 500 status --json 2>/dev/null | python3 -c "import json,sys; s=json.load(sys.stdin); print($2)" 2>/dev/null; }
+# wait_for NODE EXPR WANT SECONDS: until NODE's status EXPR prints WANT
+wait_for() {
+	local node=$1 expr=$2 want=$3 secs=$4 got= end=$((SECONDS + $4))
+	while [ "$SECONDS" -lt "$end" ]; do
+		got=$(json "$node" "$expr" || true)
+		[ "$got" = "$want" ] && return 0
+		sleep 0.1
+	done
+	fail "node $node: $expr is '$got', not '$want', after $secs s"
+}
+
+echo "== 1. a new cluster started without tallyd init"
+for ((i = 0; i < N; i++)); do start "$i"; done
+for ((i = 0; i < N; i++)); do
+	wait_for "$i" "s['mode'], s.get('ready')" "normal True" 20
+done
+echo "every node swept the others and is normal and ready"
+"$CTL" -c "$CFG" incr first 3 >/dev/null || fail "a write after the sweep"
+for ((i = 0; i < N; i++)); do stop "$i"; done
+rm -rf "$work"/data* "$work"/node*.log
+
+echo "== 2. tallyd init, then the first start"
+for ((i = 0; i < N; i++)); do
+	"$TALLYD" init --config "$work/node$i.ini" >/dev/null || fail "tallyd init of node $i"
+done
+out=$("$TALLYD" init --config "$work/node0.ini" 2>&1) && fail "a second tallyd init succeeded: $out"
+echo "$out" | grep -q "already the data directory of node 0" || fail "a second init said: $out"
+for ((i = 0; i < N; i++)); do start "$i"; done
+for ((i = 0; i < N; i++)); do
+	wait_for "$i" "s['node']" "$i" 20
+	[ "$(json "$i" "s['mode']")" = normal ] || fail "node $i did not start normal after tallyd init"
+done
+for ((i = 0; i < N; i++)); do wait_for "$i" "s.get('ready')" True 20; done
+echo "every node started normal and became ready"
+for k in $(seq 1 12); do "$CTL" -c "$CFG" incr "k$k" "$k" -W 3 >/dev/null || fail "write of k$k"; done
+
+echo "== 3. node 0 loses its disk while node 2 is stopped"
+stop 2
+kill -9 "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+rm -rf "$work/data0"
+wait_for 1 "[m['state'] for m in s['members'] if m['id'] == 0][0]" down 10
+start 0
+wait_for 0 "s['mode']" recovering 20
+wait_for 0 "[m['state'] for m in s['members'] if m['id'] == 1][0]" up 10
+[ "$(json 0 "s.get('ready')")" = False ] || fail "a recovering node says it is ready"
+detail=$(json 0 "s['ready_detail']")
+echo "node 0: $detail"
+echo "$detail" | grep -q "node 2 (down)" || fail "node 0's ready_detail does not name node 2: $detail"
+# Writes of new keys that node 0 originates are refused, and say whom it waits for.
+refused=0
+for k in $(seq 1 20); do
+	rc=0
+	msg=$("$CTL" -c "$CFG" -n 0 incr "new$k" 1 2>&1) || rc=$?
+	if [ "$rc" = 19 ]; then
+		refused=$((refused + 1))
+		echo "$msg" | grep -q "node 2" || fail "a recovering refusal does not name node 2: $msg"
+	fi
+done
+echo "node 0 refused $refused of 20 new keys as recovering"
+[ "$refused" -ge 1 ] || fail "no write was refused as recovering"
+start 2
+wait_for 0 "s['mode'], s['ready']" "normal True" 30
+echo "node 2 is back: node 0 finished its recovery and is normal and ready"
+for k in $(seq 1 12); do
+	"$CTL" -c "$CFG" -n 0 incr "k$k" 1 -W 3 >/dev/null || fail "write of k$k after the recovery"
+	for ((i = 0; i < N; i++)); do
+		v=$("$CTL" -c "$CFG" -n "$i" get "k$k" -R 3) || fail "read of k$k"
+		[ "$v" = $((k + 1)) ] || fail "k$k reads $v through node $i, not $((k + 1))"
+	done
+done
+echo "every count is exact after the recovery"
+echo "all recovery checks passed"
