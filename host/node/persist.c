@@ -220,8 +220,11 @@ tally_node_init_dir(const struct tally_config *cfg, char *err, size_t errlen)
 	if ((f = fopen(path, "r")) != NULL) {
 		int got = fscanf(f, "tally node %u epoch %u recovering %u", &id, &epoch, &recovering);
 		fclose(f);
-		if (got == 3)
-			snprintf(err, errlen, "%s is already the data directory of node %u (started %u time(s)); nothing "
+		if (got == 3 && epoch == 0)
+			snprintf(err, errlen, "%s is already the data directory of node %u (made, never started); nothing "
+					      "changed", cfg->data_dir, id);
+		else if (got == 3)
+			snprintf(err, errlen, "%s is already the data directory of node %u (started %u times); nothing "
 					      "changed", cfg->data_dir, id, epoch);
 		else
 			snprintf(err, errlen, "%s: not a tally identity file; nothing changed", path);
