@@ -10,6 +10,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <linux/if_packet.h>
+#include <sys/socket.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -53,6 +57,67 @@ be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* net_af_packet (TPACKET_V2) puts a received frame at tp_mac in its ring
+ * frame: the kernel's header padded to 16 bytes, then room for a link header
+ * of at least 16 bytes, so that the IP header starts at AFP_NETOFF. The PMD
+ * copies tp_snaplen bytes into one mbuf and refuses an rx queue whose mbufs
+ * hold less than framesz - AFP_DATA_OFF bytes, the room its tx side uses.
+ * The PMD finds frame i at i * framesz from the start of the ring, so a
+ * block must hold a whole number of frames with nothing left over (the
+ * kernel starts each block's frames at the block's start). */
+#define AFP_NETOFF TPACKET_ALIGN(TPACKET2_HDRLEN + 16)
+#define AFP_DATA_OFF (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
+#define AFP_FRAMES 512 /* per ring, about */
+#define AFP_MAX_BLOCK_PAGES 16
+
+int
+tally_dp_af_packet_geometry(unsigned mtu, struct tally_dp_af_packet *g)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned need, best = 0, best_block = 0;
+
+	if (mtu < 128 || mtu > 9000 || page <= 0)
+		return -EINVAL;
+	need = TPACKET_ALIGN(AFP_NETOFF + mtu);
+	/* The smallest frame of at least @need bytes, a multiple of 16, that
+	 * divides a block of 1..16 pages; the smallest such block. */
+	for (unsigned pages = 1; pages <= AFP_MAX_BLOCK_PAGES; pages++) {
+		unsigned block = pages * (unsigned)page;
+		for (unsigned k = block / need; k >= 1; k--) {
+			unsigned f = block / k;
+			if (block % k != 0 || f % TPACKET_ALIGNMENT != 0)
+				continue;
+			if (best == 0 || f < best) {
+				best = f;
+				best_block = block;
+			}
+			break; /* larger k gave no whole frame; smaller k, larger frames */
+		}
+	}
+	if (best == 0)
+		return -EINVAL;
+	g->framesz = best;
+	g->blocksz = best_block;
+	unsigned per = best_block / best;
+	g->framecnt = (AFP_FRAMES + per - 1) / per * per;
+	return 0;
+}
+
+unsigned
+tally_dp_data_room(unsigned mtu)
+{
+	struct tally_dp_af_packet g;
+	unsigned room = RTE_MBUF_DEFAULT_DATAROOM;
+
+	if (mtu == 0)
+		mtu = 1500;
+	if (14 + mtu > room)
+		room = 14 + mtu;
+	if (tally_dp_af_packet_geometry(mtu, &g) == 0 && g.framesz - AFP_DATA_OFF > room)
+		room = (unsigned)(g.framesz - AFP_DATA_OFF);
+	return room;
+}
+
 struct tally_dp *
 tally_dp_create(const struct tally_dp_config *in, int *err)
 {
@@ -93,12 +158,9 @@ tally_dp_create(const struct tally_dp_config *in, int *err)
 	if (socket < 0)
 		socket = (int)rte_socket_id();
 	snprintf(name, sizeof(name), "tally_mb_%u", in->port_id);
-	/* Room for a whole frame in one segment (the codec reads it contiguously),
-	 * and never less than DPDK's default, which some PMDs (af_packet) need. */
-	unsigned room = 14 + dp->cfg.mtu > RTE_MBUF_DEFAULT_DATAROOM ? 14 + dp->cfg.mtu
-								     : RTE_MBUF_DEFAULT_DATAROOM;
+	/* Room for a whole frame in one segment (the codec reads it contiguously). */
 	dp->pool = rte_pktmbuf_pool_create(name, dp->cfg.mbufs, 256, 0,
-					   (uint16_t)(RTE_PKTMBUF_HEADROOM + room), socket);
+					   (uint16_t)(RTE_PKTMBUF_HEADROOM + tally_dp_data_room(dp->cfg.mtu)), socket);
 	if (dp->pool == NULL) {
 		rc = -rte_errno;
 		goto fail;

@@ -82,6 +82,31 @@ struct tally_dp_stats {
 };
 
 /**
+ * The ring geometry of a net_af_packet port on a link of IP MTU @p mtu: the
+ * vdev's framesz, blocksz and framecnt arguments. A frame holds the kernel's
+ * TPACKET_V2 header and the whole Ethernet frame (framesz a multiple of 16);
+ * a block is a multiple of the page size holding whole frames, chosen to
+ * waste little; framecnt is a whole number of blocks, about 512 frames.
+ */
+struct tally_dp_af_packet {
+	unsigned framesz, blocksz, framecnt;
+};
+
+/**
+ * Fill @p g for @p mtu (128..9000). @return 0, or -EINVAL.
+ */
+int tally_dp_af_packet_geometry(unsigned mtu, struct tally_dp_af_packet *g);
+
+/**
+ * Bytes of mbuf data room (after the headroom) a port of IP MTU @p mtu
+ * needs, so that every PMD tallyd drives can put a whole frame in one
+ * segment: the Ethernet frame, what net_af_packet's rx queue demands for the
+ * frame size tally_dp_af_packet_geometry() picks, and never less than DPDK's
+ * default. tally_dp_create() sizes its pool with it.
+ */
+unsigned tally_dp_data_room(unsigned mtu);
+
+/**
  * Configure and start @p cfg->port_id (one rx and one tx queue, promiscuous).
  * @return the runtime, or NULL with *err: -EINVAL (bad config), -ENODEV (no
  * such port), -ENOMEM, or DPDK's negative error from configuring the port.

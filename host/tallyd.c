@@ -13,11 +13,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +32,7 @@
 #include <rte_ring.h>
 
 #include "config.h"
+#include "dp.h"
 #include "node.h"
 
 #define EMBEDDED_NODES TALLY_MAX_NODES /* at most: the build's max_nodes */
@@ -59,7 +63,9 @@ static const char usage[] =
 	"Options:\n"
 	"  -c, --config FILE   be one node of the cluster FILE describes\n"
 	"  -i, --iface IFACE   the cluster link is IFACE, through DPDK's net_af_packet\n"
-	"                      (adds --vdev=net_af_packet0,iface=IFACE to EAL's options)\n"
+	"                      (adds --vdev=net_af_packet0,iface=IFACE,... to EAL's\n"
+	"                      options, its frame size from the file's mtu; IFACE's\n"
+	"                      own MTU must be at least that)\n"
 	"  -d, --data-dir DIR  the embedded cluster keeps its data in DIR/node0..\n"
 	"      --backend B     embedded cluster's offload backend: sim (default) or cpu\n"
 	"      --nodes M       embedded cluster of M nodes, 2..max_nodes (8 unless built\n"
@@ -322,6 +328,46 @@ embedded_stop(struct embedded *e)
 
 /* ---- main ---- */
 
+/* The net_af_packet vdev for --iface: its ring frames and blocks follow
+ * from the configured mtu (as the mbufs tally_dp_create() makes do), and
+ * the interface must carry that mtu, or the kernel refuses full frames. */
+static int
+iface_vdev(const char *iface, unsigned mtu, char *out, size_t cap)
+{
+	struct tally_dp_af_packet g;
+	struct ifreq ifr = { 0 };
+	int s;
+
+	if (strlen(iface) >= sizeof(ifr.ifr_name) || strchr(iface, ',') != NULL) {
+		fprintf(stderr, "tallyd: --iface '%s': not an interface name\n", iface);
+		return -1;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (s < 0 || ioctl(s, SIOCGIFMTU, &ifr) != 0) {
+		fprintf(stderr, "tallyd: --iface %s: %s\n", iface,
+			errno == ENODEV ? "no such interface in this network namespace" : strerror(errno));
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	close(s);
+	if ((unsigned)ifr.ifr_mtu < mtu) {
+		fprintf(stderr,
+			"tallyd: --iface %s: its MTU is %d, below the configuration's mtu = %u; raise it"
+			" (ip link set %s mtu %u) or lower mtu\n",
+			iface, ifr.ifr_mtu, mtu, iface, mtu);
+		return -1;
+	}
+	if (tally_dp_af_packet_geometry(mtu, &g) != 0) {
+		fprintf(stderr, "tallyd: --iface %s: no af_packet geometry for mtu %u\n", iface, mtu);
+		return -1;
+	}
+	snprintf(out, cap, "--vdev=net_af_packet0,iface=%s,blocksz=%u,framesz=%u,framecnt=%u", iface, g.blocksz,
+		 g.framesz, g.framecnt);
+	return 0;
+}
+
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -459,12 +505,6 @@ main(int argc, char **argv)
 		for (unsigned i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
 			eal_argv[eal_argc++] = defaults[i];
 	}
-	if (o.iface != NULL && eal_argc < 31) {
-		snprintf(vdev, sizeof(vdev), "--vdev=net_af_packet0,iface=%s,blocksz=16384,framesz=16384,framecnt=512",
-			 o.iface);
-		eal_argv[eal_argc++] = vdev;
-	}
-	eal_argv[eal_argc] = NULL;
 
 	struct tally_config cfg;
 	char err[512];
@@ -484,6 +524,13 @@ main(int argc, char **argv)
 		       cfg.data_dir, cfg.self, o.config);
 		return 0;
 	}
+	if (o.iface != NULL) {
+		if (iface_vdev(o.iface, cfg.mtu, vdev, sizeof(vdev)) != 0)
+			return 1;
+		if (eal_argc < 31)
+			eal_argv[eal_argc++] = vdev;
+	}
+	eal_argv[eal_argc] = NULL;
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "tallyd: EAL failed to start: %s\n", rte_strerror(rte_errno));
 		return 1;
