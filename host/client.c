@@ -31,6 +31,7 @@ struct pending {
 	uint8_t nsib;
 	struct tally_client_value sib[TALLY_CLIENT_MAX_SIBLINGS];
 	uint8_t custom;            /* op id given by the caller: not in the ring order */
+	uint8_t sends;             /* datagrams that carried it, up to 255 */
 	struct tally_wire_client r;
 	uint64_t sent, deadline;
 	void *user;
@@ -47,6 +48,7 @@ struct sess {
 struct tally_client {
 	int fd;
 	bool session;
+	bool fail_unreachable, refused; /* refused: the kernel reported ICMP port unreachable */
 	struct sess *sess;        /* TALLY_CLIENT_SESSION_KEYS entries, open addressing */
 	struct tally_wire_keys keys;
 	uint64_t id, next_seq;
@@ -99,6 +101,7 @@ tally_client_open(const struct tally_client_opts *o, int *err)
 	c->retry_ms = o->retry_ms ? o->retry_ms : (c->timeout_ms / 4 ? c->timeout_ms / 4 : 1);
 	c->batch = o->batch ? o->batch : MAX_BATCH;
 	c->session = o->session;
+	c->fail_unreachable = o->fail_unreachable;
 	c->sess = calloc(TALLY_CLIENT_SESSION_KEYS, sizeof(*c->sess));
 	if (c->sess == NULL) {
 		free(c);
@@ -203,8 +206,14 @@ tally_client_flush(tally_client_t *c)
 	c->open = false;
 	size_t len = tally_wire_finish(&c->w, &c->keys);
 	ssize_t n = send(c->fd, c->buf + TALLY_WIRE_L2L4_LEN, len - TALLY_WIRE_L2L4_LEN, 0);
-	if (n < 0)
-		return errno == ECONNREFUSED ? 0 : -errno; /* the node is not there (yet): the resend tries again */
+	if (n < 0) {
+		/* An earlier datagram met "port unreachable": the node is not
+		 * there (yet). Without fail_unreachable the resend tries again. */
+		if (errno != ECONNREFUSED)
+			return -errno;
+		c->refused = true;
+		return 0;
+	}
 	c->st.sent++;
 	return 0;
 }
@@ -267,6 +276,7 @@ submit(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t 
 	p->user = user;
 	p->sent = now_ns();
 	p->deadline = p->sent + (uint64_t)c->timeout_ms * 1000000u;
+	p->sends = 1;
 	int rc = add(c, &p->r);
 	if (rc != 0)
 		return rc;
@@ -341,6 +351,7 @@ complete(tally_client_t *c, struct pending *p, unsigned status, int64_t value, c
 	d->value = value;
 	d->client = p->r.client;
 	d->seq = p->r.seq;
+	d->sends = p->sends;
 	d->user = p->user;
 	p->busy = false;
 	c->in_flight--;
@@ -354,8 +365,11 @@ receive(tally_client_t *c)
 
 	for (;;) {
 		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0)
+		if (n < 0) {
+			if (errno == ECONNREFUSED)
+				c->refused = true;
 			return;
+		}
 		c->st.received++;
 		if (tally_wire_decode_payload(buf, (size_t)n, &c->keys, &f) != TALLY_WIRE_OK ||
 		    f.hdr.type != TALLY_WIRE_CLIENT_REPLY) {
@@ -387,6 +401,21 @@ receive(tally_client_t *c)
 	}
 }
 
+/* After "port unreachable": with fail_unreachable, every operation in flight
+ * completes as TALLY_CLIENT_E_UNREACHABLE (its sends say how sure that is). */
+static void
+unreachable(tally_client_t *c)
+{
+	if (!c->refused)
+		return;
+	c->refused = false;
+	if (!c->fail_unreachable)
+		return;
+	for (unsigned i = 0; i < RING && c->in_flight > 0; i++)
+		if (c->ring[i].busy)
+			complete(c, &c->ring[i], TALLY_CLIENT_E_UNREACHABLE, 0, NULL, 0);
+}
+
 static void
 resend_expire(tally_client_t *c)
 {
@@ -404,8 +433,11 @@ resend_expire(tally_client_t *c)
 			uint64_t left = (p->deadline - now) / 1000000u;
 			p->r.deadline_ms = left ? (uint32_t)left : 1;
 			p->sent = now;
-			if (add(c, &p->r) == 0)
+			if (add(c, &p->r) == 0) {
 				c->st.resent++;
+				if (p->sends < UINT8_MAX)
+					p->sends++;
+			}
 		}
 	}
 	(void)tally_client_flush(c);
@@ -421,6 +453,7 @@ tally_client_poll(tally_client_t *c, struct tally_client_result *out, unsigned m
 		return rc;
 	for (;;) {
 		receive(c);
+		unreachable(c);
 		resend_expire(c);
 		if (c->ndone > 0 || c->in_flight == 0)
 			break;

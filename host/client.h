@@ -43,7 +43,21 @@ struct tally_client_opts {
 	unsigned batch;       /**< records per datagram, 1..23 (what a 9000-byte datagram holds); 0 = 23 */
 	uint64_t client_id;   /**< 0 = random */
 	bool session;         /**< keep a session: send each key's latest token, keep the tokens of answers */
+	bool fail_unreachable; /**< complete operations at once as TALLY_CLIENT_E_UNREACHABLE when the
+				    node's port answers "port unreachable" (no tallyd listens there); else
+				    keep resending until the deadline, as a node that restarts wants */
 };
+
+/**
+ * A result status of the library's own, never sent by a node (so outside
+ * enum tally_status): with @c fail_unreachable, the node's client port
+ * answered ICMP port unreachable, so no tallyd listens there. The kernel does
+ * not say which datagram was refused: an operation that was sent once
+ * (result @c sends == 1) while nothing else was in flight was not applied;
+ * otherwise an earlier datagram may have reached a tallyd that has stopped
+ * since, and the operation is as uncertain as TALLY_E_INDETERMINATE.
+ */
+#define TALLY_CLIENT_E_UNREACHABLE 0x100
 
 /** Siblings of an MV-register a result holds; more are counted, not kept. */
 #define TALLY_CLIENT_MAX_SIBLINGS 16
@@ -60,6 +74,7 @@ struct tally_client_result {
 	uint16_t status;   /**< enum tally_status */
 	int64_t value;     /**< the counter's value (after a write: as its origin saw it) */
 	uint64_t client, seq; /**< its op id */
+	uint8_t sends;     /**< datagrams that carried it (1 + resends; at most 255 counted) */
 	void *user;        /**< as given to submit */
 	uint8_t token_len; /**< the answer's session token (docs/sessions.md) */
 	uint8_t token[192];

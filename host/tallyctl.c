@@ -28,6 +28,9 @@
 #define EXIT_USAGE 2
 #define EXIT_FAIL 1
 #define EXIT_STATUS_BASE 10
+/* Beyond 10 + enum tally_status (11..21): tallyctl's own. */
+#define EXIT_UNKNOWN_NODE 22 /* -n N names no node of the cluster */
+#define EXIT_UNREACHABLE 23  /* nothing listens at the node's client port */
 
 static const char usage[] =
 	"usage: tallyctl [OPTIONS] COMMAND [ARGS]\n"
@@ -82,6 +85,9 @@ static const char usage[] =
 	"                    another key: nothing done\n"
 	"  21 not_yet        no reachable replica holds what the session has seen yet:\n"
 	"                    nothing older is returned, a write is not applied\n"
+	"  22 unknown node   -n N names no node of the cluster: nothing done\n"
+	"  23 unreachable    nothing listens at the node's client port (ICMP port\n"
+	"                    unreachable: tallyd is not running there): not applied\n"
 	"audit: 0 no violation, 1 a violation, 2 bad usage or a history that does not\n"
 	"parse.\n"
 	"Errors go to standard error as \"tallyctl: COMMAND KEY: STATUS: explanation\".\n";
@@ -239,8 +245,13 @@ resolve(const struct opts *o, struct target *t)
 		return EXIT_FAIL;
 	}
 	if (o->node >= TALLY_MAX_NODES || !c.members[o->node].present) {
-		fprintf(stderr, "tallyctl: %s has no member %u\n", o->config, o->node);
-		return EXIT_USAGE;
+		char ids[64];
+		size_t k = 0;
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+			if (c.members[i].present)
+				k += (size_t)snprintf(ids + k, sizeof(ids) - k, "%s%u", k ? ", " : "", i);
+		fprintf(stderr, "tallyctl: unknown node %u: %s's [members] are %s\n", o->node, o->config, ids);
+		return EXIT_UNKNOWN_NODE;
 	}
 	struct in_addr a = { htonl(c.members[o->node].ip) };
 	inet_ntop(AF_INET, &a, t->ip, sizeof(t->ip));
@@ -340,12 +351,59 @@ token_save(const char *path, const char *key, const uint8_t *tok, size_t len)
 	return 0;
 }
 
+static char *http_get(const struct target *t, const char *path, int *code);
+
+/* The embedded cluster's node ids, as node 0's status page lists its
+ * members. @return how many, or -1 when node 0 does not answer. */
+static int
+embedded_members(unsigned ids[TALLY_MAX_NODES])
+{
+	struct target t0 = { .ip = "127.0.0.1", .client_port = 7471, .admin_port = 7472 };
+	int code = 0, n = 0;
+	char *body = http_get(&t0, "/status", &code);
+	json_t *s = body != NULL ? json_loads(body, 0, NULL) : NULL;
+	json_t *m;
+	size_t i;
+
+	free(body);
+	if (s == NULL)
+		return -1;
+	json_array_foreach(json_object_get(s, "members"), i, m) {
+		json_int_t id = json_integer_value(json_object_get(m, "id"));
+		if (id >= 0 && id < TALLY_MAX_NODES && n < TALLY_MAX_NODES)
+			ids[n++] = (unsigned)id;
+	}
+	json_decref(s);
+	return n;
+}
+
+/* -n N of the embedded cluster names no node of it (node 0 says so): say
+ * so and @return true. A configuration's members are checked by resolve(). */
+static bool
+embedded_unknown(const struct opts *o, const char *cmd)
+{
+	unsigned ids[TALLY_MAX_NODES];
+	char list[64];
+	size_t k = 0;
+	int n;
+
+	if (o->config != NULL || o->node == 0 || (n = embedded_members(ids)) < 0)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (ids[i] == o->node)
+			return false;
+		k += (size_t)snprintf(list + k, sizeof(list) - k, "%s%u", i ? ", " : "", ids[i]);
+	}
+	fprintf(stderr, "tallyctl: %s: unknown node %u: the embedded cluster has nodes %s\n", cmd, o->node, list);
+	return true;
+}
+
 static int
 run_op(const struct opts *o, const struct target *t, const char *cmd, const char *key, unsigned op, uint64_t delta,
        const char *value)
 {
 	struct tally_client_opts co = { .host = t->ip, .port = t->client_port, .timeout_ms = o->timeout_ms,
-					.session = o->token_file != NULL };
+					.session = o->token_file != NULL, .fail_unreachable = true };
 	struct tally_client_result r;
 	tally_client_t *c;
 	int rc, err;
@@ -417,6 +475,31 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 		}
 		printf("%" PRId64 "\n", r.value);
 		return 0;
+	}
+	if (r.status == TALLY_CLIENT_E_UNREACHABLE && r.sends == 1) {
+		/* Its one datagram was refused: it reached no tallyd. */
+		char what[100];
+		snprintf(what, sizeof(what), "%s %s", cmd, key);
+		if (embedded_unknown(o, what))
+			return EXIT_UNKNOWN_NODE;
+		fprintf(stderr,
+			"tallyctl: %s %s: unreachable: nothing listens at %s:%u, node %u's client port (ICMP port"
+			" unreachable): is tallyd running%s? %s\n",
+			cmd, key, t->ip, t->client_port, o->node, o->config ? " there" : "",
+			op == TALLY_WIRE_OP_GET ? "nothing read" : "not applied");
+		return EXIT_UNREACHABLE;
+	}
+	if (r.status == TALLY_CLIENT_E_UNREACHABLE) {
+		/* Refused after a resend: an earlier datagram may have reached a
+		 * tallyd that stopped since. */
+		fprintf(stderr,
+			"tallyctl: %s %s: indeterminate: node %u (%s:%u) stopped listening (ICMP port unreachable after"
+			" %u sends); %s (op id %016" PRIx64 ":%" PRIu64 ")\n",
+			cmd, key, o->node, t->ip, t->client_port, r.sends,
+			op == TALLY_WIRE_OP_GET ? "try again"
+						: "it may or may not be applied: rerun with --op-id to apply it at most once",
+			cid, seq);
+		return EXIT_STATUS_BASE + TALLY_E_INDETERMINATE;
 	}
 	switch (r.status) {
 	case TALLY_E_INDETERMINATE:
@@ -1097,7 +1180,6 @@ main(int argc, char **argv)
 	unsigned long long v;
 	bool help = false;
 	int ch;
-
 	while ((ch = getopt_long(argc, argv, "c:n:W:R:t:hv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
