@@ -95,8 +95,10 @@ static const char usage[] =
 static const char usage_incr[] =
 	"usage: tallyctl [OPTIONS] incr|decr KEY [DELTA] [-W N] [--op-id C:S]\n"
 	"\n"
-	"Add (incr) or subtract (decr) DELTA, a whole number >= 1 (default 1), to the\n"
-	"PN-Counter KEY (1..64 bytes). The node asked coordinates: the key's first\n"
+	"Add (incr) or subtract (decr) DELTA (default 1) to the PN-Counter KEY\n"
+	"(1..64 bytes). DELTA is a whole number other than 0, at most 2^63 - 1 either\n"
+	"way; a negative one turns round: incr KEY -5 is decr KEY 5, and decr KEY -5\n"
+	"is incr KEY 5. The node asked coordinates: the key's first\n"
 	"live replica applies it to its own slot, logs it, and ships it; the answer\n"
 	"comes once W replicas hold it. Prints the counter's value as the origin\n"
 	"sees it then. On exit status 11 (indeterminate) standard error gives the op\n"
@@ -1163,6 +1165,86 @@ run_audit(const struct opts *o, int nargs, char **args)
 	return rc;
 }
 
+/* Whether @a is a negative whole number ("-5"), which no option is. */
+static bool
+negative_number(const char *a)
+{
+	return a[0] == '-' && a[1] >= '0' && a[1] <= '9' && strspn(a + 1, "0123456789") == strlen(a + 1);
+}
+
+/* Whether option argument @a takes the next argument as its value. */
+static bool
+takes_next(const char *a, const struct option *longopts, const char *with_arg)
+{
+	if (a[1] == '-') { /* --name or --name=value; getopt takes unique prefixes */
+		size_t len = strcspn(a + 2, "=");
+		if (a[2 + len] == '=')
+			return false;
+		for (const struct option *lo = longopts; lo->name != NULL; lo++)
+			if (strncmp(lo->name, a + 2, len) == 0 && lo->has_arg == required_argument)
+				return true;
+		return false;
+	}
+	for (const char *c = a + 1; *c != '\0'; c++) /* -W2, -hv, -W 2 */
+		if (strchr(with_arg, *c) != NULL)
+			return c[1] == '\0';
+	return false;
+}
+
+/* getopt takes a negative DELTA (incr KEY -5) for options ("-5"). When there
+ * is one, rebuild the arguments as options first, then "--", then the
+ * others in their order (what getopt's own permutation gives), so that a
+ * negative number that is not an option's value stays an argument. An
+ * explicit "--" ends the options as before. @return the new argc. */
+static int
+protect_negative(int argc, char **argv, char **out, const struct option *longopts, const char *with_arg)
+{
+	int n = 0, npos = 0, i;
+	char **pos = out + argc + 1; /* scratch after room for argv and "--" */
+	bool any = false;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (negative_number(argv[i]) && !(i > 1 && argv[i - 1][0] == '-' && takes_next(argv[i - 1], longopts, with_arg)))
+			any = true;
+	if (!any) {
+		memcpy(out, argv, (size_t)argc * sizeof(*argv));
+		out[argc] = NULL;
+		return argc;
+	}
+	out[n++] = argv[0];
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i];
+		if (a[0] == '-' && a[1] != '\0' && !negative_number(a)) {
+			out[n++] = argv[i];
+			if (takes_next(a, longopts, with_arg) && i + 1 < argc)
+				out[n++] = argv[++i];
+		} else {
+			pos[npos++] = argv[i];
+		}
+	}
+	out[n++] = "--";
+	memmove(out + n, pos, (size_t)npos * sizeof(*out));
+	n += npos;
+	for (i++; i < argc; i++) /* after the caller's own "--" */
+		out[n++] = argv[i];
+	out[n] = NULL;
+	return n;
+}
+
+/* DELTA of incr/decr: a whole number other than 0, at most 2^63 - 1 either
+ * way; a negative one turns the operation round. @return false if not one. */
+static bool
+parse_delta(const char *a, uint64_t *delta, bool *negative)
+{
+	unsigned long long v;
+
+	*negative = a[0] == '-';
+	if (!parse_uint(a + (*negative ? 1 : 0), INT64_MAX, &v) || v == 0)
+		return false;
+	*delta = v;
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1180,6 +1262,12 @@ main(int argc, char **argv)
 	unsigned long long v;
 	bool help = false;
 	int ch;
+	char **args_in = calloc(2 * (size_t)argc + 2, sizeof(*argv));
+
+	if (args_in == NULL)
+		return EXIT_FAIL;
+	argc = protect_negative(argc, argv, args_in, longopts, "cnWRt");
+	argv = args_in;
 	while ((ch = getopt_long(argc, argv, "c:n:W:R:t:hv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -1305,15 +1393,14 @@ main(int argc, char **argv)
 	}
 	if (is_write || strcmp(cmd, "get") == 0) {
 		uint64_t delta = 1;
+		bool negative = false;
 		if (nargs < 1 || nargs > (is_write ? 2 : 1))
 			return fail_usage(is_write ? "%s: want KEY [DELTA]" : "%s: want KEY", cmd);
 		if (strlen(args[0]) < 1 || strlen(args[0]) > TALLY_WIRE_CLIENT_STR_MAX)
 			return fail_usage("%s: a key is 1..64 bytes", cmd);
-		if (nargs == 2) {
-			if (!parse_uint(args[1], INT64_MAX, &v) || v == 0)
-				return fail_usage("DELTA: want a whole number >= 1, not '%s'", args[1]);
-			delta = v;
-		}
+		if (nargs == 2 && !parse_delta(args[1], &delta, &negative))
+			return fail_usage("DELTA: want a whole number other than 0 (-0 and 0 change nothing), at most "
+					  "9223372036854775807 either way, not '%s'", args[1]);
 		if (o.after != NULL && (!is_write || o.token_file == NULL || o.have_opid))
 			return fail_usage("--after: for incr/decr with --token-file, without --op-id%s", "");
 		if ((rc = resolve(&o, &t)) != 0)
@@ -1323,10 +1410,10 @@ main(int argc, char **argv)
 				return fail_usage("--local: only for get%s", "");
 			return run_local(&o, &t, args[0]);
 		}
+		/* incr KEY -5 is decr KEY 5, and decr KEY -5 is incr KEY 5 */
+		bool up = strcmp(cmd, "incr") == 0;
 		return run_op(&o, &t, cmd, args[0],
-			      strcmp(cmd, "incr") == 0	 ? TALLY_WIRE_OP_INCR
-			      : strcmp(cmd, "decr") == 0 ? TALLY_WIRE_OP_DECR
-							 : TALLY_WIRE_OP_GET,
+			      !is_write ? TALLY_WIRE_OP_GET : up != negative ? TALLY_WIRE_OP_INCR : TALLY_WIRE_OP_DECR,
 			      delta, NULL);
 	}
 	if (strcmp(cmd, "status") == 0) {

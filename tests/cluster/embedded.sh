@@ -22,6 +22,8 @@
 # 7. tallyctl fails fast: an unknown node id (exit 22) and a node whose
 #    client port answers ICMP port unreachable (exit 23) end at once, not
 #    as indeterminate after the deadline
+# 8. a negative DELTA turns incr into decr and decr into incr; -0 and
+#    out-of-range deltas are refused; "--" still ends the options
 set -euo pipefail
 B=$(cd "$1" && pwd)
 TALLYD=$B/host/tallyd
@@ -266,6 +268,25 @@ rm -f "$CFG"
 [ "$rc" = 22 ] || die "-c with -n 3 not in [members]: exit $rc, want 22"
 echo "-n 3 outside a configuration's [members]: exit 22"
 
+say "8. negative deltas"
+v=$("$CTL" incr neg 10) && [ "$v" = 10 ] || die "incr neg 10: $v"
+v=$("$CTL" incr neg -3) || die "incr neg -3 refused"
+[ "$v" = 7 ] || die "incr neg -3 gave $v, want 7 (a decrement)"
+v=$("$CTL" decr neg -5) && [ "$v" = 12 ] || die "decr neg -5 gave $v, want 12 (an increment)"
+v=$("$CTL" -n 1 incr neg -2 -W 3) && [ "$v" = 10 ] || die "incr neg -2 -W 3 gave $v, want 10"
+v=$("$CTL" incr -W 3 neg -- -1) && [ "$v" = 9 ] || die "incr neg -- -1 gave $v, want 9"
+v=$("$CTL" -n 2 get neg -R 3) && [ "$v" = 9 ] || die "get neg: $v, want 9"
+echo "incr neg 10, incr neg -3, decr neg -5, incr neg -2 -W 3, incr -W 3 neg -- -1: $v"
+for bad in -0 0 -9223372036854775808 9223372036854775808 -x; do
+	rc=0; "$CTL" incr neg -- "$bad" 2>"$LOG.err" || rc=$?
+	[ "$rc" = 2 ] || die "incr neg $bad: exit $rc, want 2"
+	grep -q "DELTA" "$LOG.err" || die "incr neg $bad: the message does not name DELTA"
+done
+rc=0; "$CTL" incr neg -0 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || die "incr neg -0 (no --): exit $rc, want 2"
+rm -f "$LOG.err"
+[ "$("$CTL" get neg -R 3)" = 9 ] || die "a refused delta changed the counter"
+echo "-0, 0 and out-of-range deltas are refused (exit 2) and change nothing"
 stop
 
 say "6. a full key table"
