@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -31,6 +32,8 @@
 /* Beyond 10 + enum tally_status (11..21): tallyctl's own. */
 #define EXIT_UNKNOWN_NODE 22 /* -n N names no node of the cluster */
 #define EXIT_UNREACHABLE 23  /* nothing listens at the node's client port */
+#define EXIT_NOT_READY 24    /* wait-ready: a node was not ready by the deadline */
+#define WAIT_READY_MS 30000  /* wait-ready's default deadline */
 
 static const char usage[] =
 	"usage: tallyctl [OPTIONS] COMMAND [ARGS]\n"
@@ -44,7 +47,9 @@ static const char usage[] =
 	"  put KEY VALUE        write VALUE (up to 64 bytes) into the MV-register KEY;\n"
 	"                       prints how many values it holds now\n"
 	"  status               the node's members, partitions, replication lag, hints,\n"
-	"                       offload telemetry\n"
+	"                       offload telemetry, and whether it is ready\n"
+	"  wait-ready [-t MS]   wait until every node (or node -n N) is ready to serve\n"
+	"                       (default: up to 30000 ms); progress on standard error\n"
 	"  partition isolate N | heal | show\n"
 	"                       cut node N off the embedded cluster's switch, or heal it\n"
 	"  fault delay PEER MS | set PEER K=V... | break dedup|tokens | clear\n"
@@ -60,7 +65,7 @@ static const char usage[] =
 	"  -W N                 write quorum: replicas that must hold a write (default:\n"
 	"                       the cluster's w); 1 = asynchronous, N = synchronous\n"
 	"  -R N                 read quorum: replicas merged for a read (the cluster's r)\n"
-	"  -t, --timeout MS     deadline of the operation (default 1000)\n"
+	"  -t, --timeout MS     deadline of the operation (default 1000; wait-ready 30000)\n"
 	"      --op-id C:S      use op id C:S (hex client, decimal sequence): retry an\n"
 	"                       operation that ended indeterminate, applied at most once\n"
 	"      --token-file F   keep a session in F across invocations: send the key's\n"
@@ -88,6 +93,7 @@ static const char usage[] =
 	"  22 unknown node   -n N names no node of the cluster: nothing done\n"
 	"  23 unreachable    nothing listens at the node's client port (ICMP port\n"
 	"                    unreachable: tallyd is not running there): not applied\n"
+	"  24 not ready      wait-ready: a node was not ready by the deadline\n"
 	"audit: 0 no violation, 1 a violation, 2 bad usage or a history that does not\n"
 	"parse.\n"
 	"Errors go to standard error as \"tallyctl: COMMAND KEY: STATUS: explanation\".\n";
@@ -124,10 +130,24 @@ static const char usage_put[] =
 	"the same session, it replaces exactly the values that get returned.\n"
 	"Prints how many values the register holds after it.\n";
 
+static const char usage_wait_ready[] =
+	"usage: tallyctl [OPTIONS] wait-ready [-t MS] [-n N]\n"
+	"\n"
+	"Wait until every member of the cluster (the -c configuration's, or the\n"
+	"embedded cluster's, as node 0's status lists them), or node N alone with\n"
+	"-n, says it is ready to serve, polling each one's status page. Prints on\n"
+	"standard error what each node is waiting for, whenever that changes, and\n"
+	"\"node N: ready\". Exit status 0 when all are ready; 24 when one is not by\n"
+	"the deadline (-t, default 30000 ms), with what it still waited for; 22 when\n"
+	"-n names no node of the cluster. Nodes that start later (tallyd &) are\n"
+	"waited for: a status page that does not answer yet is one more thing to\n"
+	"wait for.\n";
+
 static const char usage_status[] =
 	"usage: tallyctl [OPTIONS] status [--json]\n"
 	"\n"
-	"Show what node N knows: members and whether each is up, this node's\n"
+	"Show what node N knows: whether it is ready to serve (and if not, what it\n"
+	"waits for), members and whether each is up, this node's\n"
 	"partitions, per peer the writes it has not acknowledged yet (replication\n"
 	"lag) and the hints held for it, requests by outcome, the offload engine's\n"
 	"telemetry and the write-ahead log. Reads the node's status page over TCP\n"
@@ -194,6 +214,7 @@ struct opts {
 	const char *token_file, *after;
 	uint64_t op_client, op_seq;
 	bool net_opt;              /* -c, -n or -t given: a cluster to talk to */
+	bool have_node, have_timeout; /* -n, -t given */
 	bool audit_opt;            /* an option only audit takes */
 	bool expect_sessions, verbose, have_settle;
 	unsigned replicas;
@@ -621,6 +642,144 @@ num(json_t *o, const char *k)
 	return json_integer_value(json_object_get(o, k));
 }
 
+/* ---- readiness: status, wait-ready ---- */
+
+/* For nodes whose status has no "ready" field yet: ready when in normal mode
+ * (not recovering its own slots after a lost disk) with at least
+ * max(w, r) - 1 other members up, so that a write at w and a read at r can
+ * be served. Delete once every node reports "ready" itself. */
+static bool
+ready_fallback(json_t *s, char *detail, size_t cap)
+{
+	const char *mode = json_string_value(json_object_get(s, "mode"));
+	json_t *q = json_object_get(s, "quorum"), *m;
+	json_int_t w = num(q, "w"), r = num(q, "r"), need = (w > r ? w : r) - 1, up = 0;
+	size_t i;
+
+	json_array_foreach(json_object_get(s, "members"), i, m) {
+		const char *st = json_string_value(json_object_get(m, "state"));
+		up += st != NULL && strcmp(st, "up") == 0;
+	}
+	if (mode == NULL || strcmp(mode, "normal") != 0) {
+		snprintf(detail, cap, "mode %s, not normal", mode ? mode : "unknown");
+		return false;
+	}
+	if (up < need) {
+		snprintf(detail, cap,
+			 "%" JSON_INTEGER_FORMAT " of the %" JSON_INTEGER_FORMAT " other members w=%" JSON_INTEGER_FORMAT
+			 " and r=%" JSON_INTEGER_FORMAT " need are up",
+			 up, need, w, r);
+		return false;
+	}
+	detail[0] = '\0';
+	return true;
+}
+
+/* Whether the node whose status is @s is ready to serve, and if not what it
+ * waits for (one line in @detail). A node says so itself in "ready" and
+ * "ready_detail"; for one that does not, ready_fallback() judges. */
+static bool
+node_ready(json_t *s, char *detail, size_t cap)
+{
+	json_t *ready = json_object_get(s, "ready");
+	const char *d = json_string_value(json_object_get(s, "ready_detail"));
+
+	if (!json_is_boolean(ready))
+		return ready_fallback(s, detail, cap);
+	if (json_is_true(ready))
+		detail[0] = '\0';
+	else
+		snprintf(detail, cap, "%s", d != NULL && *d != '\0' ? d : "not ready (the node says no more)");
+	return json_is_true(ready);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* tallyctl wait-ready: poll each node's status page until it says it is
+ * ready, one node after the other, all under one deadline. */
+static int
+run_wait_ready(struct opts *o)
+{
+	unsigned ids[TALLY_MAX_NODES], n = 0, timeout = o->have_timeout ? o->timeout_ms : WAIT_READY_MS;
+	bool learn = false; /* the embedded cluster: node 0's status lists the others */
+	uint64_t t0 = mono_ms(), deadline = t0 + timeout;
+	struct target t;
+	int rc;
+
+	if (o->have_node) {
+		ids[n++] = o->node;
+	} else if (o->config != NULL) {
+		struct tally_config c;
+		char err[512];
+		tally_config_defaults(&c);
+		if (tally_config_load(&c, o->config, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tallyctl: %s\n", err);
+			return EXIT_FAIL;
+		}
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+			if (c.members[i].present)
+				ids[n++] = i;
+	} else {
+		ids[n++] = 0;
+		learn = true;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		char detail[256], last[256] = "";
+		o->node = ids[k];
+		if ((rc = resolve(o, &t)) != 0)
+			return rc;
+		for (;;) {
+			int code = 0;
+			char *body = http_get(&t, "/status", &code);
+			json_t *s = body != NULL && code == 200 ? json_loads(body, 0, NULL) : NULL;
+			bool ready = false;
+			free(body);
+			if (s != NULL) {
+				ready = node_ready(s, detail, sizeof(detail));
+				if (learn) {
+					size_t i;
+					json_t *m;
+					json_array_foreach(json_object_get(s, "members"), i, m) {
+						json_int_t id = num(m, "id");
+						if (id > 0 && id < TALLY_MAX_NODES && n < TALLY_MAX_NODES)
+							ids[n++] = (unsigned)id;
+					}
+					learn = false;
+				}
+				json_decref(s);
+			} else {
+				if (embedded_unknown(o, "wait-ready"))
+					return EXIT_UNKNOWN_NODE;
+				snprintf(detail, sizeof(detail), "its status page at %s:%u does not answer yet", t.ip,
+					 t.admin_port);
+			}
+			if (ready) {
+				fprintf(stderr, "node %u: ready (%" PRIu64 " ms)\n", o->node, mono_ms() - t0);
+				break;
+			}
+			if (strcmp(detail, last) != 0) {
+				fprintf(stderr, "waiting for node %u: %s\n", o->node, detail);
+				snprintf(last, sizeof(last), "%s", detail);
+			}
+			if (mono_ms() >= deadline) {
+				fprintf(stderr, "tallyctl: wait-ready: node %u is not ready after %u ms: %s\n", o->node,
+					timeout, detail);
+				return EXIT_NOT_READY;
+			}
+			struct timespec ts = { 0, 50 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}
+
 static int
 run_status(const struct opts *o, const struct target *t)
 {
@@ -650,6 +809,11 @@ run_status(const struct opts *o, const struct target *t)
 	       num(s, "node"), num(s, "epoch"), json_string_value(json_object_get(s, "mode")),
 	       json_string_value(json_object_get(s, "backend")), num(s, "uptime_ms") / 1000, num(q, "n"), num(q, "w"),
 	       num(q, "r"));
+	char detail[256];
+	if (node_ready(s, detail, sizeof(detail)))
+		printf("ready: yes\n");
+	else
+		printf("ready: no (%s)\n", detail);
 	printf("partitions: %" JSON_INTEGER_FORMAT " in the ring; this node is first in %" JSON_INTEGER_FORMAT
 	       " and a replica of %" JSON_INTEGER_FORMAT "\n",
 	       num(p, "total"), num(p, "primary"), num(p, "replica"));
@@ -1278,7 +1442,7 @@ main(int argc, char **argv)
 			if (!parse_uint(optarg, TALLY_MAX_NODES - 1, &v))
 				return fail_usage("--node: want a node id in 0..7, not '%s'", optarg);
 			o.node = (unsigned)v;
-			o.net_opt = true;
+			o.net_opt = o.have_node = true;
 			break;
 		case 'W':
 			if (!parse_uint(optarg, TALLY_MAX_NODES, &v) || v == 0)
@@ -1294,7 +1458,7 @@ main(int argc, char **argv)
 			if (!parse_uint(optarg, 3600000, &v) || v == 0)
 				return fail_usage("--timeout: want milliseconds in 1..3600000, not '%s'", optarg);
 			o.timeout_ms = (unsigned)v;
-			o.net_opt = true;
+			o.net_opt = o.have_timeout = true;
 			break;
 		case 'o': {
 			char *colon = strchr(optarg, ':'), *end;
@@ -1362,6 +1526,7 @@ main(int argc, char **argv)
 	if (help) {
 		fputs(is_write ? usage_incr : is_put ? usage_put : strcmp(cmd, "get") == 0 ? usage_get
 				 : strcmp(cmd, "status") == 0   ? usage_status
+				 : strcmp(cmd, "wait-ready") == 0 ? usage_wait_ready
 				 : strcmp(cmd, "partition") == 0 ? usage_partition
 				 : strcmp(cmd, "fault") == 0     ? usage_fault
 				 : strcmp(cmd, "audit") == 0     ? usage_audit
@@ -1422,6 +1587,11 @@ main(int argc, char **argv)
 		if ((rc = resolve(&o, &t)) != 0)
 			return rc;
 		return run_status(&o, &t);
+	}
+	if (strcmp(cmd, "wait-ready") == 0) {
+		if (nargs != 0)
+			return fail_usage("wait-ready: takes no arguments (the deadline is -t MS), not '%s'", args[0]);
+		return run_wait_ready(&o);
 	}
 	if (strcmp(cmd, "fault") == 0) {
 		if ((rc = resolve(&o, &t)) != 0)

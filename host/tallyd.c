@@ -49,7 +49,7 @@ static const char usage[] =
 	"7472, 7482, 7492), n = 3, w = r = 2, every node's log on standard error.\n"
 	"Its data lives in a fresh temporary directory that is\n"
 	"removed at exit, unless --data-dir names one to keep. Try:\n"
-	"    tallyd &  tallyctl incr likes 5  tallyctl get likes  tallyctl status\n"
+	"    tallyd &  tallyctl wait-ready  tallyctl incr likes 5  tallyctl status\n"
 	"\n"
 	"With --config FILE (docs/config.md), run the node FILE's [node] id names,\n"
 	"on the DPDK port EAL offers first, or on --iface's af_packet port.\n"

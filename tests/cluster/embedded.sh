@@ -253,6 +253,8 @@ fast -n 7 incr x 1
 echo "tallyctl -n 7 incr x 1 on 3 nodes: exit $rc after $ms ms: $err"
 [ "$rc" = 22 ] && [ "$ms" -lt 2000 ] || die "an unknown node: exit $rc after $ms ms, want 22 at once"
 case $err in *"unknown node 7"*"nodes 0, 1, 2"*) ;; *) die "an unknown node: the message does not say which nodes exist" ;; esac
+fast -n 7 wait-ready
+[ "$rc" = 22 ] || die "wait-ready -n 7: exit $rc, want 22"
 # A configuration whose member 0 is this host with nothing on its ports:
 # ICMP port unreachable. An id not in its [members] is unknown.
 CFG=$(mktemp /tmp/tally-embedded-cfg.XXXXXX)
