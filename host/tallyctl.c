@@ -644,48 +644,19 @@ num(json_t *o, const char *k)
 
 /* ---- readiness: status, wait-ready ---- */
 
-/* For nodes whose status has no "ready" field yet: ready when in normal mode
- * (not recovering its own slots after a lost disk) with at least
- * max(w, r) - 1 other members up, so that a write at w and a read at r can
- * be served. Delete once every node reports "ready" itself. */
-static bool
-ready_fallback(json_t *s, char *detail, size_t cap)
-{
-	const char *mode = json_string_value(json_object_get(s, "mode"));
-	json_t *q = json_object_get(s, "quorum"), *m;
-	json_int_t w = num(q, "w"), r = num(q, "r"), need = (w > r ? w : r) - 1, up = 0;
-	size_t i;
-
-	json_array_foreach(json_object_get(s, "members"), i, m) {
-		const char *st = json_string_value(json_object_get(m, "state"));
-		up += st != NULL && strcmp(st, "up") == 0;
-	}
-	if (mode == NULL || strcmp(mode, "normal") != 0) {
-		snprintf(detail, cap, "mode %s, not normal", mode ? mode : "unknown");
-		return false;
-	}
-	if (up < need) {
-		snprintf(detail, cap,
-			 "%" JSON_INTEGER_FORMAT " of the %" JSON_INTEGER_FORMAT " other members w=%" JSON_INTEGER_FORMAT
-			 " and r=%" JSON_INTEGER_FORMAT " need are up",
-			 up, need, w, r);
-		return false;
-	}
-	detail[0] = '\0';
-	return true;
-}
-
 /* Whether the node whose status is @s is ready to serve, and if not what it
- * waits for (one line in @detail). A node says so itself in "ready" and
- * "ready_detail"; for one that does not, ready_fallback() judges. */
+ * waits for (one line in @detail): the node says so in "ready" and
+ * "ready_detail" (docs/cluster.md#status). */
 static bool
 node_ready(json_t *s, char *detail, size_t cap)
 {
 	json_t *ready = json_object_get(s, "ready");
 	const char *d = json_string_value(json_object_get(s, "ready_detail"));
 
-	if (!json_is_boolean(ready))
-		return ready_fallback(s, detail, cap);
+	if (!json_is_boolean(ready)) {
+		snprintf(detail, cap, "its status says nothing of readiness (a tallyd older than this tallyctl)");
+		return false;
+	}
 	if (json_is_true(ready))
 		detail[0] = '\0';
 	else
