@@ -10,7 +10,7 @@
 # and /24 (TALLY_CLUSTER_DIR, _NAME, _NET), so a cluster of your own is not
 # touched. Also checked: status shows every node running and ready, down
 # removes the namespaces and bridge and keeps the data; then up brings the
-# same counts back without --bootstrap, up on a running cluster says so, up
+# same counts back without a second tallyd init, up on a running cluster says so, up
 # after kill -9 of every node restarts them, bad ids and sizes are refused,
 # and down --purge removes the state.
 #
@@ -101,9 +101,10 @@ echo "== up again after down: the same cluster, its counts kept"
 "$CL" up 2>/dev/null
 v=$($CTL get likes -R 3) && [ "$v" = 18 ] || fail "after down and up: likes is '$v', want 18"
 for f in "$TALLY_CLUSTER_DIR"/log/node*.log; do
-	[ "$(grep -c -- 'starts node [0-9] (--bootstrap)' "$f")" = 1 ] || fail "$f: not bootstrapped exactly once"
+	[ "$(grep -c -- 'is now the data directory of node [0-9]' "$f")" = 1 ] || fail "$f: not made by tallyd init exactly once"
+	if grep -q -- 'recovering' "$f"; then fail "$f: a node recovered, as if its data had been lost"; fi
 done
-echo "likes = 18; each node was bootstrapped once, at the first up"
+echo "likes = 18; each node's directory was made by tallyd init once, at the first up, and none recovered"
 echo "== up on a running cluster says so"
 "$CL" up 3 2>&1 | grep -q "already up" || fail "up on a running cluster did not say so"
 echo "== a killed run's leftovers: nodes killed -9, namespaces left"
