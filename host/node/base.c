@@ -75,6 +75,25 @@ dominates(const tally_pncounter_t *s, const tally_pncounter_t *need)
 	return vec_covers(&s->p, &need->p) && vec_covers(&s->n, &need->n);
 }
 
+static bool
+sum_in_range(const tally_vec_t *v)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+		if (v->slot[i] > (uint64_t)INT64_MAX - sum)
+			return false;
+		sum += v->slot[i];
+	}
+	return true;
+}
+
+bool
+pn_in_range(const tally_pncounter_t *s)
+{
+	return sum_in_range(&s->p) && sum_in_range(&s->n);
+}
+
 bool
 vec_covers(const tally_vec_t *a, const tally_vec_t *b)
 {

@@ -82,6 +82,10 @@ bool preferred_here(const struct tally_node *n, const uint8_t key[16]);
 /** Whether state @p s includes everything @p need holds (both components EQUAL or AFTER). */
 bool dominates(const tally_pncounter_t *s, const tally_pncounter_t *need);
 
+/** Whether the sums of @p s's P and of its N slots each stay within 2^63 - 1, so its value
+ * (and any value between) is an int64: the range every write keeps a counter in. */
+bool pn_in_range(const tally_pncounter_t *s);
+
 /** Whether vector @p a includes @p b. */
 bool vec_covers(const tally_vec_t *a, const tally_vec_t *b);
 

@@ -139,11 +139,20 @@ origin_apply(struct tally_node *n, uint32_t oi)
 		n->origin.duplicates++;
 	} else {
 		uint64_t *slot = o->cop == TALLY_WIRE_OP_INCR ? &o->p : &o->n;
+		tally_pncounter_t next = s;
+		/* Refused before anything rises: after the write, the sums of P and
+		 * of N must each stay within 2^63 - 1 (docs/crdt.md). */
 		if (*slot > UINT64_MAX - o->delta) {
 			refuse(n, oi, TALLY_E_OVERFLOW);
 			return;
 		}
 		*slot += o->delta;
+		next.p.slot[n->self] = o->p;
+		next.n.slot[n->self] = o->n;
+		if (!pn_in_range(&next)) {
+			refuse(n, oi, TALLY_E_OVERFLOW);
+			return;
+		}
 		struct tally_wire_slot rec = {
 			.index = ix, .kind = TALLY_WIRE_KIND_PNCOUNTER, .origin = (uint8_t)n->self,
 			.p = o->p, .n = o->n,

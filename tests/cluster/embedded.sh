@@ -24,6 +24,8 @@
 #    as indeterminate after the deadline
 # 8. a negative DELTA turns incr into decr and decr into incr; -0 and
 #    out-of-range deltas are refused; "--" still ends the options
+# 8b. a write past 2^63 - 1 (P or N) is refused as overflow before any slot
+#    rises: every replica still reads the old value and the counter goes on
 set -euo pipefail
 B=$(cd "$1" && pwd)
 TALLYD=$B/host/tallyd
@@ -289,6 +291,23 @@ rc=0; "$CTL" incr neg -0 2>/dev/null || rc=$?
 rm -f "$LOG.err"
 [ "$("$CTL" get neg -R 3)" = 9 ] || die "a refused delta changed the counter"
 echo "-0, 0 and out-of-range deltas are refused (exit 2) and change nothing"
+
+say "8b. overflow is refused before anything is raised"
+M=9223372036854775807
+v=$("$CTL" incr big $M -W 3) && [ "$v" = $M ] || die "incr big 2^63 - 1: $v"
+v=$("$CTL" decr low $M -W 3) && [ "$v" = -$M ] || die "decr low 2^63 - 1: $v"
+for k in big low; do
+	rc=0; "$CTL" -n 1 "$([ $k = big ] && echo incr || echo decr)" "$k" 1 -W 3 2>"$LOG.err" || rc=$?
+	[ "$rc" = 15 ] || die "one more on $k: exit $rc, want 15 (overflow)"
+	grep -q "not applied" "$LOG.err" || die "one more on $k: the message does not say not applied"
+	for n in 0 1 2; do
+		v=$("$CTL" -n "$n" get "$k" -R 1) || die "after a refused overflow, node $n cannot read $k"
+		[ "$v" = "$([ $k = big ] && echo $M || echo -$M)" ] || die "after a refused overflow, node $n reads $k = $v"
+	done
+done
+rm -f "$LOG.err"
+v=$("$CTL" decr big 1 -W 3) && [ "$v" = $((M - 1)) ] || die "decr big 1 after the refusal: $v"
+echo "2^63 - 1 and one more: refused (exit 15), every replica still reads 2^63 - 1, and the counter goes on"
 stop
 
 say "6. a full key table"
