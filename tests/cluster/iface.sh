@@ -25,39 +25,23 @@ N=3
 KEY=1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f
 
 fail() { echo "FAIL: $*" >&2; for f in "$work"/node*.log; do echo "--- $f"; tail -n 15 "$f"; done; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "iface: needs root to create network namespaces (run as root, as CI does)" >&2; exit 1; }
-command -v ip >/dev/null || { echo "iface: needs iproute2 (apt-get install iproute2)" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/nslib.sh"
+ns_need_root iface
 
 tag=$$
-br=tib$tag
 work=$(mktemp -d /tmp/tally-iface.XXXXXX)
 declare -a pids
 sniffer=
 cleanup() {
 	for p in "${pids[@]:-}" $sniffer; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	for ((i = 0; i < N; i++)); do ip netns del "ti$i-$tag" 2>/dev/null || true; done
-	ip link del "$br" 2>/dev/null || true
+	ns_teardown
 	rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ip link add "$br" type bridge || fail "cannot create a bridge"
-ip link set "$br" mtu "$MTU"
-ip addr add 10.87.0.254/24 dev "$br"
-ip link set "$br" up
-for ((i = 0; i < N; i++)); do
-	ns=ti$i-$tag
-	ip netns add "$ns" || fail "cannot create network namespace $ns"
-	ip link add "tiv$i-$tag" mtu "$MTU" type veth peer name "tib$i-$tag" mtu "$MTU"
-	ip link set "tiv$i-$tag" netns "$ns"
-	ip link set "tib$i-$tag" master "$br" up
-	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.all.disable_ipv6=1" || true
-	ip -n "$ns" addr add "10.87.0.$((i + 1))/24" dev "tiv$i-$tag"
-	ip -n "$ns" link set "tiv$i-$tag" up
-	ip -n "$ns" link set lo up
-done
+ns_setup ti 10.87.0 "$N" "$MTU"
 
 for ((i = 0; i < N; i++)); do
 	cat >"$work/node$i.ini" <<EOF
@@ -83,7 +67,7 @@ CFG=$work/node0.ini
 start() {
 	local id=$1
 	shift
-	ip netns exec "ti$id-$tag" "$TALLYD" --config "$work/node$id.ini" --iface "tiv$id-$tag" "$@" \
+	ip netns exec "tin$id-$tag" "$TALLYD" --config "$work/node$id.ini" --iface "tiv$id-$tag" "$@" \
 		>>"$work/node$id.log" 2>&1 &
 	pids[$id]=$!
 }

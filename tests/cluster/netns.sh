@@ -56,37 +56,22 @@ KEY=5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed
 WRONG=0000000000000000000000000000000000000000000000000000000000000bad
 
 fail() { echo "FAIL: $*" >&2; for f in "$work"/node*.log; do echo "--- $f"; tail -n 15 "$f"; done; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "netns: needs root to create network namespaces (run as root, as CI does)" >&2; exit 1; }
-command -v ip >/dev/null || { echo "netns: needs iproute2 (apt-get install iproute2)" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/nslib.sh"
+ns_need_root netns
 
 tag=$$
-br=tbr$tag
 work=$(mktemp -d /tmp/tally-netns.XXXXXX)
 declare -a pids
 cleanup() {
 	for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	for ((i = 0; i < N; i++)); do ip netns del "tn$i-$tag" 2>/dev/null || true; done
-	ip link del "$br" 2>/dev/null || true
+	ns_teardown
 	rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ip link add "$br" type bridge || fail "cannot create a bridge"
-ip addr add 10.88.0.254/24 dev "$br"
-ip link set "$br" up
-for ((i = 0; i < N; i++)); do
-	ns=tn$i-$tag
-	ip netns add "$ns" || fail "cannot create network namespace $ns"
-	ip link add "tv$i-$tag" type veth peer name "tb$i-$tag"
-	ip link set "tv$i-$tag" netns "$ns"
-	ip link set "tb$i-$tag" master "$br" up
-	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.all.disable_ipv6=1" || true
-	ip -n "$ns" addr add "10.88.0.$((i + 1))/24" dev "tv$i-$tag"
-	ip -n "$ns" link set "tv$i-$tag" up
-	ip -n "$ns" link set lo up
-done
+ns_setup t 10.88.0 "$N"
 
 # config ID KEY: node ID's configuration file
 config() {

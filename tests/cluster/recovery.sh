@@ -28,37 +28,22 @@ N=3
 KEY=7ec07e4e7ec07e4e7ec07e4e7ec07e4e7ec07e4e7ec07e4e7ec07e4e7ec07e4e
 
 fail() { echo "FAIL: $*" >&2; for f in "$work"/node*.log; do echo "--- $f"; tail -n 12 "$f"; done; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "recovery: needs root to create network namespaces (run as root, as CI does)" >&2; exit 1; }
-command -v ip >/dev/null || { echo "recovery: needs iproute2 (apt-get install iproute2)" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/nslib.sh"
+ns_need_root recovery
 
 tag=$$
-br=trb$tag
 work=$(mktemp -d /tmp/tally-recovery.XXXXXX)
 declare -a pids
 cleanup() {
 	for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	for ((i = 0; i < N; i++)); do ip netns del "trn$i-$tag" 2>/dev/null || true; done
-	ip link del "$br" 2>/dev/null || true
+	ns_teardown
 	rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ip link add "$br" type bridge || fail "cannot create a bridge"
-ip addr add 10.89.0.254/24 dev "$br"
-ip link set "$br" up
-for ((i = 0; i < N; i++)); do
-	ns=trn$i-$tag
-	ip netns add "$ns" || fail "cannot create network namespace $ns"
-	ip link add "trv$i-$tag" type veth peer name "trp$i-$tag"
-	ip link set "trv$i-$tag" netns "$ns"
-	ip link set "trp$i-$tag" master "$br" up
-	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.all.disable_ipv6=1" || true
-	ip -n "$ns" addr add "10.89.0.$((i + 1))/24" dev "trv$i-$tag"
-	ip -n "$ns" link set "trv$i-$tag" up
-	ip -n "$ns" link set lo up
-done
+ns_setup tr 10.89.0 "$N"
 for ((i = 0; i < N; i++)); do
 	cat >"$work/node$i.ini" <<EOF
 [cluster]
