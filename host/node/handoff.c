@@ -9,7 +9,7 @@
 
 #include "state.h"
 
-tally_nodemask_t
+static tally_nodemask_t
 handoff_targets(const struct tally_node *n, uint32_t ix)
 {
 	const struct keymeta *k = &n->table.meta[ix];
@@ -20,7 +20,7 @@ handoff_targets(const struct tally_node *n, uint32_t ix)
 	return (tally_nodemask_t)(((pref & NODE_BIT(n->self)) ? k->owe : pref) & ~NODE_BIT(n->self));
 }
 
-tally_nodemask_t
+static tally_nodemask_t
 handoff_unconfirmed(const struct tally_node *n, const struct keymeta *k, const tally_pncounter_t *s, unsigned t)
 {
 	bool here = preferred_here(n, k->key);

@@ -30,12 +30,7 @@ struct node_handoff {
 	struct handoff_stats stats;
 };
 
-/** Who may lack what we hold of entry @p ix. */
-tally_nodemask_t handoff_targets(const struct tally_node *n, uint32_t ix);
 
-/** Slots of @p s (bit o = origin o) that node @p t has not confirmed holding, among those we owe. */
-tally_nodemask_t handoff_unconfirmed(const struct tally_node *n, const struct keymeta *k, const tally_pncounter_t *s,
-				     unsigned t);
 
 /** A replica's ack says it holds slot a->origin of a key at (p, n): its index, and what it confirms. */
 void handoff_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot *a);

@@ -95,7 +95,7 @@ read_finish(struct tally_node *n, uint32_t oi)
 	op_free(n, oi);
 }
 
-void
+static void
 reads_got(struct tally_node *n, uint32_t oi, unsigned from, const tally_pncounter_t *s)
 {
 	struct op *o = &n->ops.v[oi];

@@ -33,8 +33,6 @@ struct reads_stats {
 /** Ask every target of read @p oi that has not answered for the key's state (ourselves directly). */
 void reads_send(struct tally_node *n, uint32_t oi);
 
-/** Replica @p from's state @p s for read @p oi. */
-void reads_got(struct tally_node *n, uint32_t oi, unsigned from, const tally_pncounter_t *s);
 
 /** Replica @p from's register (NULL: it holds none) for read @p oi. */
 void reads_got_register(struct tally_node *n, uint32_t oi, unsigned from, const tally_mvreg_t *reg, bool lww);

@@ -47,7 +47,7 @@ reply_flush_all(struct tally_node *n)
 		creply_flush(n, &n->reply.open[i]);
 }
 
-void
+static void
 reply_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wire_client *rp)
 {
 	struct tally_wire_client r = *rp;

@@ -47,8 +47,6 @@ void reply_to(struct tally_node *n, const struct reply_to *to, unsigned cop, uin
 	      const uint8_t *keybytes, unsigned keylen, unsigned status, int64_t value, const uint8_t *tok,
 	      unsigned toklen);
 
-/** Send a prepared CLIENT_REPLY record to @p to. */
-void reply_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wire_client *r);
 
 /** Answer op @p o (once; never an internal read) with @p status and @p value, and its token if it has one. */
 void reply_op(struct tally_node *n, struct op *o, unsigned status, int64_t value);
