@@ -26,6 +26,7 @@ enum tally_status {
 	TALLY_E_RECOVERING = 9,    /**< the node is recovering its own slot of this key from every member and one did not answer: not applied */
 	TALLY_E_BAD_TOKEN = 10,    /**< the session token is forged, truncated, expired or of an unknown version (reason in value): not applied */
 	TALLY_E_NOT_YET = 11,      /**< no reachable state dominates the token before the deadline: nothing older is returned; a write is not applied */
+	TALLY_E_OUT_OF_RANGE = 12, /**< the counter's state already sums P or N past 2^63 - 1 (an older node's or a forged frame's): a read gives no value (0), a write is not applied */
 	TALLY_STATUS_END,
 };
 
@@ -36,6 +37,7 @@ tally_status_name(unsigned s)
 	static const char *const names[TALLY_STATUS_END] = {
 		"ok", "indeterminate", "unavailable", "bad_request", "table_full",
 		"overflow", "op_refused", "busy", "io_error", "recovering", "bad_token", "not_yet",
+		"out_of_range",
 	};
 	return s < TALLY_STATUS_END ? names[s] : "unknown";
 }

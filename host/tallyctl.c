@@ -29,10 +29,10 @@
 #define EXIT_USAGE 2
 #define EXIT_FAIL 1
 #define EXIT_STATUS_BASE 10
-/* Beyond 10 + enum tally_status (11..21): tallyctl's own. */
-#define EXIT_UNKNOWN_NODE 22 /* -n N names no node of the cluster */
-#define EXIT_UNREACHABLE 23  /* nothing listens at the node's client port */
-#define EXIT_NOT_READY 24    /* wait-ready: a node was not ready by the deadline */
+/* Below 10 + enum tally_status, which may grow: tallyctl's own. */
+#define EXIT_UNKNOWN_NODE 3 /* -n N names no node of the cluster */
+#define EXIT_UNREACHABLE 4  /* nothing listens at the node's client port */
+#define EXIT_NOT_READY 5    /* wait-ready: a node was not ready by the deadline */
 #define WAIT_READY_MS 30000  /* wait-ready's default deadline */
 
 static const char usage[] =
@@ -78,7 +78,12 @@ static const char usage[] =
 	"  -h, --help           print this and exit\n"
 	"\n"
 	"Exit status: 0 done; 1 could not run (node unreachable for status, bad\n"
-	"configuration); 2 bad usage; 10 + the operation's status when it failed:\n"
+	"configuration); 2 bad usage;\n"
+	"  3 unknown node    -n N names no node of the cluster: nothing done\n"
+	"  4 unreachable     nothing listens at the node's client port (ICMP port\n"
+	"                    unreachable: tallyd is not running there): not applied\n"
+	"  5 not ready       wait-ready: a node was not ready by the deadline\n"
+	"10 + the operation's status when it failed:\n"
 	"  11 indeterminate  no answer by the deadline: maybe applied; retry with --op-id\n"
 	"  12 unavailable    too few live nodes for the quorum: not applied\n"
 	"  13 bad_request    14 table_full    15 overflow    17 busy\n"
@@ -90,10 +95,8 @@ static const char usage[] =
 	"                    another key: nothing done\n"
 	"  21 not_yet        no reachable replica holds what the session has seen yet:\n"
 	"                    nothing older is returned, a write is not applied\n"
-	"  22 unknown node   -n N names no node of the cluster: nothing done\n"
-	"  23 unreachable    nothing listens at the node's client port (ICMP port\n"
-	"                    unreachable: tallyd is not running there): not applied\n"
-	"  24 not ready      wait-ready: a node was not ready by the deadline\n"
+	"  22 out_of_range   the counter's state sums P or N past 2^63 - 1 (sent by\n"
+	"                    an older node or forged): no value, a write not applied\n"
 	"audit: 0 no violation, 1 a violation, 2 bad usage or a history that does not\n"
 	"parse.\n"
 	"Errors go to standard error as \"tallyctl: COMMAND KEY: STATUS: explanation\".\n";
@@ -137,8 +140,8 @@ static const char usage_wait_ready[] =
 	"embedded cluster's, as node 0's status lists them), or node N alone with\n"
 	"-n, says it is ready to serve, polling each one's status page. Prints on\n"
 	"standard error what each node is waiting for, whenever that changes, and\n"
-	"\"node N: ready\". Exit status 0 when all are ready; 24 when one is not by\n"
-	"the deadline (-t, default 30000 ms), with what it still waited for; 22 when\n"
+	"\"node N: ready\". Exit status 0 when all are ready; 5 when one is not by\n"
+	"the deadline (-t, default 30000 ms), with what it still waited for; 3 when\n"
 	"-n names no node of the cluster. Nodes that start later (tallyd &) are\n"
 	"waited for: a status page that does not answer yet is one more thing to\n"
 	"wait for.\n";
@@ -551,6 +554,12 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 		fprintf(stderr, "tallyctl: %s %s: overflow: the counter would leave its range; not applied\n", cmd,
 			key);
 		break;
+	case TALLY_E_OUT_OF_RANGE:
+		fprintf(stderr, "tallyctl: %s %s: out_of_range: the counter's state sums its increments or its "
+				"decrements past 2^63 - 1, which no write this version takes can do (an older node "
+				"or a forged frame sent it); %s (docs/crdt.md)\n", cmd, key,
+			op == TALLY_WIRE_OP_GET ? "it has no value" : "not applied");
+		break;
 	case TALLY_E_OP_REFUSED:
 		fprintf(stderr, "tallyctl: %s %s: op_refused: the op id is outside the node's dedup window; "
 				"whether it was applied before is unknown\n", cmd, key);
@@ -888,12 +897,22 @@ run_local(const struct opts *o, const struct target *t, const char *key)
 	}
 	json_error_t je;
 	json_t *j = json_loads(body, 0, &je);
+	if (j == NULL && code == 200) /* slots past 2^63 - 1, which jansson's integers cannot hold */
+		j = json_loads(body, JSON_DECODE_INT_AS_REAL, &je);
 	free(body);
 	if (j == NULL || code != 200) {
 		fprintf(stderr, "tallyctl: get %s --local: %s\n", key,
 			j ? json_string_value(json_object_get(j, "error")) : "bad answer");
 		json_decref(j);
 		return EXIT_FAIL;
+	}
+	const char *status = json_string_value(json_object_get(j, "status"));
+	if (status != NULL && strcmp(status, "out_of_range") == 0) {
+		fprintf(stderr, "tallyctl: get %s --local: out_of_range: node %u's state of the counter sums its "
+				"increments or its decrements past 2^63 - 1 (an older node or a forged frame sent it); "
+				"it has no value (docs/crdt.md)\n", key, o->node);
+		json_decref(j);
+		return EXIT_STATUS_BASE + TALLY_E_OUT_OF_RANGE;
 	}
 	json_t *values = json_object_get(j, "values");
 	if (json_is_array(values)) { /* an MV-register: its values, one per line */

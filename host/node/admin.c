@@ -255,8 +255,12 @@ local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
 		return snprintf(buf, cap, "{\"error\":\"the offload engine failed\"}\n"), 500;
 	unsigned status = TALLY_OK;
 	int64_t v = reply_value_of(&s, &status);
-	put(&o, "{\"node\":%u,\"found\":%s,\"replica\":%s,\"value\":%" PRId64 ",\"p\":[", n->self,
-	    ix == NIL ? "false" : "true", preferred_here(n, id) ? "true" : "false", v);
+	put(&o, "{\"node\":%u,\"found\":%s,\"replica\":%s,\"status\":\"%s\",", n->self, ix == NIL ? "false" : "true",
+	    preferred_here(n, id) ? "true" : "false", tally_status_name(status));
+	if (status == TALLY_OK)
+		put(&o, "\"value\":%" PRId64 ",\"p\":[", v);
+	else
+		put(&o, "\"value\":null,\"p\":["); /* over range: no value (docs/crdt.md#range) */
 	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
 		put(&o, "%s%" PRIu64, i ? "," : "", s.p.slot[i]);
 	put(&o, "],\"n\":[");

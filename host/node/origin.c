@@ -141,7 +141,12 @@ origin_apply(struct tally_node *n, uint32_t oi)
 		uint64_t *slot = o->cop == TALLY_WIRE_OP_INCR ? &o->p : &o->n;
 		tally_pncounter_t next = s;
 		/* Refused before anything rises: after the write, the sums of P and
-		 * of N must each stay within 2^63 - 1 (docs/crdt.md). */
+		 * of N must each stay within 2^63 - 1 (docs/crdt.md). A state past
+		 * that already came from elsewhere: not this write's doing. */
+		if (!pn_in_range(&s)) {
+			refuse(n, oi, TALLY_E_OUT_OF_RANGE);
+			return;
+		}
 		if (*slot > UINT64_MAX - o->delta) {
 			refuse(n, oi, TALLY_E_OVERFLOW);
 			return;

@@ -104,8 +104,12 @@ reply_value_of(const tally_pncounter_t *s, unsigned *status)
 {
 	int64_t v = 0;
 
-	if (tally_pn_value(s, &v) != 0)
-		*status = TALLY_E_OVERFLOW;
+	/* A state summing P or N past 2^63 - 1 cannot come from a write this
+	 * node version took (origin.c refuses those): say so, give no value. */
+	if (!pn_in_range(s) || tally_pn_value(s, &v) != 0) {
+		*status = TALLY_E_OUT_OF_RANGE;
+		return 0;
+	}
 	return v;
 }
 

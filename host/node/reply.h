@@ -58,7 +58,7 @@ void reply_value(struct tally_node *n, struct op *o, const tally_pncounter_t *s)
 /** Answer a put: its token is the register's context, its value the sibling count. */
 void reply_put(struct tally_node *n, struct op *o, const tally_mvreg_t *reg);
 
-/** The value of a state, or TALLY_E_OVERFLOW in *status when it leaves int64. */
+/** The value of a state; 0 and TALLY_E_OUT_OF_RANGE in *status when ΣP or ΣN passes 2^63 - 1. */
 int64_t reply_value_of(const tally_pncounter_t *s, unsigned *status);
 
 /** Send every open client reply frame. */

@@ -22,6 +22,11 @@
  *   expect  --node N --key KEY --min A [--max B] [-R r]  the value is in [A, B]
  *   place   --key KEY                     print the key's nodes in ring order
  *           (preference list first), one line, from the configuration
+ *   forge   --node N --key KEY --origin O --p P [--n V] [--epoch E]
+ *           send node N's cluster port one REPLICATE record claiming slot
+ *           O of KEY is (P, V), as member O of epoch E, authenticated with
+ *           the cluster key of --config (what an older node, or anyone who
+ *           holds that key, can send); prints what it sent
  *
  * Common options: --config FILE (else the embedded cluster's addresses),
  * --seed S.
@@ -38,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -52,8 +58,10 @@ static struct {
 	unsigned nodes, node, ops, w, r, keys, count;
 	const char *key;
 	long long min, max;
+	unsigned origin, epoch;
+	uint64_t p, n;
 	uint64_t seed, name; /* name: the seed as given, for key names */
-} opt = { .nodes = 3, .ops = 300, .keys = 8, .count = 100, .min = 0, .max = INT64_MAX, .seed = 1 };
+} opt = { .epoch = 1, .nodes = 3, .ops = 300, .keys = 8, .count = 100, .min = 0, .max = INT64_MAX, .seed = 1 };
 
 static struct tally_config cfg;
 
@@ -469,6 +477,41 @@ check_place(void)
 	return 0;
 }
 
+static int
+check_forge(void)
+{
+	struct tally_wire_keys keys;
+	struct tally_wire_writer w;
+	struct tally_wire_addr a = { 0 };
+	struct tally_wire_hdr h = { .type = TALLY_WIRE_REPLICATE, .sender = (uint16_t)opt.origin,
+				    .epoch = opt.epoch, .seq = (uint64_t)time(NULL) << 20 };
+	struct tally_wire_slot rec = { .index = TALLY_WIRE_INDEX_UNKNOWN, .kind = TALLY_WIRE_KIND_PNCOUNTER,
+				       .origin = (uint8_t)opt.origin, .p = opt.p, .n = opt.n };
+	uint8_t buf[TALLY_WIRE_L2L4_LEN + TALLY_WIRE_MAX_PAYLOAD];
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (opt.config == NULL || !cfg.members[opt.node].present || opt.origin >= TALLY_MAX_NODES) {
+		fprintf(stderr, "check: forge needs --config and a member --node and --origin\n");
+		return 2;
+	}
+	tally_wire_keys_derive(&keys, cfg.key);
+	tally_wire_key_id(opt.key, strlen(opt.key), rec.key);
+	tally_wire_begin(&w, buf, sizeof(buf), 0, &a, &h);
+	tally_wire_add_slot(&w, &rec);
+	size_t len = tally_wire_finish(&w, &keys) - TALLY_WIRE_L2L4_LEN;
+	sa.sin_addr.s_addr = htonl(cfg.members[opt.node].ip);
+	sa.sin_port = htons(cfg.members[opt.node].port);
+	if (fd < 0 || sendto(fd, buf + TALLY_WIRE_L2L4_LEN, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("check: forge");
+		return 1;
+	}
+	close(fd);
+	printf("forge: REPLICATE to node %u as node %u (epoch %u): %s slot %u = (%" PRIu64 ", %" PRIu64 ")\n",
+	       opt.node, opt.origin, opt.epoch, opt.key, opt.origin, opt.p, opt.n);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -478,6 +521,8 @@ main(int argc, char **argv)
 		{ "keys", required_argument, NULL, 'k' },   { "key", required_argument, NULL, 'K' },
 		{ "count", required_argument, NULL, 'C' },  { "min", required_argument, NULL, 'a' },
 		{ "max", required_argument, NULL, 'b' },    { "seed", required_argument, NULL, 's' },
+		{ "origin", required_argument, NULL, 'O' }, { "p", required_argument, NULL, 'P' },
+		{ "n", required_argument, NULL, 'N' },      { "epoch", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -497,6 +542,10 @@ main(int argc, char **argv)
 			opt.name = strtoull(optarg, NULL, 10);
 			opt.seed = opt.name * 2 + 1; /* xorshift wants it nonzero */
 			break;
+		case 'O': opt.origin = (unsigned)atoi(optarg); break;
+		case 'P': opt.p = strtoull(optarg, NULL, 0); break;
+		case 'N': opt.n = strtoull(optarg, NULL, 0); break;
+		case 'E': opt.epoch = (unsigned)atoi(optarg); break;
 		case 'W': opt.w = (unsigned)atoi(optarg); break;
 		case 'R': opt.r = (unsigned)atoi(optarg); break;
 		default: return 2;
@@ -529,6 +578,8 @@ main(int argc, char **argv)
 		return check_expect();
 	if (strcmp(cmd, "place") == 0 && opt.key)
 		return check_place();
-	fprintf(stderr, "usage: tally-cluster-check quorum|retry|bad|fill|write|expect|place [options] (see the source)\n");
+	if (strcmp(cmd, "forge") == 0 && opt.key)
+		return check_forge();
+	fprintf(stderr, "usage: tally-cluster-check quorum|retry|bad|fill|write|expect|place|forge [options] (see the source)\n");
 	return 2;
 }

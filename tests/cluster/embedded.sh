@@ -19,8 +19,8 @@
 # 5. hinted handoff on 4 nodes with n = 3: writes while a preferred node is
 #    cut off go to the next node with a hint, handed back when it returns
 # 6. a full key table: table_full, nothing else lost
-# 7. tallyctl fails fast: an unknown node id (exit 22) and a node whose
-#    client port answers ICMP port unreachable (exit 23) end at once, not
+# 7. tallyctl fails fast: an unknown node id (exit 3) and a node whose
+#    client port answers ICMP port unreachable (exit 4) end at once, not
 #    as indeterminate after the deadline
 # 8. a negative DELTA turns incr into decr and decr into incr; -0 and
 #    out-of-range deltas are refused; "--" still ends the options
@@ -253,24 +253,24 @@ fast() {
 }
 fast -n 7 incr x 1
 echo "tallyctl -n 7 incr x 1 on 3 nodes: exit $rc after $ms ms: $err"
-[ "$rc" = 22 ] && [ "$ms" -lt 2000 ] || die "an unknown node: exit $rc after $ms ms, want 22 at once"
+[ "$rc" = 3 ] && [ "$ms" -lt 2000 ] || die "an unknown node: exit $rc after $ms ms, want 3 at once"
 case $err in *"unknown node 7"*"nodes 0, 1, 2"*) ;; *) die "an unknown node: the message does not say which nodes exist" ;; esac
 fast -n 7 wait-ready
-[ "$rc" = 22 ] || die "wait-ready -n 7: exit $rc, want 22"
+[ "$rc" = 3 ] || die "wait-ready -n 7: exit $rc, want 3"
 # A configuration whose member 0 is this host with nothing on its ports:
 # ICMP port unreachable. An id not in its [members] is unknown.
 CFG=$(mktemp /tmp/tally-embedded-cfg.XXXXXX)
 printf '[cluster]\nn = 1\nw = 1\nr = 1\nkey = %064d\n[node]\nid = 0\nclient_port = 7991\nadmin_port = 7992\n[members]\n0 = 127.0.0.1\n' 0 >"$CFG"
 fast -c "$CFG" incr x 1
 echo "a member with nothing on its client port: exit $rc after $ms ms: $err"
-[ "$rc" = 23 ] && [ "$ms" -lt 2000 ] || die "nothing listening: exit $rc after $ms ms, want 23 at once"
+[ "$rc" = 4 ] && [ "$ms" -lt 2000 ] || die "nothing listening: exit $rc after $ms ms, want 4 at once"
 case $err in *unreachable*"127.0.0.1:7991"*"not applied"*) ;; *) die "nothing listening: the message" ;; esac
 fast -c "$CFG" get x
-[ "$rc" = 23 ] || die "get with nothing listening: exit $rc, want 23"
+[ "$rc" = 4 ] || die "get with nothing listening: exit $rc, want 4"
 fast -c "$CFG" -n 3 incr x 1
 rm -f "$CFG"
-[ "$rc" = 22 ] || die "-c with -n 3 not in [members]: exit $rc, want 22"
-echo "-n 3 outside a configuration's [members]: exit 22"
+[ "$rc" = 3 ] || die "-c with -n 3 not in [members]: exit $rc, want 3"
+echo "-n 3 outside a configuration's [members]: exit 3"
 
 say "8. negative deltas"
 v=$("$CTL" incr neg 10) && [ "$v" = 10 ] || die "incr neg 10: $v"

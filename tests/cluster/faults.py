@@ -317,7 +317,7 @@ def converge(cl, keys, replicas, until_quiet, limit_s, path):
                     j = json.loads(body)
                 except ValueError:
                     continue
-                if "value" not in j:
+                if j.get("value") is None:  # no such field, or out of range
                     continue
                 if not j.get("replica", True):
                     continue  # not one of the key's N replicas: a fallback's leftover

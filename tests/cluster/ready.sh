@@ -5,8 +5,8 @@
 # The README's quick start, as a newcomer types it: a fresh tallyd in the
 # background, tallyctl wait-ready, then the first write. Five times in a
 # row, each with a fresh tallyd: every first incr likes 5 must print 5.
-# Also: wait-ready with nothing to wait for times out with exit 24 and says
-# what it waited for; an incr with no tallyd exits 23 at once; tallyctl
+# Also: wait-ready with nothing to wait for times out with exit 5 and says
+# what it waited for; an incr with no tallyd exits 4 at once; tallyctl
 # status says ready: yes.
 #
 #   ready.sh BUILD_DIR
@@ -26,19 +26,19 @@ stop() {
 }
 trap 'stop; rm -f "$LOG" "$LOG.err"' EXIT
 
-echo "== wait-ready with no tallyd: exit 24 at its deadline"
+echo "== wait-ready with no tallyd: exit 5 at its deadline"
 rc=0; "$CTL" wait-ready -t 600 2>"$LOG.err" || rc=$?
 cat "$LOG.err"
-[ "$rc" = 24 ] || die "wait-ready with no tallyd: exit $rc, want 24"
+[ "$rc" = 5 ] || die "wait-ready with no tallyd: exit $rc, want 5"
 grep -q "waiting for node 0: its status page at 127.0.0.1:7472 does not answer yet" "$LOG.err" ||
 	die "wait-ready printed no progress line"
 
-echo "== incr with no tallyd: exit 23 at once (ICMP port unreachable), not indeterminate"
+echo "== incr with no tallyd: exit 4 at once (ICMP port unreachable), not indeterminate"
 t0=$(date +%s%N)
 rc=0; "$CTL" incr likes 5 2>"$LOG.err" || rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 cat "$LOG.err"
-[ "$rc" = 23 ] && [ "$ms" -lt 900 ] || die "incr with no tallyd: exit $rc after $ms ms, want 23 before the 1000 ms deadline"
+[ "$rc" = 4 ] && [ "$ms" -lt 900 ] || die "incr with no tallyd: exit $rc after $ms ms, want 4 before the 1000 ms deadline"
 grep -q "unreachable: nothing listens at 127.0.0.1:7471.*not applied" "$LOG.err" || die "the unreachable message"
 
 for run in 1 2 3 4 5; do
