@@ -52,9 +52,9 @@ static const char usage[] =
 	"                       (default: up to 30000 ms); progress on standard error\n"
 	"  partition isolate N | heal | show\n"
 	"                       cut node N off the embedded cluster's switch, or heal it\n"
-	"  fault delay PEER MS | set PEER K=V... | break dedup|tokens | clear\n"
+	"  fault delay PEER MS | set PEER K=V... | sync MS | break dedup|tokens | clear\n"
 	"                       faults on node N's frames to PEER (a slow or lossy link),\n"
-	"                       or none; only where fault_injection = 1 (tests)\n"
+	"                       a slow log, or none; only where fault_injection = 1 (tests)\n"
 	"  audit HISTORY...     check histories of a fault-injection run for anomalies,\n"
 	"                       offline: no node or configuration needed (audit --help)\n"
 	"\n"
@@ -159,13 +159,16 @@ static const char usage_status[] =
 static const char usage_fault[] =
 	"usage: tallyctl [OPTIONS] fault delay PEER MS\n"
 	"       tallyctl [OPTIONS] fault set PEER [delay=MS] [jitter=MS] [loss=PCT] [dup=PCT] [corrupt=PCT]\n"
+	"       tallyctl [OPTIONS] fault sync MS\n"
 	"       tallyctl [OPTIONS] fault break dedup|tokens\n"
 	"       tallyctl [OPTIONS] fault clear\n"
 	"\n"
 	"Fault injection, for tests, on node N's frames to node PEER: a delay (frames\n"
 	"keep their order), plus up to jitter more at random (frames overtake each\n"
 	"other), a percentage lost, sent twice, or with one byte flipped (the\n"
-	"receiver's MAC check drops it). set replaces PEER's rule. break makes node N\n"
+	"receiver's MAC check drops it). set replaces PEER's rule. sync makes each of\n"
+	"node N's log commits wait MS ms before it writes (a slow disk: a test kills\n"
+	"the node inside the wait; 0 ends it). break makes node N\n"
 	"deliberately wrong, to show that a checker catches it: dedup applies retried\n"
 	"op ids again, tokens serves reads without honouring session tokens\n"
 	"(docs/faults.md). clear removes every rule and break. Refused unless the\n"
@@ -952,8 +955,11 @@ run_fault(const struct opts *o, const struct target *t, int argc, char **argv)
 	} else if (argc == 3 && strcmp(argv[0], "delay") == 0 && parse_uint(argv[1], TALLY_MAX_NODES - 1, &peer) &&
 		   parse_uint(argv[2], 60000, &ms)) {
 		snprintf(path, sizeof(path), "/fault?delay=%llu&ms=%llu", peer, ms);
+	} else if (argc == 2 && strcmp(argv[0], "sync") == 0 && parse_uint(argv[1], 60000, &ms)) {
+		snprintf(path, sizeof(path), "/fault?sync_ms=%llu", ms);
 	} else {
-		return fail_usage("fault: want 'delay PEER MS', 'set PEER K=V...', 'break dedup|tokens' or 'clear'%s", "");
+		return fail_usage("fault: want 'delay PEER MS', 'set PEER K=V...', 'sync MS', 'break dedup|tokens' or "
+				  "'clear'%s", "");
 	}
 	char *body = http_get(t, path, &code);
 	if (body == NULL) {

@@ -577,6 +577,8 @@ tally_wal_append(struct tally_wal *w, const struct tally_wal_rec *r)
 {
 	if (r->type == 0 || r->type >= TALLY_WAL_TYPE_END)
 		return -EINVAL;
+	if (w->failed)
+		return w->failed; /* nothing can be made durable: hold nothing more */
 	int rc = encode(&w->pending, r);
 	if (rc == 0)
 		w->st.records++;
@@ -605,8 +607,10 @@ tally_wal_commit(struct tally_wal *w)
 		rc = -errno;
 	w->st.commit_ns += now_ns() - t0;
 	if (rc != 0) {
-		/* The file's end is now unknown: refuse everything after. */
+		/* The file's end is now unknown: refuse everything after, and
+		 * let go of what will never be written. */
 		w->failed = rc;
+		w->pending.len = 0;
 		return rc;
 	}
 	w->st.commits++;

@@ -90,13 +90,14 @@ int tally_wal_open(const char *dir, tally_wal_replay_fn fn, void *ctx, struct ta
 /** Commit what is pending and close (NULL allowed). */
 void tally_wal_close(struct tally_wal *w);
 
-/** Buffer a record. @return 0, -EINVAL (bad record), -ENOMEM. */
+/** Buffer a record. @return 0, -EINVAL (bad record), -ENOMEM, or the error the log failed with (then nothing is buffered). */
 int tally_wal_append(struct tally_wal *w, const struct tally_wal_rec *r);
 
 /** Whether records are waiting for a commit. */
 bool tally_wal_pending(const struct tally_wal *w);
 
-/** Write the pending records and fdatasync once. @return 0 or -errno (then nothing is durable). */
+/** Write the pending records and fdatasync once. @return 0 or -errno: then the log is failed for good, and
+ * what was pending is let go (it may or may not be on disk; nothing after it will be). */
 int tally_wal_commit(struct tally_wal *w);
 
 /**

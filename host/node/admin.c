@@ -65,6 +65,10 @@ ready(struct tally_node *n, char *detail, size_t cap)
 	unsigned need = n->cfg.w > n->cfg.r ? n->cfg.w : n->cfg.r, up = members_up_count(n);
 
 	detail[0] = '\0';
+	if (n->log.error != 0) {
+		put(&o, "the write-ahead log failed (%s): restart the node once its disk is fixed", strerror(-n->log.error));
+		return false;
+	}
 	if (n->recovering_mode) {
 		put(&o, "recovering this node's counts after a lost data directory: waiting for ");
 		put_nodes(n, &o, recovery_waiting(n));
@@ -192,9 +196,14 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	    ds.rx, ds.tx, ds.rx_other, ds.tx_full, ds.tx_nombuf, ds.acks, ds.rx_engine_fail);
 	put(&o, "\"wal\":{\"generation\":%" PRIu64 ",\"records\":%" PRIu64 ",\"commits\":%" PRIu64
 		",\"log_bytes\":%" PRIu64 ",\"snapshots\":%" PRIu64 ",\"replayed\":%" PRIu64 ",\"torn_bytes\":%" PRIu64
-		",\"commit_us_avg\":%" PRIu64 "},",
+		",\"commit_us_avg\":%" PRIu64 ",\"failed\":%s,\"error\":\"%s\",\"failed_ms_ago\":%" PRId64 "},",
 	    ws.generation, ws.records, ws.commits, ws.log_bytes, ws.snapshots, ws.replayed, ws.torn_bytes,
-	    ws.commits ? ws.commit_ns / ws.commits / 1000u : 0);
+	    ws.commits ? ws.commit_ns / ws.commits / 1000u : 0, n->log.error ? "true" : "false",
+	    n->log.error ? strerror(-n->log.error) : "",
+	    n->log.error ? (int64_t)((n->now - n->log.failed_at) / 1000000u) : -1);
+	put(&o, "\"output\":{\"direct\":%" PRIu64 ",\"held\":%" PRIu64 ",\"dropped\":%" PRIu64
+		",\"held_max_bytes\":%" PRIu64 "},",
+	    n->out.stats.direct, n->out.stats.held, n->out.stats.dropped, n->out.stats.held_max);
 	put(&o, "\"dedup\":{\"clients\":%" PRIu64 ",\"evictions\":%" PRIu64 "}}\n", dd.clients, dd.evictions);
 	return o.len;
 }
@@ -232,6 +241,9 @@ local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
 	}
 	if (len == 0)
 		return snprintf(buf, cap, "{\"error\":\"a key is 1..64 bytes\"}\n"), 400;
+	if (n->log.error != 0)
+		return snprintf(buf, cap, "{\"error\":\"the write-ahead log failed (%s): this node shows nothing it "
+					  "holds\"}\n", strerror(-n->log.error)), 503;
 	tally_wire_key_id(key, len, id);
 	for (uint32_t i = 0; i < n->table.entries; i++) {
 		const struct mventry *e = &n->regs.mv[i];
@@ -273,7 +285,9 @@ local_json(struct tally_node *n, const char *enc, char *buf, size_t cap)
 /* GET /fault?delay=PEER&ms=MS, /fault?peer=PEER&delay=MS&jitter=MS&loss=PCT&dup=PCT&corrupt=PCT,
  * /fault?clear: fault injection on the cluster link (configuration:
  * fault_injection = 1). /fault?break=dedup|tokens makes the node
- * deliberately wrong (until /fault?clear), for the fault suite's must-fail runs. */
+ * deliberately wrong (until /fault?clear), for the fault suite's must-fail runs.
+ * /fault?sync_ms=MS makes every log commit wait MS ms before it writes (a
+ * slow disk: a test kills the node inside the wait). */
 static int
 fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 {
@@ -287,6 +301,7 @@ fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 			if (n->members.m[i].present)
 				(void)tally_dp_set_fault(n->link.dp, n->link.addr[i].dst_ip, NULL);
 		n->broken_dedup = n->broken_tokens = false;
+		n->log.stall_ms = 0;
 		node_note(n, "fault injection: cleared");
 		return snprintf(buf, cap, "{\"faults\":\"cleared\"}\n"), 200;
 	}
@@ -301,6 +316,11 @@ fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 		node_note(n, "fault injection: BROKEN on purpose: %s", dedup ? "retried op ids are applied again"
 									   : "session tokens are ignored");
 		return snprintf(buf, cap, "{\"broken\":\"%s\"}\n", dedup ? "dedup" : "tokens"), 200;
+	}
+	if (sscanf(q, "sync_ms=%u", &ms) == 1) {
+		n->log.stall_ms = ms;
+		node_note(n, "fault injection: every log commit waits %u ms first", ms);
+		return snprintf(buf, cap, "{\"sync_ms\":%u}\n", ms), 200;
 	}
 	if (sscanf(q, "delay=%u&ms=%u", &peer, &ms) == 2) {
 		f.delay_ns = (uint64_t)ms * 1000000u;
@@ -331,7 +351,7 @@ fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 	}
 	if (peer >= TALLY_MAX_NODES || !n->members.m[peer].present)
 		return snprintf(buf, cap, "{\"error\":\"want /fault?peer=N&delay=MS&jitter=MS&loss=PCT&dup=PCT&"
-					"corrupt=PCT, /fault?delay=N&ms=MS or /fault?clear\"}\n"), 400;
+					"corrupt=PCT, /fault?delay=N&ms=MS, /fault?sync_ms=MS or /fault?clear\"}\n"), 400;
 	if (tally_dp_set_fault(n->link.dp, n->link.addr[peer].dst_ip, &f) != 0)
 		return snprintf(buf, cap, "{\"error\":\"too many fault rules\"}\n"), 400;
 	node_note(n, "fault injection: frames to node %u: delay %.1f ms, jitter %.1f ms, loss %.2f%%, duplicated "

@@ -161,7 +161,7 @@ apply_causal(struct tally_node *n, const struct tally_wire_addr *from, const str
 	if (table_merge_slot(n, slot, &c) != 0)
 		return; /* unacked: the origin keeps trying */
 	causal_dep_set(n, table_find(n, slot->key), dep_key, need, tok);
-	log_ack_later(n, from, hdr, &c, 1);
+	link_acks(n, from, hdr, &c, 1);
 }
 
 /* Hold back a causal record whose dependency is not here (once per slot

@@ -84,6 +84,12 @@ coord_request(struct tally_node *n, const struct tally_wire_client *c, const str
 		refuse(n, to, c, TALLY_E_BAD_REQUEST, 0);
 		return;
 	}
+	if (log_failed(n)) {
+		/* What this node holds may include what its log never did: it
+		 * answers nothing from it (docs/durability.md#storage-errors). */
+		refuse(n, to, c, TALLY_E_IO, 0);
+		return;
+	}
 	tally_wire_key_id(c->key, c->key_len, key);
 	if (c->token_len > 0) {
 		int te = check_token(n, c, key, &tok);

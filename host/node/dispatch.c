@@ -26,7 +26,7 @@ on_replicate(struct tally_node *n, const struct tally_wire_frame *f)
 			k++; /* else unacked: the sender keeps trying, and counts us out */
 	}
 	if (k > 0)
-		log_ack_later(n, &f->addr, &f->hdr, c, k);
+		link_acks(n, &f->addr, &f->hdr, c, k);
 }
 
 static void
@@ -215,5 +215,5 @@ dispatch_merged(void *ctx, struct tally_dp *dp, const struct tally_offload_rxinf
 		if (c[i].index < n->table.entries)
 			table_changed(n, c[i].index, c[i].origin);
 	}
-	log_ack_later(n, &info->addr, &info->hdr, c, cnt);
+	link_acks(n, &info->addr, &info->hdr, c, cnt); /* sent once the log holds them */
 }

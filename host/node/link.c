@@ -36,7 +36,7 @@ link_send(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf)
 {
 	size_t len = tally_wire_finish(w, &n->keys);
 
-	(void)tally_dp_send(n->link.dp, buf, (uint16_t)len);
+	out_frame(n, buf, (uint16_t)len, out_now(n));
 }
 
 void
@@ -48,7 +48,7 @@ link_txb_flush(struct tally_node *n, unsigned peer, unsigned type)
 		return;
 	t->open = false;
 	if (t->w.count > 0)
-		link_send(n, &t->w, t->buf);
+		out_frame(n, t->buf, (uint16_t)tally_wire_finish(&t->w, &n->keys), t->state ? out_now(n) : OUT_NO_STATE);
 }
 
 void
@@ -61,7 +61,7 @@ link_flush_all(struct tally_node *n)
 }
 
 struct txb *
-link_txb(struct tally_node *n, unsigned peer, unsigned type)
+link_txb_no_state(struct tally_node *n, unsigned peer, unsigned type)
 {
 	struct txb *t = &n->link.tx[peer][type];
 
@@ -70,8 +70,53 @@ link_txb(struct tally_node *n, unsigned peer, unsigned type)
 	if (!t->open) {
 		link_frame_begin(n, &t->w, t->buf, peer, type, 0, &t->seq);
 		t->open = true;
+		t->state = false;
 	}
 	return t;
+}
+
+struct txb *
+link_txb(struct tally_node *n, unsigned peer, unsigned type)
+{
+	struct txb *t = link_txb_no_state(n, peer, type);
+
+	t->state = true;
+	return t;
+}
+
+void
+link_acks(struct tally_node *n, const struct tally_wire_addr *from, const struct tally_wire_hdr *hdr,
+	  const struct tally_offload_completion *c, unsigned cnt)
+{
+	struct tally_wire_hdr h = {
+		.type = TALLY_WIRE_REPLICATE_ACK, .sender = (uint16_t)n->self, .epoch = n->epoch, .ref = hdr->seq,
+	};
+	struct tally_wire_addr a = n->link.me;
+	uint8_t buf[FRAME_BUF];
+	unsigned i = 0;
+
+	/* Back to where the frame came from. */
+	memcpy(a.dst_mac, from->src_mac, 6);
+	a.dst_ip = from->src_ip;
+	a.dst_port = from->src_port;
+	while (i < cnt) {
+		struct tally_wire_writer w;
+
+		h.seq = tally_dp_next_seq(n->link.dp);
+		(void)tally_wire_begin(&w, buf, FRAME_BUF, n->cfg.mtu, &a, &h);
+		for (; i < cnt; i++) {
+			struct tally_wire_slot s = {
+				.index = c[i].index, .kind = TALLY_WIRE_KIND_PNCOUNTER,
+				.origin = c[i].origin, .p = c[i].p, .n = c[i].n,
+			};
+			memcpy(s.key, c[i].key, TALLY_WIRE_KEY_ID_LEN);
+			if (tally_wire_add_slot(&w, &s) != 0)
+				break; /* full: the rest go in the next frame */
+		}
+		if (w.count == 0)
+			return;
+		link_send(n, &w, buf);
+	}
 }
 
 void

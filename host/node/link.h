@@ -6,7 +6,7 @@
  * @file
  * The cluster link of a node: where each member is (its addresses, its
  * MAC once heard), and the frames being filled for each peer and type,
- * sent through the dataplane (dataplane/dp.h). Knows nothing of what the
+ * sent through the output commit (out.h). Knows nothing of what the
  * records mean.
  */
 
@@ -18,11 +18,13 @@
 
 #include "base.h"
 #include "dp.h"
+#include "offload.h"
 #include "wire.h"
 
 /** A frame being filled for one peer and type. */
 struct txb {
 	bool open;
+	bool state;  /* a record that carries state was added (else it depends on no log position) */
 	struct tally_wire_writer w;
 	uint64_t seq;
 	uint8_t buf[FRAME_BUF];
@@ -40,11 +42,19 @@ struct node_link {
 void link_frame_begin(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf, unsigned peer, unsigned type,
 		      uint64_t ref, uint64_t *seq);
 
-/** Finish a frame begun with link_frame_begin() and send it. */
+/** Finish a frame begun with link_frame_begin() and send it once the log holds what is in memory now (out.h). */
 void link_send(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf);
 
-/** The frame of @p type open to @p peer, with room for a record. */
+/** The frame of @p type open to @p peer, with room for a record (which may carry state: the
+ * frame waits for the log like any other). */
 struct txb *link_txb(struct tally_node *n, unsigned peer, unsigned type);
+
+/** As link_txb(), for a record that carries no state (a refusal): it alone does not make the frame wait. */
+struct txb *link_txb_no_state(struct tally_node *n, unsigned peer, unsigned type);
+
+/** Ack @p cnt merged records of the frame (@p from, @p hdr), back where it came from, once the log holds them. */
+void link_acks(struct tally_node *n, const struct tally_wire_addr *from, const struct tally_wire_hdr *hdr,
+	       const struct tally_offload_completion *c, unsigned cnt);
 
 /** Send the open frame of @p type to @p peer, if it holds records. */
 void link_txb_flush(struct tally_node *n, unsigned peer, unsigned type);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "state.h"
 
@@ -15,12 +16,7 @@ int
 log_init(struct node_log *l)
 {
 	l->commit_ops = calloc(MAX_OPS, sizeof(*l->commit_ops));
-	l->cap_acks = 65536;
-	l->acks = calloc(l->cap_acks, sizeof(*l->acks));
-	l->cap_ackq = 4096;
-	l->ackq = calloc(l->cap_ackq, sizeof(*l->ackq));
-	l->mvacks = calloc(MV_ACKS, sizeof(*l->mvacks));
-	return l->commit_ops && l->acks && l->ackq && l->mvacks ? 0 : -ENOMEM;
+	return l->commit_ops ? 0 : -ENOMEM;
 }
 
 void
@@ -29,9 +25,23 @@ log_fini(struct node_log *l)
 	tally_wal_close(l->wal);
 	l->wal = NULL;
 	free(l->commit_ops);
-	free(l->acks);
-	free(l->ackq);
-	free(l->mvacks);
+}
+
+/* The log cannot hold what it was given: say so once, and from now on
+ * nothing that depends on it leaves (out.h). */
+static void
+fail(struct tally_node *n, int rc, const char *what)
+{
+	struct node_log *l = &n->log;
+
+	if (l->error != 0)
+		return;
+	l->error = rc;
+	l->failed_at = n->now;
+	node_note(n, "write-ahead log in %s failed (%s: %s): this node takes no more writes and sends nothing "
+		     "that includes what the log did not hold; restart it once the disk is fixed (docs/durability.md)",
+		  n->cfg.data_dir, what, strerror(-rc));
+	out_failed(n);
 }
 
 static void
@@ -39,7 +49,10 @@ append(struct tally_node *n, struct tally_wal_rec *r, const uint8_t key[16])
 {
 	if (key != NULL)
 		memcpy(r->key, key, 16);
-	(void)tally_wal_append(n->log.wal, r);
+	int rc = tally_wal_append(n->log.wal, r);
+	out_appended(n); /* in memory now, whether or not the log took it */
+	if (rc != 0)
+		fail(n, rc, "append");
 }
 
 void
@@ -88,42 +101,17 @@ log_drop(struct tally_node *n, const uint8_t key[16])
 	struct tally_wal_rec r = { .type = TALLY_WAL_DROP };
 
 	memcpy(r.key, key, 16);
-	return tally_wal_append(n->log.wal, &r);
+	int rc = tally_wal_append(n->log.wal, &r);
+	out_appended(n);
+	if (rc != 0)
+		fail(n, rc, "append");
+	return rc;
 }
 
 bool
 log_failed(const struct tally_node *n)
 {
-	return tally_wal_failed(n->log.wal);
-}
-
-void
-log_ack_later(struct tally_node *n, const struct tally_wire_addr *from, const struct tally_wire_hdr *hdr,
-	      const struct tally_offload_completion *c, unsigned cnt)
-{
-	struct node_log *l = &n->log;
-	unsigned first = l->nacks;
-
-	/* Unacked records are not lost: their sender resends them. */
-	for (unsigned i = 0; i < cnt && l->nacks < l->cap_acks; i++)
-		l->acks[l->nacks++] = c[i];
-	if (l->nacks > first && l->nackq < l->cap_ackq)
-		l->ackq[l->nackq++] = (struct ackq){ *from, *hdr, first, l->nacks - first };
-	else
-		l->nacks = first;
-}
-
-void
-log_mvack_later(struct tally_node *n, unsigned peer, const uint8_t key[16], const tally_vec_t *ctx)
-{
-	struct node_log *l = &n->log;
-
-	if (l->nmvacks == MV_ACKS)
-		return; /* unacked: the sender resends */
-	struct mvack *a = &l->mvacks[l->nmvacks++];
-	a->peer = peer;
-	memcpy(a->key, key, 16);
-	a->ctx = *ctx;
+	return n->log.error != 0 || tally_wal_failed(n->log.wal);
 }
 
 void
@@ -137,24 +125,26 @@ int
 log_commit(struct tally_node *n)
 {
 	struct node_log *l = &n->log;
+	int rc = 0;
 
-	if (tally_wal_pending(l->wal) && tally_wal_commit(l->wal) != 0) {
-		/* Nothing after this can be made durable: answer everything waiting
-		 * (their writes are in memory only), ack nothing, take no more writes. */
-		node_note(n, "write-ahead log failed: refusing writes from now on");
+	if (l->error == 0 && tally_wal_pending(l->wal)) {
+		if (l->stall_ms > 0) /* tests only: a slow disk, for a kill inside the commit */
+			usleep(l->stall_ms * 1000u);
+		rc = tally_wal_commit(l->wal);
+		if (rc != 0)
+			fail(n, rc, "write and fdatasync");
+	}
+	if (l->error != 0) {
+		/* Nothing after this can be made durable: answer the writes that
+		 * waited (their effect is in memory only, and never leaves). */
 		for (unsigned i = 0; i < l->ncommit_ops; i++) {
 			reply_op(n, &n->ops.v[l->commit_ops[i]], TALLY_E_IO, 0);
 			op_free(n, l->commit_ops[i]);
 		}
-		l->ncommit_ops = l->nacks = l->nackq = l->nmvacks = 0;
+		l->ncommit_ops = 0;
 		return -EIO;
 	}
-	for (unsigned i = 0; i < l->nackq; i++)
-		(void)tally_dp_send_acks(n->link.dp, &l->ackq[i].from, &l->ackq[i].hdr, &l->acks[l->ackq[i].first],
-					 l->ackq[i].n);
-	for (unsigned i = 0; i < l->nmvacks; i++)
-		link_mv_ack(n, l->mvacks[i].peer, l->mvacks[i].key, &l->mvacks[i].ctx);
-	l->nmvacks = l->nackq = l->nacks = 0;
+	out_durable(n);
 	for (unsigned i = 0; i < l->ncommit_ops; i++) {
 		n->ops.v[l->commit_ops[i]].state = ST_COMMITTED;
 		op_ready(n, l->commit_ops[i]);

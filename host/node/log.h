@@ -6,10 +6,11 @@
  * @file
  * The write-ahead log as a node uses it (host/wal.h underneath): its
  * records, and the commit after which what waited for it is released.
- * Replica acks (REPLICATE_ACK, MV-register acks) wait here and are sent
- * after the commit; writes applied at their origin wait here and go on the
- * ready queue after it (ops.h), for the poll loop to ship and answer. So an
- * ack means durable, and an answer counts durable copies.
+ * Every record moves the output position (out.h), so every frame and reply
+ * built after it, replica acks included, waits for the commit; writes
+ * applied at their origin wait here and go on the ready queue after it
+ * (ops.h), for the poll loop to ship and answer. So an ack means durable,
+ * and an answer counts durable copies.
  */
 
 #ifndef TALLY_NODE_LOG_H
@@ -19,36 +20,16 @@
 #include <stdint.h>
 
 #include "base.h"
-#include "offload.h"
 #include "wal.h"
 #include "wire.h"
-
-#define MV_ACKS 4096 /* register acks waiting for the commit */
-
-/* Replica acks of one frame, sent after the commit. */
-struct ackq {
-	struct tally_wire_addr from;
-	struct tally_wire_hdr hdr;
-	unsigned first, n;
-};
-
-/* A register ack to send once what it acknowledges is durable. */
-struct mvack {
-	unsigned peer;
-	uint8_t key[16];
-	tally_vec_t ctx;
-};
 
 struct node_log {
 	struct tally_wal *wal;
 	uint32_t *commit_ops;      /* writes applied here this round (MAX_OPS) */
 	unsigned ncommit_ops;
-	struct tally_offload_completion *acks;
-	unsigned nacks, cap_acks;
-	struct ackq *ackq;
-	unsigned nackq, cap_ackq;
-	struct mvack *mvacks;
-	unsigned nmvacks;
+	int error;                 /* the negative errno the log failed with, or 0 */
+	uint64_t failed_at;        /* when (node_now_ns) */
+	unsigned stall_ms;         /* tests only (/fault?sync_ms=MS): wait this long before each commit */
 };
 
 int log_init(struct node_log *l);
@@ -70,20 +51,14 @@ int log_drop(struct tally_node *n, const uint8_t key[16]);
 /** Whether the log failed: nothing can be made durable any more. */
 bool log_failed(const struct tally_node *n);
 
-/** Ack @p cnt records of the frame (@p from, @p hdr) after the commit. */
-void log_ack_later(struct tally_node *n, const struct tally_wire_addr *from, const struct tally_wire_hdr *hdr,
-		   const struct tally_offload_completion *c, unsigned cnt);
-
-/** Ack register @p key to @p peer, up to @p ctx, after the commit. */
-void log_mvack_later(struct tally_node *n, unsigned peer, const uint8_t key[16], const tally_vec_t *ctx);
-
 /** Write op @p oi was applied here: it goes on the ready queue (ST_COMMITTED) after the commit. */
 void log_op_later(struct tally_node *n, uint32_t oi);
 
 /**
- * Commit what is pending; then send the acks that waited and put the
- * writes that waited on the ready queue. If the commit fails, the writes
- * are answered io_error and nothing is acked. @return 0 or -EIO.
+ * Commit what is pending; then release what waited for it (out.h) and put
+ * the writes that waited on the ready queue. If the commit fails, the log
+ * is failed for good: said once, the writes answered io_error, and nothing
+ * that depends on what it did not hold ever leaves. @return 0 or -EIO.
  */
 int log_commit(struct tally_node *n);
 

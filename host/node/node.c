@@ -274,6 +274,7 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 		snprintf(err, errlen, "DPDK port %u: %s", p->port_id, strerror(-rc));
 		goto fail;
 	}
+	n->out.dp = n->link.dp;
 	tally_dp_addr(n->link.dp, &n->link.me);
 	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
 		memcpy(n->link.addr[i].src_mac, n->link.me.src_mac, 6);
@@ -319,6 +320,7 @@ tally_node_destroy(struct tally_node *n)
 		(void)persist_snapshot(n);
 	}
 	log_fini(&n->log);
+	out_fini(&n->out);
 	tally_dp_destroy(n->link.dp);
 	tally_offload_destroy(n->table.engine);
 	tally_placement_free(n->pl);

@@ -144,5 +144,5 @@ regs_merge_in(struct tally_node *n, unsigned from, const uint8_t key[16], const 
 	if (e->lww)
 		regs_lww_prune(&e->reg);
 	regs_log(n, e);
-	log_mvack_later(n, from, key, &e->reg.ctx);
+	link_mv_ack(n, from, key, &e->reg.ctx); /* sent once the log holds the register */
 }

@@ -36,8 +36,8 @@ creply_flush(struct tally_node *n, struct creply *c)
 	c->open = false;
 	size_t len = tally_wire_finish(&c->w, &n->keys);
 	/* Clients speak UDP through the kernel: send the payload alone. */
-	(void)sendto(n->reply.client_fd, c->buf + TALLY_WIRE_L2L4_LEN, len - TALLY_WIRE_L2L4_LEN, MSG_DONTWAIT,
-		     (const struct sockaddr *)&c->sa, sizeof(c->sa));
+	out_datagram(n, n->reply.client_fd, &c->sa, c->buf + TALLY_WIRE_L2L4_LEN, (uint16_t)(len - TALLY_WIRE_L2L4_LEN),
+		     c->state ? out_now(n) : OUT_NO_STATE);
 }
 
 void
@@ -52,10 +52,15 @@ reply_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wi
 {
 	struct tally_wire_client r = *rp;
 
+	/* A refusal with no value and no token tells nothing of the node's
+	 * state: it need not wait for the log (and still goes after it failed). */
+	bool state = r.status == TALLY_OK || r.value != 0 || r.token_len > 0 || r.value_len > 0;
+
 	if (r.status < TALLY_STATUS_END && r.sib_index == 0)
 		n->reply.stats.replies[r.status]++;
 	if (to->node) {
-		(void)tally_wire_add_client(&link_txb(n, to->peer, TALLY_WIRE_CLIENT_REPLY)->w, &r);
+		unsigned t = TALLY_WIRE_CLIENT_REPLY;
+		(void)tally_wire_add_client(&(state ? link_txb(n, to->peer, t) : link_txb_no_state(n, to->peer, t))->w, &r);
 		return;
 	}
 	struct creply *c = creply_for(n, &to->sa);
@@ -70,7 +75,9 @@ reply_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wi
 		c->sa = to->sa;
 		(void)tally_wire_begin(&c->w, c->buf, sizeof(c->buf), 0, &a, &h);
 		c->open = true;
+		c->state = false;
 	}
+	c->state |= state;
 	(void)tally_wire_add_client(&c->w, &r);
 }
 

@@ -27,6 +27,7 @@ struct op;
 
 struct creply {
 	bool open;
+	bool state; /* a record carries state: the datagram waits for the log (out.h) */
 	struct sockaddr_in sa;
 	struct tally_wire_writer w;
 	uint8_t buf[FRAME_BUF];

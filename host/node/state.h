@@ -36,6 +36,7 @@
 #include "ops.h"
 #include "opids.h"
 #include "origin.h"
+#include "out.h"
 #include "reads.h"
 #include "recovery.h"
 #include "registers.h"
@@ -60,6 +61,7 @@ struct tally_node {
 	bool broken_dedup, broken_tokens;
 
 	/* the parts, bottom to top */
+	struct node_out out;
 	struct node_link link;
 	struct node_ops ops;
 	struct node_reply reply;

@@ -19,6 +19,8 @@
  *           the refused one as never written, and the node still serves
  *   write   --node N --key KEY --count C [-W w]  C increments of 1, in
  *           batches; prints the acknowledged count (for kill -9 tests)
+ *   read    --node N --key KEY --count C [-R r]  C reads, in batches; prints
+ *           the count answered ok and the highest value read
  *   expect  --node N --key KEY --min A [--max B] [-R r]  the value is in [A, B]
  *   place   --key KEY                     print the key's nodes in ring order
  *           (preference list first), one line, from the configuration
@@ -409,12 +411,15 @@ check_fill(void)
 	return full == 1 && right == n && r.status == TALLY_OK && ok >= opt.keys / 2 ? 0 : 1;
 }
 
+/* C increments of 1 (or, with @p get, C reads) in batches of 16 in flight;
+ * prints "acked indeterminate other" (reads: and the highest value seen). */
 static int
-check_write(void)
+check_write(bool get)
 {
 	struct tally_client_opts o = { .timeout_ms = 1000, .batch = 16 };
 	char ip[INET_ADDRSTRLEN];
-	unsigned acked = 0, indet = 0, sent = 0, other = 0;
+	unsigned acked = 0, indet = 0, sent = 0, other = 0, op = get ? TALLY_WIRE_OP_GET : TALLY_WIRE_OP_INCR;
+	int64_t high = INT64_MIN;
 	int err;
 
 	addr_of(opt.node, ip, &o.port);
@@ -423,22 +428,27 @@ check_write(void)
 	tally_client_t *c = tally_client_open(&o, &err);
 	while (acked + indet + other < opt.count) {
 		while (sent < opt.count &&
-		       tally_client_submit(c, TALLY_WIRE_OP_INCR, opt.key, strlen(opt.key), 1, opt.w, NULL) == 0)
+		       tally_client_submit(c, op, opt.key, strlen(opt.key), get ? 0 : 1, get ? opt.r : opt.w, NULL) == 0)
 			sent++;
 		struct tally_client_result r[64];
 		int n = tally_client_poll(c, r, 64, 1000);
 		for (int i = 0; i < n; i++) {
-			if (r[i].status == TALLY_OK)
+			if (r[i].status == TALLY_OK) {
 				acked++;
-			else if (r[i].status == TALLY_E_INDETERMINATE)
+				high = r[i].value > high ? r[i].value : high;
+			} else if (r[i].status == TALLY_E_INDETERMINATE) {
 				indet++;
-			else
+			} else {
 				other++;
+			}
 		}
 		if (n < 0)
 			break;
 	}
-	printf("%u %u %u\n", acked, indet, other);
+	if (get)
+		printf("%u %u %u %" PRId64 "\n", acked, indet, other, high);
+	else
+		printf("%u %u %u\n", acked, indet, other);
 	tally_client_close(c);
 	return 0;
 }
@@ -572,14 +582,14 @@ main(int argc, char **argv)
 		return check_bad();
 	if (strcmp(cmd, "fill") == 0)
 		return check_fill();
-	if (strcmp(cmd, "write") == 0 && opt.key)
-		return check_write();
+	if ((strcmp(cmd, "write") == 0 || strcmp(cmd, "read") == 0) && opt.key)
+		return check_write(strcmp(cmd, "read") == 0);
 	if (strcmp(cmd, "expect") == 0 && opt.key)
 		return check_expect();
 	if (strcmp(cmd, "place") == 0 && opt.key)
 		return check_place();
 	if (strcmp(cmd, "forge") == 0 && opt.key)
 		return check_forge();
-	fprintf(stderr, "usage: tally-cluster-check quorum|retry|bad|fill|write|expect|place|forge [options] (see the source)\n");
+	fprintf(stderr, "usage: tally-cluster-check quorum|retry|bad|fill|write|read|expect|place|forge [options] (see the source)\n");
 	return 2;
 }
