@@ -52,6 +52,14 @@ struct tally_node *tally_node_create(const struct tally_node_params *p, char *er
  */
 int tally_node_init_dir(const struct tally_config *cfg, char *err, size_t errlen);
 
+/**
+ * tallyd recover: set a data directory's log and snapshots aside, in a
+ * directory aside-TIME of it named in @p aside, and mark it recovering, so
+ * that the node's next start recovers its counts from every member.
+ * @return 0, or -errno with a message in @p err.
+ */
+int tally_node_recover_dir(const struct tally_config *cfg, char *aside, size_t asidelen, char *err, size_t errlen);
+
 /** Commit what is pending, take a snapshot, close everything (NULL allowed). */
 void tally_node_destroy(struct tally_node *n);
 

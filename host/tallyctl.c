@@ -587,9 +587,9 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 		for (unsigned i = 0; i < 64 && wl < sizeof(who); i++)
 			if ((uint64_t)r.value & (UINT64_C(1) << i))
 				wl += (size_t)snprintf(who + wl, sizeof(who) - wl, "%s%u", wl ? ", " : "", i);
-		fprintf(stderr, "tallyctl: %s %s: recovering: the key's origin lost its data and is recovering its own "
-				"counts from every member%s%s%s; not applied (docs/durability.md)\n", cmd, key,
-			wl ? ": waiting for node " : "", who, wl ? " to answer" : "");
+		fprintf(stderr, "tallyctl: %s %s: recovering: the key's origin has just started, or lost or restored its "
+				"data, and makes sure of its own counts with every member first%s%s%s; not applied "
+				"(docs/durability.md)\n", cmd, key, wl ? ": waiting for node " : "", who, wl ? " to answer" : "");
 		break;
 	}
 	default:

@@ -42,6 +42,7 @@ static const char usage[] =
 	"usage: tallyd [OPTIONS]\n"
 	"       tallyd [EAL OPTIONS] -- [OPTIONS]\n"
 	"       tallyd init --config FILE\n"
+	"       tallyd recover --config FILE\n"
 	"\n"
 	"Run one tally node. Without --config, run the embedded cluster: three\n"
 	"nodes in this process over DPDK ring ports, each with the simulated NIC,\n"
@@ -59,6 +60,11 @@ static const char usage[] =
 	"starts on an empty data directory without it takes the directory for a\n"
 	"lost disk: it recovers its own counts from every member before it takes\n"
 	"writes, and stays recovering until every member has answered.\n"
+	"\n"
+	"tallyd recover --config FILE moves the log and snapshots of FILE's data_dir\n"
+	"into data_dir/aside-TIME and marks the directory recovering, for a node\n"
+	"that refuses to start on a corrupt log or snapshot: its next start recovers\n"
+	"its counts from every member, as after a lost disk (docs/durability.md).\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE   be one node of the cluster FILE describes\n"
@@ -90,8 +96,9 @@ static const char usage[] =
 	"the options before it go to EAL exactly as given, as in DPDK's examples.\n"
 	"\n"
 	"Signals: SIGINT or SIGTERM stops cleanly (commit, snapshot, exit 0).\n"
-	"Exit status: 0 stopped cleanly (init: made the directory), 1 failed to\n"
-	"start or run (init: the directory is not a new one), 2 bad usage.\n";
+	"Exit status: 0 stopped cleanly (init, recover: done), 1 failed to start or\n"
+	"run (a corrupt data directory, too; init: the directory is not a new one),\n"
+	"2 bad usage.\n";
 
 static volatile sig_atomic_t stop;
 
@@ -104,7 +111,7 @@ on_signal(int sig)
 
 struct opts {
 	const char *config, *iface, *data_dir, *backend;
-	bool bootstrap, quiet, init;
+	bool bootstrap, quiet, init, recover;
 	unsigned nodes, replicas, table_entries;
 	const char *lww[8];
 	unsigned nlww;
@@ -443,13 +450,17 @@ parse_opts(int argc, char **argv, struct opts *o)
 	if (optind < argc && strcmp(argv[optind], "init") == 0) {
 		o->init = true;
 		optind++;
+	} else if (optind < argc && strcmp(argv[optind], "recover") == 0) {
+		o->recover = true;
+		optind++;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "tallyd: unexpected argument '%s'; try tallyd --help\n", argv[optind]);
 		return 2;
 	}
-	if (o->init && (o->config == NULL || o->iface != NULL || o->bootstrap)) {
-		fprintf(stderr, "tallyd: init takes --config FILE and nothing else: tallyd init --config FILE\n");
+	if ((o->init || o->recover) && (o->config == NULL || o->iface != NULL || o->bootstrap)) {
+		fprintf(stderr, "tallyd: %s takes --config FILE and nothing else: tallyd %s --config FILE\n",
+			o->init ? "init" : "recover", o->init ? "init" : "recover");
 		return 2;
 	}
 	if (o->config == NULL && o->iface != NULL) {
@@ -522,6 +533,18 @@ main(int argc, char **argv)
 		}
 		printf("tallyd: %s is now the data directory of node %d, a new node: start it with tallyd --config %s\n",
 		       cfg.data_dir, cfg.self, o.config);
+		return 0;
+	}
+	if (o.recover) {
+		char aside[TALLY_CONFIG_PATH_MAX + 32];
+		if (tally_node_recover_dir(&cfg, aside, sizeof(aside), err, sizeof(err)) != 0) {
+			fprintf(stderr, "tallyd: recover: %s\n", err);
+			return 1;
+		}
+		printf("tallyd: node %d's log and snapshots are now in %s, and %s is marked recovering: start it with "
+		       "tallyd --config %s; it recovers its counts from every member before it takes writes, and is "
+		       "ready once all have answered. Remove %s once you no longer need it.\n",
+		       cfg.self, aside, cfg.data_dir, o.config, aside);
 		return 0;
 	}
 	if (o.iface != NULL) {

@@ -6,13 +6,16 @@
  *   snap-G   the whole state at the start of generation G (none for G = 0)
  *   wal-G    records appended during generation G
  *
- * Both are a 16-byte header ("TALLYSNP" or "TALLYWAL", then G) and records:
+ * Both are a 16-byte header ("TALLYSNP" or "TALLYWL2", then G) and records:
  *
  *   u32 body length | u8 type | 3 zero bytes | body | u64 XXH3-64 of all before
  *
- * A snapshot ends with an END record holding its record count; one without
- * it is incomplete and ignored. The state is snap-G plus wal-G for the
- * highest G with a complete snapshot (or G = 0).
+ * Each commit ends with a COMMIT record: where the commit began in the file
+ * and the log position it makes durable. A snapshot holds a MARK record
+ * (the position when it was taken) and ends with an END record holding its
+ * record count. The state is snap-G plus wal-G for the highest G any file
+ * is named with; snap-G is renamed into place only once complete, so one
+ * that is not is corruption, never a crash's leftover (that is snap.tmp).
  */
 
 #include <dirent.h>
@@ -34,8 +37,11 @@
 #define REC_HDR 8
 #define REC_SUM 8
 #define MAX_BODY (1u << 20)
-#define TYPE_END 255
+#define TYPE_END 255    /* snapshot: its record count */
+#define TYPE_COMMIT 254 /* log: where this commit began, and its position */
+#define TYPE_MARK 253   /* snapshot: the position it was taken at */
 #define FILE_HDR 16
+#define LOG_MAGIC "TALLYWL2" /* a log with COMMIT records; TALLYWAL: one from before them */
 #define MV_HDR (16 + 8 * TALLY_MAX_NODES + 8) /* key, context, sibling count */
 #define MV_SIB (8 + 8 + 8 + TALLY_MVREG_VALUE_MAX) /* dot node, dot counter, length, value */
 
@@ -54,6 +60,8 @@ struct tally_wal {
 	struct buf snap;
 	uint64_t snap_count;
 	int failed;          /* sticky: a write or sync failed */
+	uint64_t position;   /* of the last durable commit */
+	uint64_t advance;    /* the next commit's position is at least this */
 	struct tally_wal_stats st;
 };
 
@@ -129,7 +137,11 @@ body_len(const struct tally_wal_rec *r)
 		return 16;
 	case TALLY_WAL_EVICTED:
 	case TYPE_END:
+	case TYPE_MARK:
 		return 8;
+	case TALLY_WAL_PEER:
+	case TYPE_COMMIT:
+		return 16;
 	case TALLY_WAL_MVREG:
 		return r->mv == NULL ? 0 : MV_HDR + MV_SIB * (size_t)r->mv->count;
 	}
@@ -144,7 +156,7 @@ encode(struct buf *b, const struct tally_wal_rec *r)
 	uint8_t *p;
 
 	if (bl == 0 || bl > MAX_BODY || (r->type == TALLY_WAL_DEDUP && (r->words == 0 || r->bits == NULL)) ||
-	    (r->type == TALLY_WAL_SLOT && r->origin >= TALLY_MAX_NODES))
+	    ((r->type == TALLY_WAL_SLOT || r->type == TALLY_WAL_PEER) && r->origin >= TALLY_MAX_NODES))
 		return -EINVAL;
 	if (buf_reserve(b, REC_HDR + bl + REC_SUM) != 0)
 		return -ENOMEM;
@@ -170,9 +182,15 @@ encode(struct buf *b, const struct tally_wal_rec *r)
 	case TALLY_WAL_OPID:
 	case TALLY_WAL_EVICTED:
 	case TYPE_END:
+	case TYPE_MARK:
+	case TYPE_COMMIT:
 		put64(q, r->client);
-		if (r->type == TALLY_WAL_OPID)
+		if (r->type == TALLY_WAL_OPID || r->type == TYPE_COMMIT)
 			put64(q + 8, r->seq);
+		break;
+	case TALLY_WAL_PEER:
+		q[0] = r->origin;
+		put64(q + 8, r->p);
 		break;
 	case TALLY_WAL_DEDUP:
 		put64(q, r->client);
@@ -264,7 +282,10 @@ decode(const uint8_t *p, size_t avail, struct tally_wal_rec *r)
 	case TALLY_WAL_RECOVERED:
 	case TALLY_WAL_DROP:
 	case TALLY_WAL_EVICTED:
+	case TALLY_WAL_PEER:
 	case TYPE_END:
+	case TYPE_MARK:
+	case TYPE_COMMIT:
 		break;
 	default:
 		return 0;
@@ -293,7 +314,18 @@ decode(const uint8_t *p, size_t avail, struct tally_wal_rec *r)
 		break;
 	case TALLY_WAL_EVICTED:
 	case TYPE_END:
+	case TYPE_MARK:
 		r->client = get64(q);
+		break;
+	case TYPE_COMMIT:
+		r->client = get64(q);
+		r->seq = get64(q + 8);
+		break;
+	case TALLY_WAL_PEER:
+		r->origin = q[0];
+		if (r->origin >= TALLY_MAX_NODES)
+			return 0;
+		r->p = get64(q + 8);
 		break;
 	case TALLY_WAL_DEDUP:
 		r->client = get64(q);
@@ -380,33 +412,46 @@ header_ok(const uint8_t *p, size_t len, const char *magic, uint64_t gen)
 	return len >= FILE_HDR && memcmp(p, magic, 8) == 0 && get64(p + 8) == gen;
 }
 
-/* Whether snap-@gen is complete: a valid header, whole records, an END record with their count. */
+/* Whether snap-@gen is complete: a valid header, whole records, an END
+ * record with their count. If not, *@bad is where it stops being one. */
 static bool
-snapshot_complete(const uint8_t *p, size_t len, uint64_t gen)
+snapshot_complete(const uint8_t *p, size_t len, uint64_t gen, size_t *bad)
 {
 	struct tally_wal_rec r;
 	size_t off = FILE_HDR, n;
 	uint64_t count = 0;
 
+	*bad = 0;
 	if (!header_ok(p, len, "TALLYSNP", gen))
 		return false;
 	while ((n = decode(p + off, len - off, &r)) != 0) {
 		off += n;
-		if (r.type == TYPE_END)
+		if (r.type == TYPE_END) {
+			*bad = off;
 			return r.client == count && off == len;
+		}
 		count++;
 	}
+	*bad = off;
 	return false;
 }
 
+/* Replay the records of @p from its header on, up to the first that is not
+ * whole and sound (*@good: where it is). The position grows with each
+ * COMMIT and MARK; *@commits counts the COMMITs. */
 static int
-replay(const uint8_t *p, size_t len, size_t *good, tally_wal_replay_fn fn, void *ctx, uint64_t *nrec)
+replay(const uint8_t *p, size_t len, size_t *good, tally_wal_replay_fn fn, void *ctx, uint64_t *nrec,
+       uint64_t *position, uint64_t *commits)
 {
 	struct tally_wal_rec r;
 	size_t off = FILE_HDR, n;
 
 	while ((n = decode(p + off, len - off, &r)) != 0) {
-		if (r.type != TYPE_END) {
+		if (r.type == TYPE_COMMIT || r.type == TYPE_MARK) {
+			uint64_t pos = r.type == TYPE_COMMIT ? r.seq : r.client;
+			*position = pos > *position ? pos : *position;
+			*commits += r.type == TYPE_COMMIT;
+		} else if (r.type != TYPE_END) {
 			int rc = fn(ctx, &r);
 			if (rc != 0)
 				return rc;
@@ -415,6 +460,44 @@ replay(const uint8_t *p, size_t len, size_t *good, tally_wal_replay_fn fn, void 
 		off += n;
 	}
 	*good = off;
+	return 0;
+}
+
+/* The first sound record at or after @from (records start 8-aligned). */
+static size_t
+next_sound(const uint8_t *p, size_t len, size_t from, struct tally_wal_rec *r)
+{
+	for (size_t off = from; off + REC_HDR + REC_SUM <= len; off += 8)
+		if (decode(p + off, len - off, r) != 0)
+			return off;
+	return 0;
+}
+
+/*
+ * The log reads well up to @bad and not there. Torn or corrupt? Commits are
+ * written one after another, each only once the one before it is durable,
+ * so only the last commit can be torn. The record at @bad is in the last
+ * commit unless a sound record follows the end of its commit: the COMMIT
+ * after @bad, when it began after @bad (then @bad's own commit was
+ * complete) or when anything sound follows it. A @legacy log (header
+ * TALLYWAL: written before COMMITs were) is corrupt when anything sound
+ * follows @bad. @return where committed records resume (corrupt), or 0 (a
+ * torn tail).
+ */
+static size_t
+committed_after(const uint8_t *p, size_t len, size_t bad, bool legacy)
+{
+	struct tally_wal_rec r;
+	size_t off = bad + 8;
+
+	while ((off = next_sound(p, len, off, &r)) != 0) {
+		size_t n = decode(p + off, len - off, &r);
+		if (legacy)
+			return off;
+		if (r.type == TYPE_COMMIT)
+			return r.client > bad ? r.client : next_sound(p, len, off + n, &r);
+		off += n;
+	}
 	return 0;
 }
 
@@ -482,29 +565,38 @@ tally_wal_open(const char *dir, tally_wal_replay_fn fn, void *ctx, struct tally_
 		return rc;
 	}
 
-	/* The newest complete snapshot decides the generation. */
+	/* The newest generation any file is named with is the one in force. */
 	d = fdopendir(dup(w->dirfd));
 	if (d == NULL) {
 		rc = errmsg(err, errlen, -errno, "%s: cannot list: %s", dir, strerror(errno));
 		goto fail;
 	}
 	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		if (!parse_name(de->d_name, "snap", &g) || g <= gen)
-			continue;
-		if (slurp(w->dirfd, de->d_name, &data, &len) == 0 && snapshot_complete(data, len, g))
+	while ((de = readdir(d)) != NULL)
+		if ((parse_name(de->d_name, "snap", &g) || parse_name(de->d_name, "wal", &g)) && g > gen)
 			gen = g;
-		free(data);
-		data = NULL;
-	}
 	closedir(d);
 	w->gen = gen;
 
 	if (gen > 0) {
 		file_name(name, sizeof(name), "snap", gen);
 		rc = slurp(w->dirfd, name, &data, &len);
-		if (rc == 0)
-			rc = replay(data, len, &good, fn, ctx, &w->st.replayed);
+		if (rc == -ENOENT) {
+			rc = errmsg(err, errlen, -EBADMSG, "%s: wal-%016" PRIx64 " has no snapshot %s: the data directory "
+					     "is incomplete", dir, gen, name);
+			goto fail;
+		}
+		if (rc != 0) {
+			rc = errmsg(err, errlen, rc, "%s/%s: cannot read the snapshot: %s", dir, name, strerror(-rc));
+			goto fail;
+		}
+		if (!snapshot_complete(data, len, gen, &good)) {
+			rc = errmsg(err, errlen, -EBADMSG, "%s/%s: the newest snapshot is corrupt or incomplete at offset "
+					     "%zu of %zu bytes", dir, name, good, len);
+			goto fail;
+		}
+		uint64_t commits = 0;
+		rc = replay(data, len, &good, fn, ctx, &w->st.replayed, &w->position, &commits);
 		free(data);
 		data = NULL;
 		if (rc != 0) {
@@ -516,15 +608,23 @@ tally_wal_open(const char *dir, tally_wal_replay_fn fn, void *ctx, struct tally_
 	file_name(name, sizeof(name), "wal", gen);
 	rc = slurp(w->dirfd, name, &data, &len);
 	if (rc == 0) {
-		if (!header_ok(data, len, "TALLYWAL", gen)) {
-			rc = errmsg(err, errlen, -EINVAL, "%s/%s: not a tally log of this generation", dir, name);
+		bool legacy = header_ok(data, len, "TALLYWAL", gen);
+		if (!legacy && !header_ok(data, len, LOG_MAGIC, gen)) {
+			rc = errmsg(err, errlen, -EBADMSG, "%s/%s: not a tally log of this generation", dir, name);
 			goto fail;
 		}
-		rc = replay(data, len, &good, fn, ctx, &w->st.replayed);
+		uint64_t commits = 0;
+		rc = replay(data, len, &good, fn, ctx, &w->st.replayed, &w->position, &commits);
+		size_t resume = good < len ? committed_after(data, len, good, legacy) : 0;
 		free(data);
 		data = NULL;
 		if (rc != 0) {
 			rc = errmsg(err, errlen, rc, "%s/%s: replay failed: %s", dir, name, strerror(-rc));
+			goto fail;
+		}
+		if (resume != 0) {
+			rc = errmsg(err, errlen, -EBADMSG, "%s/%s: the record at offset %zu is corrupt and committed records "
+					     "follow it from offset %zu: not a torn tail", dir, name, good, resume);
 			goto fail;
 		}
 		w->fd = openat(w->dirfd, name, O_WRONLY | O_CLOEXEC);
@@ -536,7 +636,7 @@ tally_wal_open(const char *dir, tally_wal_replay_fn fn, void *ctx, struct tally_
 		w->st.torn_bytes = len - good;
 		w->st.log_bytes = good;
 	} else if (rc == -ENOENT) {
-		rc = create_file(w, name, "TALLYWAL", gen, &w->fd);
+		rc = create_file(w, name, LOG_MAGIC, gen, &w->fd);
 		if (rc != 0) {
 			rc = errmsg(err, errlen, rc, "%s/%s: cannot create the log: %s", dir, name, strerror(-rc));
 			goto fail;
@@ -546,6 +646,7 @@ tally_wal_open(const char *dir, tally_wal_replay_fn fn, void *ctx, struct tally_
 		rc = errmsg(err, errlen, rc, "%s/%s: cannot read the log: %s", dir, name, strerror(-rc));
 		goto fail;
 	}
+	w->st.position = w->position;
 
 	/* Older generations and unfinished snapshots are no longer needed. */
 	d = fdopendir(dup(w->dirfd));
@@ -588,19 +689,23 @@ tally_wal_append(struct tally_wal *w, const struct tally_wal_rec *r)
 bool
 tally_wal_pending(const struct tally_wal *w)
 {
-	return w->pending.len > 0;
+	return w->pending.len > 0 || w->advance > w->position;
 }
 
 int
 tally_wal_commit(struct tally_wal *w)
 {
-	uint64_t t0;
+	uint64_t t0, pos = w->position + 1 > w->advance ? w->position + 1 : w->advance;
 	int rc;
 
 	if (w->failed)
 		return w->failed;
-	if (w->pending.len == 0)
+	if (!tally_wal_pending(w))
 		return 0;
+	struct tally_wal_rec c = { .type = TYPE_COMMIT, .client = w->st.log_bytes, .seq = pos };
+	rc = encode(&w->pending, &c);
+	if (rc != 0)
+		return rc;
 	t0 = now_ns();
 	rc = write_all(w->fd, w->pending.p, w->pending.len);
 	if (rc == 0 && fdatasync(w->fd) != 0)
@@ -616,7 +721,21 @@ tally_wal_commit(struct tally_wal *w)
 	w->st.commits++;
 	w->st.log_bytes += w->pending.len;
 	w->pending.len = 0;
+	w->position = w->st.position = pos;
 	return 0;
+}
+
+uint64_t
+tally_wal_position(const struct tally_wal *w)
+{
+	return w->position;
+}
+
+void
+tally_wal_advance(struct tally_wal *w, uint64_t pos)
+{
+	if (pos > w->advance)
+		w->advance = pos;
 }
 
 int
@@ -651,7 +770,11 @@ tally_wal_snapshot(struct tally_wal *w, int (*fill)(void *ctx, struct tally_wal 
 		return rc;
 	w->snap.len = 0;
 	w->snap_count = 0;
-	rc = fill(ctx, w);
+	struct tally_wal_rec mark = { .type = TYPE_MARK, .client = w->position };
+	rc = encode(&w->snap, &mark);
+	w->snap_count += rc == 0;
+	if (rc == 0)
+		rc = fill(ctx, w);
 	if (rc == 0) {
 		end.client = w->snap_count;
 		rc = encode(&w->snap, &end);
@@ -673,7 +796,7 @@ tally_wal_snapshot(struct tally_wal *w, int (*fill)(void *ctx, struct tally_wal 
 	}
 	/* From here the new snapshot is in force; a crash now reopens at next. */
 	file_name(log, sizeof(log), "wal", next);
-	rc = create_file(w, log, "TALLYWAL", next, &fd);
+	rc = create_file(w, log, LOG_MAGIC, next, &fd);
 	if (rc != 0) {
 		w->failed = rc;
 		return rc;

@@ -44,6 +44,7 @@ enum tally_wal_type {
 	TALLY_WAL_DROP,      /**< key: the key was handed off and freed here */
 	TALLY_WAL_EVICTED,   /**< client (a count): the dedup table had evicted clients (snapshots) */
 	TALLY_WAL_MVREG,     /**< key, mv: an MV-register's whole state */
+	TALLY_WAL_PEER,      /**< origin (a member), p: the highest log position that member announced */
 	TALLY_WAL_TYPE_END,
 };
 
@@ -71,6 +72,7 @@ struct tally_wal_stats {
 	uint64_t replayed;    /**< records replayed at open */
 	uint64_t torn_bytes;  /**< cut from the log's end at open */
 	uint64_t commit_ns;   /**< total time in commits (write and fdatasync) */
+	uint64_t position;    /**< the log position: commits ever made durable in this directory */
 };
 
 struct tally_wal;
@@ -80,8 +82,15 @@ typedef int (*tally_wal_replay_fn)(void *ctx, const struct tally_wal_rec *r);
 
 /**
  * Open the log in directory @p dir (which must exist): replay the newest
- * complete snapshot and then its log through @p fn, cut a torn tail, remove
- * files of older generations, and get ready to append.
+ * generation's snapshot and then its log through @p fn, cut a torn tail,
+ * remove files of older generations, and get ready to append.
+ *
+ * A torn tail is what a crash inside the last commit leaves: the records
+ * after the first bad one belong to that commit, which never returned. A
+ * bad record followed by a later commit, a newest snapshot that is
+ * incomplete or corrupt, or a log without its snapshot is corruption: the
+ * open fails with -EBADMSG and a message naming the file and offset, and
+ * changes nothing on disk.
  * @return 0 with *out, or a negative errno with a one-line message in @p err.
  */
 int tally_wal_open(const char *dir, tally_wal_replay_fn fn, void *ctx, struct tally_wal **out, char *err,
@@ -110,6 +119,17 @@ int tally_wal_snapshot(struct tally_wal *w, int (*fill)(void *ctx, struct tally_
 
 /** Add a record to the snapshot being written; only from within fill. */
 int tally_wal_snapshot_add(struct tally_wal *w, const struct tally_wal_rec *r);
+
+/**
+ * The log position: how many commits this data directory has made durable
+ * since it was made (snapshots carry it over). It only grows, so a
+ * directory restored from an older copy is behind the position its node
+ * announced before (docs/durability.md#backup-and-restore).
+ */
+uint64_t tally_wal_position(const struct tally_wal *w);
+
+/** Make the next commit's position at least @p pos (and commit even if nothing else is pending). */
+void tally_wal_advance(struct tally_wal *w, uint64_t pos);
 
 /** Whether a write or sync failed (then every later commit fails too). */
 bool tally_wal_failed(const struct tally_wal *w);

@@ -40,6 +40,11 @@ typedef uint8_t tally_nodemask_t;
 #endif
 
 /** The mask of node @p i alone. */
+/* A heartbeat's one DIGEST record names this partition: keys is the
+ * sender's log position, vv.slot[0] the highest position of the receiver's
+ * the sender has heard (docs/durability.md#backup-and-restore). */
+#define HEARTBEAT_PARTITION UINT32_MAX
+
 #define NODE_BIT(i) ((tally_nodemask_t)((tally_nodemask_t)1 << (i)))
 
 static inline unsigned

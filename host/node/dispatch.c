@@ -6,9 +6,11 @@
  * the commit.
  */
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "persist.h"
 #include "state.h"
 
 /* REPLICATE records the NIC could not place: place them here, merge, ack after the commit. */
@@ -153,6 +155,58 @@ on_forwarded(struct tally_node *n, const struct tally_wire_frame *f)
 	}
 }
 
+/*
+ * A heartbeat's log positions (docs/durability.md#backup-and-restore):
+ * remember the highest the sender announced (logged at most once a second
+ * per member), and hear what it saw of ours. A data directory behind what
+ * its node had announced was restored from an older copy, or lost its
+ * log: what it shipped since is ahead of it at other replicas, so it
+ * recovers like a lost disk before it raises a slot again.
+ */
+static void
+on_positions(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	unsigned from = f->hdr.sender;
+
+	/* Only a heartbeat addressed to us: what it says of the receiver is for
+	 * its receiver alone, and a switch floods frames for a member whose port
+	 * went down to every port. */
+	if (from >= TALLY_MAX_NODES || from == n->self || !n->members.m[from].present ||
+	    f->addr.dst_ip != n->link.me.src_ip)
+		return;
+	struct member *m = &n->members.m[from];
+	if (f->hdr.count == 0)
+		m->confirmed = true; /* an older node's heartbeat: it knows no positions */
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_digest d;
+		tally_wire_get_digest(f, i, &d);
+		if (d.partition != HEARTBEAT_PARTITION)
+			continue;
+		if (d.keys > m->pos_seen)
+			m->pos_seen = d.keys;
+		if (m->pos_seen > m->pos_logged && n->now - m->pos_logged_at >= 1000000000u) {
+			log_peer(n, from, m->pos_seen);
+			m->pos_logged = m->pos_seen;
+			m->pos_logged_at = n->now;
+		}
+		uint64_t mine = tally_wal_position(n->log.wal), seen = d.vv.slot[0];
+		if (seen > mine) {
+			if (!n->recovering_mode) {
+				node_note(n, "node %u saw this node's log at position %" PRIu64 ", but %s is at %" PRIu64
+					     ": the data directory is older than what this node shipped (restored from "
+					     "a copy?); recovering this node's counts from every member, as after a lost "
+					     "disk (docs/durability.md#backup-and-restore)",
+					  from, seen, n->cfg.data_dir, mine);
+				if (persist_recovering(n) != 0)
+					continue; /* not marked: do not move the position on either */
+				recovery_enter(n);
+			}
+			tally_wal_advance(n->log.wal, seen);
+		}
+		m->confirmed = true;
+	}
+}
+
 void
 dispatch_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *hf)
 {
@@ -189,7 +243,8 @@ dispatch_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_f
 		on_client_reply(n, f);
 		break;
 	case TALLY_WIRE_DIGEST:
-		ae_on_digest(n, f); /* with no records: a heartbeat, already heard */
+		on_positions(n, f); /* a heartbeat's record */
+		ae_on_digest(n, f); /* it skips that one */
 		break;
 	case TALLY_WIRE_CAUSAL:
 		causal_on_frame(n, f);

@@ -134,7 +134,13 @@ link_heartbeat(struct tally_node *n, unsigned peer)
 	uint8_t buf[FRAME_BUF];
 	struct tally_wire_writer w;
 
+	struct tally_wire_digest d = {
+		.partition = HEARTBEAT_PARTITION, .kind = TALLY_WIRE_KIND_PNCOUNTER, .keys = tally_wal_position(n->log.wal),
+	};
+
+	d.vv.slot[0] = n->members.m[peer].pos_seen;
 	link_frame_begin(n, &w, buf, peer, TALLY_WIRE_DIGEST, 0, NULL);
+	(void)tally_wire_add_digest(&w, &d);
 	link_send(n, &w, buf);
 }
 

@@ -108,6 +108,14 @@ log_drop(struct tally_node *n, const uint8_t key[16])
 	return rc;
 }
 
+void
+log_peer(struct tally_node *n, unsigned peer, uint64_t pos)
+{
+	struct tally_wal_rec r = { .type = TALLY_WAL_PEER, .origin = (uint8_t)peer, .p = pos };
+
+	append(n, &r, NULL);
+}
+
 bool
 log_failed(const struct tally_node *n)
 {

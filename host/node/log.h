@@ -48,6 +48,9 @@ void log_recovered(struct tally_node *n, const uint8_t key[16]);
 /** Log that @p key's entry is freed. @return 0 or a negative errno. */
 int log_drop(struct tally_node *n, const uint8_t key[16]);
 
+/** Member @p peer announced log position @p pos. */
+void log_peer(struct tally_node *n, unsigned peer, uint64_t pos);
+
 /** Whether the log failed: nothing can be made durable any more. */
 bool log_failed(const struct tally_node *n);
 

@@ -40,6 +40,17 @@ members_up(const struct tally_node *n, unsigned id)
 	return id == n->self || (n->members.m[id].present && n->members.m[id].up);
 }
 
+tally_nodemask_t
+members_unconfirmed(const struct tally_node *n)
+{
+	tally_nodemask_t m = 0;
+
+	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
+		if (n->members.m[i].present && n->members.m[i].up && !n->members.m[i].confirmed)
+			m |= NODE_BIT(i);
+	return m;
+}
+
 unsigned
 members_up_count(const struct tally_node *n)
 {

@@ -27,6 +27,11 @@ struct member {
 	bool up;
 	bool new_epoch, came_up;     /* for the op-id notes (opids.c) to act on */
 	uint64_t frames_in;
+	/* Log positions (docs/durability.md#backup-and-restore): the highest
+	 * this member announced, the last of those logged (and when), and
+	 * whether it has told us ours is not behind what it saw of us. */
+	uint64_t pos_seen, pos_logged, pos_logged_at;
+	bool confirmed;
 };
 
 struct node_members {
@@ -40,6 +45,9 @@ void members_heard(struct tally_node *n, const struct tally_wire_addr *a, const 
 
 /** Whether node @p id is up (we are). */
 bool members_up(const struct tally_node *n, unsigned id);
+
+/** Up members that have not yet confirmed our log position. */
+tally_nodemask_t members_unconfirmed(const struct tally_node *n);
 
 /** How many members are up, us included. */
 unsigned members_up_count(const struct tally_node *n);

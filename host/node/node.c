@@ -258,6 +258,10 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 		if (rc == -ENOSPC)
 			snprintf(err, errlen, "%s: holds more keys than table_entries = %" PRIu32, n->cfg.data_dir,
 				 n->cfg.table_entries);
+		else if (rc == -EBADMSG)
+			snprintf(err, errlen, "%s. Nothing was changed. Restore the file, or run tallyd recover --config "
+					      "FILE to set the log aside and recover this node's counts from every member "
+					      "(docs/durability.md#corrupt-data)", werr);
 		else
 			snprintf(err, errlen, "%s", werr);
 		goto fail;

@@ -99,6 +99,15 @@ origin_apply(struct tally_node *n, uint32_t oi)
 		refuse(n, oi, TALLY_E_UNAVAILABLE);
 		return;
 	}
+	/* Not before every member that is up has seen our log position: one of
+	 * them may know this directory is behind what we shipped (restored from
+	 * an older copy), and then we recover first (dispatch.c). */
+	tally_nodemask_t unconfirmed = members_unconfirmed(n);
+	if (unconfirmed != 0 && dv != TALLY_DEDUP_DUPLICATE && !n->recovering_mode) {
+		reply_op(n, o, TALLY_E_RECOVERING, (int64_t)unconfirmed);
+		op_free(n, oi);
+		return;
+	}
 	if (o->mv) {
 		origin_apply_register(n, oi, dv);
 		return;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "state.h"
@@ -61,6 +62,11 @@ snapshot_fill(void *ctx, struct tally_wal *w)
 		struct tally_wal_rec r = { .type = TALLY_WAL_MVREG, .mv = &e->reg, .mv_lww = e->lww };
 		memcpy(r.key, e->key, 16);
 		d.rc = tally_wal_snapshot_add(w, &r);
+	}
+	for (unsigned i = 0; i < TALLY_MAX_NODES && d.rc == 0; i++) {
+		struct tally_wal_rec r = { .type = TALLY_WAL_PEER, .origin = (uint8_t)i, .p = n->members.m[i].pos_seen };
+		if (r.p > 0)
+			d.rc = tally_wal_snapshot_add(w, &r);
 	}
 	tally_dedup_foreach(n->opids.dedup, dedup_visit, &d);
 	if (d.rc == 0 && tally_dedup_has_evicted(n->opids.dedup)) {
@@ -126,6 +132,10 @@ persist_replay(void *ctx, const struct tally_wal_rec *r)
 		ix = table_find(n, r->key);
 		if (ix != NIL)
 			(void)table_free(n, ix);
+		return 0;
+	case TALLY_WAL_PEER:
+		if (r->origin < TALLY_MAX_NODES && r->p > n->members.m[r->origin].pos_seen)
+			n->members.m[r->origin].pos_seen = n->members.m[r->origin].pos_logged = r->p;
 		return 0;
 	}
 	return 0;
@@ -203,6 +213,80 @@ persist_recovered(struct tally_node *n)
 	else
 		node_note(n, "recovery complete: every key's own slot is the highest anywhere; normal mode");
 	return rc;
+}
+
+int
+persist_recovering(struct tally_node *n)
+{
+	char err[320];
+	int rc = write_identity(n->cfg.data_dir, n->self, n->epoch, 1, err, sizeof(err));
+
+	if (rc != 0)
+		node_note(n, "cannot mark the data directory recovering: %s", err);
+	return rc;
+}
+
+int
+tally_node_recover_dir(const struct tally_config *cfg, char *aside, size_t asidelen, char *err, size_t errlen)
+{
+	char path[TALLY_CONFIG_PATH_MAX + 64], from[TALLY_CONFIG_PATH_MAX + 300], to[TALLY_CONFIG_PATH_MAX + 400];
+	unsigned id = (unsigned)cfg->self, epoch = 0, recovering = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/identity", cfg->data_dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		int got = fscanf(f, "tally node %u epoch %u recovering %u", &id, &epoch, &recovering);
+		fclose(f);
+		if (got != 3) {
+			snprintf(err, errlen, "%s: not a tally identity file; nothing changed", path);
+			return -EINVAL;
+		}
+		if (id != (unsigned)cfg->self) {
+			snprintf(err, errlen, "%s: this data directory belongs to node %u, not node %d; nothing changed", path,
+				 id, cfg->self);
+			return -EINVAL;
+		}
+	} else if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s; nothing changed", path, strerror(errno));
+		return -errno;
+	}
+	DIR *d = opendir(cfg->data_dir);
+	if (d == NULL) {
+		snprintf(err, errlen, "%s: %s; nothing changed", cfg->data_dir, strerror(errno));
+		return -errno;
+	}
+	gmtime_r(&now, &tm);
+	snprintf(aside, asidelen, "%s/aside-%04d%02d%02dT%02d%02d%02dZ", cfg->data_dir, tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (mkdir(aside, 0700) != 0) {
+		snprintf(err, errlen, "%s: %s; nothing changed", aside, strerror(errno));
+		closedir(d);
+		return -errno;
+	}
+	int rc = 0;
+	for (struct dirent *e; rc == 0 && (e = readdir(d)) != NULL;) {
+		if (strncmp(e->d_name, "wal-", 4) != 0 && strncmp(e->d_name, "snap-", 5) != 0 &&
+		    strcmp(e->d_name, "snap.tmp") != 0)
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", cfg->data_dir, e->d_name);
+		snprintf(to, sizeof(to), "%s/%s", aside, e->d_name);
+		if (rename(from, to) != 0) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot move %s to %s: %s", from, to, strerror(errno));
+		}
+	}
+	closedir(d);
+	if (rc != 0)
+		return rc;
+	/* The moves are durable before the identity says recovering. */
+	int dfd = open(cfg->data_dir, O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return write_identity(cfg->data_dir, (unsigned)cfg->self, epoch, 1, err, errlen);
 }
 
 int

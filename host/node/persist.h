@@ -29,6 +29,9 @@ int persist_identity(struct tally_node *n, bool bootstrap, char *err, size_t err
 /** Every key is recovered (and its states logged): the identity file says so. @return 0 or -EIO. */
 int persist_recovered(struct tally_node *n);
 
+/** Mark the identity recovering (the directory was found behind what it had shipped). @return 0 or -errno. */
+int persist_recovering(struct tally_node *n);
+
 /** tally_wal_replay_fn: apply one replayed record to the node. */
 int persist_replay(void *ctx, const struct tally_wal_rec *r);
 

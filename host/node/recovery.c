@@ -205,6 +205,17 @@ recovery_waiting(const struct tally_node *n)
 }
 
 void
+recovery_enter(struct tally_node *n)
+{
+	for (uint32_t ix = 0; ix < n->table.entries; ix++)
+		n->table.meta[ix].recovered = false;
+	memset(n->recovery.peer, 0, sizeof(n->recovery.peer));
+	n->table.new_recovered = false;
+	n->recovery.complete = false;
+	n->recovering_mode = true;
+}
+
+void
 recovery_complete(struct tally_node *n)
 {
 	for (uint32_t ix = 0; ix < n->table.entries; ix++)

@@ -75,4 +75,9 @@ tally_nodemask_t recovery_waiting(const struct tally_node *n);
 /** After the commit that made the whole sweep durable: every key is recovered, new ones too. */
 void recovery_complete(struct tally_node *n);
 
+/** Start recovering now, as after a lost directory: every key's own slot
+ * is recovered from every member before it rises again (its data directory
+ * was found behind what it had shipped). */
+void recovery_enter(struct tally_node *n);
+
 #endif /* TALLY_NODE_RECOVERY_H */

@@ -4,9 +4,13 @@
  * The write-ahead log (host/wal.c): records of every type read back exactly
  * after a reopen; only committed records survive; a log cut at every byte
  * of its last record (a torn write) reopens with the whole records before
- * it and takes appends after; a snapshot replaces the old log; a snapshot
- * left unfinished by a crash, or one whose bytes rotted, is ignored in
- * favour of the previous generation; a missing directory is a clear error.
+ * it and takes appends after, and so does one whose last commit has a hole;
+ * a bad record with a later commit after it is corruption, refused with
+ * its offset; a snapshot replaces the old log; a snapshot left unfinished
+ * by a crash (snap.tmp) is ignored, a newest snapshot that is incomplete or
+ * rotted, or missing under its log, is refused and nothing is removed; the
+ * log position counts commits across reopens and snapshots; a missing
+ * directory is a clear error.
  */
 
 #include <dirent.h>
@@ -57,6 +61,9 @@ collect(void *ctx, const struct tally_wal_rec *r)
 	return 0;
 }
 
+static unsigned snap_records;
+static int fill(void *ctx, struct tally_wal *w);
+
 static struct tally_wal *
 open_wal(void)
 {
@@ -68,6 +75,24 @@ open_wal(void)
 	if (rc != 0)
 		fail_msg("open: %s", err);
 	return w;
+}
+
+static unsigned count_files(void);
+
+/* The open fails as corrupt, with @what in its message, and changes no file. */
+static void
+assert_open_refused(const char *what)
+{
+	struct tally_wal *w = NULL;
+	char err[512] = "";
+	unsigned files = count_files();
+
+	seen.n = 0;
+	assert_int_equal(tally_wal_open(dir, collect, &seen, &w, err, sizeof(err)), -EBADMSG);
+	assert_null(w);
+	if (strstr(err, what) == NULL)
+		fail_msg("open refused with \"%s\", want \"%s\"", err, what);
+	assert_int_equal(count_files(), files);
 }
 
 static void
@@ -166,6 +191,10 @@ rec(unsigned i)
 	case TALLY_WAL_MVREG:
 		r.mv = mv_sample();
 		break;
+	case TALLY_WAL_PEER:
+		r.origin = (uint8_t)(i % TALLY_MAX_NODES);
+		r.p = i * 31u;
+		break;
 	}
 	return r;
 }
@@ -201,6 +230,10 @@ assert_rec_equal(const struct tally_wal_rec *a, const struct tally_wal_rec *b)
 	case TALLY_WAL_MVREG:
 		assert_memory_equal(a->key, b->key, 16);
 		assert_true(tally_mvreg_equal(a->mv, b->mv));
+		break;
+	case TALLY_WAL_PEER:
+		assert_int_equal(a->origin, b->origin);
+		assert_int_equal(a->p, b->p);
 		break;
 	default:
 		assert_memory_equal(a->key, b->key, 16);
@@ -266,7 +299,7 @@ test_torn_tail(void **state)
 	snprintf(log, sizeof(log), "%s/wal-0000000000000000", dir);
 	assert_int_equal(stat(log, &sb), 0);
 	whole = sb.st_size;
-	struct tally_wal_rec last = rec(9); /* a STATE record: 160 bytes */
+	struct tally_wal_rec last = rec(1); /* a STATE record: 160 bytes */
 	assert_int_equal(tally_wal_append(w, &last), 0);
 	assert_int_equal(tally_wal_commit(w), 0);
 	tally_wal_close(w);
@@ -276,32 +309,123 @@ test_torn_tail(void **state)
 	for (off_t cut = whole; cut < full; cut += 7) {
 		assert_int_equal(truncate(log, cut), 0);
 		w = open_wal();
-		assert_int_equal(seen.n, 10);
+		/* A whole record of the torn commit is read too (it was never
+		 * acknowledged: applying it is harmless); its COMMIT is what was cut. */
+		off_t kept = cut >= whole + 160 ? whole + 160 : whole;
+		unsigned n = kept == whole ? 10 : 11;
+		assert_int_equal(seen.n, n);
 		struct tally_wal_stats st;
 		tally_wal_stats(w, &st);
-		assert_int_equal(st.torn_bytes, (uint64_t)(cut - whole));
+		assert_int_equal(st.torn_bytes, (uint64_t)(cut - kept));
 		/* Appending after the cut works and survives another reopen. */
 		assert_int_equal(tally_wal_append(w, &last), 0);
 		tally_wal_close(w);
 		w = open_wal();
-		assert_int_equal(seen.n, 11);
-		assert_rec_equal(&seen.r[10], &last);
+		assert_int_equal(seen.n, n + 1);
+		assert_rec_equal(&seen.r[n], &last);
 		tally_wal_close(w);
 	}
-	/* A flipped bit in the middle record ends the replay there. */
+	/* A flipped bit in a record of the first commit, with the second
+	 * commit after it: corruption, refused, and the file left as it is. */
 	int fd = open(log, O_RDWR);
 	uint8_t b;
-	assert_int_equal(pread(fd, &b, 1, whole - 20), 1);
+	assert_int_equal(pread(fd, &b, 1, whole - 60), 1);
 	b ^= 0x10;
-	assert_int_equal(pwrite(fd, &b, 1, whole - 20), 1);
+	assert_int_equal(pwrite(fd, &b, 1, whole - 60), 1);
 	close(fd);
-	w = open_wal();
-	assert_int_equal(seen.n, 9);
-	tally_wal_close(w);
+	assert_int_equal(stat(log, &sb), 0);
+	off_t before = sb.st_size;
+	assert_open_refused("is corrupt and committed records follow it");
+	assert_int_equal(stat(log, &sb), 0);
+	assert_int_equal(sb.st_size, before);
 	remove_dir();
 }
 
-static unsigned snap_records;
+/* A crash inside the last commit can leave any of its pages unwritten, a
+ * hole with sound records after it: a torn tail still, cut at the hole. A
+ * hole in a commit that a later one follows is corruption. */
+static void
+test_torn_hole(void **state)
+{
+	char log[128];
+	struct stat sb;
+
+	(void)state;
+	fresh_dir();
+	snprintf(log, sizeof(log), "%s/wal-0000000000000000", dir);
+	struct tally_wal *w = open_wal();
+	struct tally_wal_rec r = rec(1);
+	assert_int_equal(tally_wal_append(w, &r), 0);
+	assert_int_equal(tally_wal_commit(w), 0);
+	assert_int_equal(stat(log, &sb), 0);
+	off_t first = sb.st_size;
+	for (unsigned i = 0; i < 6; i++) {
+		r = rec(10 + i);
+		assert_int_equal(tally_wal_append(w, &r), 0);
+	}
+	assert_int_equal(tally_wal_commit(w), 0);
+	tally_wal_close(w);
+	/* zero 8 bytes inside the second commit's first record */
+	int fd = open(log, O_RDWR);
+	static const uint8_t zero[8];
+	assert_int_equal(pwrite(fd, zero, 8, first + 8), 8);
+	close(fd);
+	w = open_wal();
+	assert_int_equal(seen.n, 1);
+	struct tally_wal_stats st;
+	tally_wal_stats(w, &st);
+	assert_int_equal(st.position, 1);
+	assert_int_equal(st.log_bytes, (uint64_t)first);
+	/* a third commit after the cut; then the same hole in the first one */
+	r = rec(20);
+	assert_int_equal(tally_wal_append(w, &r), 0);
+	assert_int_equal(tally_wal_commit(w), 0);
+	tally_wal_close(w);
+	fd = open(log, O_RDWR);
+	assert_int_equal(pwrite(fd, zero, 8, 16 + 8), 8);
+	close(fd);
+	assert_open_refused("at offset 16 is corrupt and committed records follow it");
+	remove_dir();
+}
+
+/* The log position counts commits, survives a reopen and a snapshot, and
+ * can be moved ahead (a node that learns it was behind). */
+static void
+test_position(void **state)
+{
+	struct tally_wal_rec r = rec(3);
+
+	(void)state;
+	fresh_dir();
+	struct tally_wal *w = open_wal();
+	assert_int_equal(tally_wal_position(w), 0);
+	assert_int_equal(tally_wal_commit(w), 0); /* nothing pending: no commit */
+	assert_int_equal(tally_wal_position(w), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(tally_wal_append(w, &r), 0);
+		assert_int_equal(tally_wal_commit(w), 0);
+	}
+	assert_int_equal(tally_wal_position(w), 3);
+	tally_wal_close(w);
+	w = open_wal();
+	assert_int_equal(tally_wal_position(w), 3);
+	tally_wal_advance(w, 100);
+	assert_true(tally_wal_pending(w));
+	assert_int_equal(tally_wal_commit(w), 0);
+	assert_int_equal(tally_wal_position(w), 100);
+	snap_records = 2;
+	assert_int_equal(tally_wal_snapshot(w, fill, NULL), 0);
+	tally_wal_close(w);
+	w = open_wal();
+	assert_int_equal(tally_wal_position(w), 100);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(tally_wal_append(w, &r), 0);
+	tally_wal_close(w); /* commits */
+	w = open_wal();
+	assert_int_equal(tally_wal_position(w), 101);
+	tally_wal_close(w);
+	remove_dir();
+}
 
 static int
 fill(void *ctx, struct tally_wal *w)
@@ -355,7 +479,15 @@ test_snapshot(void **state)
 	FILE *f = fopen(p, "w");
 	fputs("TALLYSNP partial", f);
 	fclose(f);
-	/* And a snapshot of a later generation without its end record: ignored too. */
+	tally_wal_close(w);
+	w = open_wal();
+	assert_int_equal(seen.n, 3001);
+	tally_wal_close(w);
+	assert_int_equal(count_files(), 2); /* the debris is gone */
+
+	/* A snapshot of a later generation without its end record is not a
+	 * crash's leftover (snapshots are renamed into place once complete):
+	 * refused, naming it, and generation 1 is kept. */
 	snprintf(p, sizeof(p), "%s/snap-0000000000000002", dir);
 	char src[128];
 	snprintf(src, sizeof(src), "%s/snap-0000000000000001", dir);
@@ -371,13 +503,21 @@ test_snapshot(void **state)
 		close(in);
 		close(out);
 	}
-	tally_wal_close(w);
+	assert_open_refused("snap-0000000000000002: the newest snapshot is corrupt or incomplete at offset");
+	assert_int_equal(count_files(), 3);
+	/* A log whose snapshot is missing is refused too. */
+	assert_int_equal(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/wal-0000000000000002", dir);
+	FILE *lf = fopen(p, "w");
+	fputs("TALLYWL2........", lf);
+	fclose(lf);
+	assert_open_refused("wal-0000000000000002 has no snapshot snap-0000000000000002");
+	assert_int_equal(unlink(p), 0);
 	w = open_wal();
 	assert_int_equal(seen.n, 3001);
 	tally_wal_stats(w, &st);
 	assert_int_equal(st.generation, 1);
 	tally_wal_close(w);
-	assert_int_equal(count_files(), 2); /* the debris is gone */
 
 	/* An empty snapshot is a snapshot too. */
 	w = open_wal();
@@ -409,6 +549,8 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_torn_hole),
+		cmocka_unit_test(test_position),
 		cmocka_unit_test(test_bad_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
