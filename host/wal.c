@@ -438,10 +438,10 @@ snapshot_complete(const uint8_t *p, size_t len, uint64_t gen, size_t *bad)
 
 /* Replay the records of @p from its header on, up to the first that is not
  * whole and sound (*@good: where it is). The position grows with each
- * COMMIT and MARK; *@commits counts the COMMITs. */
+ * COMMIT and MARK. */
 static int
 replay(const uint8_t *p, size_t len, size_t *good, tally_wal_replay_fn fn, void *ctx, uint64_t *nrec,
-       uint64_t *position, uint64_t *commits)
+       uint64_t *position)
 {
 	struct tally_wal_rec r;
 	size_t off = FILE_HDR, n;
@@ -450,7 +450,6 @@ replay(const uint8_t *p, size_t len, size_t *good, tally_wal_replay_fn fn, void 
 		if (r.type == TYPE_COMMIT || r.type == TYPE_MARK) {
 			uint64_t pos = r.type == TYPE_COMMIT ? r.seq : r.client;
 			*position = pos > *position ? pos : *position;
-			*commits += r.type == TYPE_COMMIT;
 		} else if (r.type != TYPE_END) {
 			int rc = fn(ctx, &r);
 			if (rc != 0)
@@ -595,8 +594,7 @@ tally_wal_open(const char *dir, tally_wal_replay_fn fn, void *ctx, struct tally_
 					     "%zu of %zu bytes", dir, name, good, len);
 			goto fail;
 		}
-		uint64_t commits = 0;
-		rc = replay(data, len, &good, fn, ctx, &w->st.replayed, &w->position, &commits);
+		rc = replay(data, len, &good, fn, ctx, &w->st.replayed, &w->position);
 		free(data);
 		data = NULL;
 		if (rc != 0) {
@@ -613,8 +611,7 @@ tally_wal_open(const char *dir, tally_wal_replay_fn fn, void *ctx, struct tally_
 			rc = errmsg(err, errlen, -EBADMSG, "%s/%s: not a tally log of this generation", dir, name);
 			goto fail;
 		}
-		uint64_t commits = 0;
-		rc = replay(data, len, &good, fn, ctx, &w->st.replayed, &w->position, &commits);
+		rc = replay(data, len, &good, fn, ctx, &w->st.replayed, &w->position);
 		size_t resume = good < len ? committed_after(data, len, good, legacy) : 0;
 		free(data);
 		data = NULL;
