@@ -12,7 +12,8 @@
  * again with the same op id, which the cluster applies at most once, until
  * its deadline; then it completes as TALLY_E_INDETERMINATE (it may or may
  * not have been applied; submitting it again with tally_client_submit_id()
- * and the same op id is safe).
+ * and the same op id is safe within the cluster's retry window of its first
+ * send: `retry_window_ms`, 10 s by default, docs/cluster.md#the-retry-window).
  *
  * Two ways to use it:
  *   - one at a time: tally_client_incr(), tally_client_get();
@@ -38,7 +39,7 @@ struct tally_client_opts {
 	const char *host;     /**< node address, dotted IPv4; NULL = 127.0.0.1 */
 	uint16_t port;        /**< its client port; 0 = 7471 */
 	uint8_t key[32];      /**< the cluster key (only the client subkey is kept) */
-	unsigned timeout_ms;  /**< deadline of an operation; 0 = 1000 */
+	unsigned timeout_ms;  /**< deadline of an operation; 0 = 1000; at most the cluster's retry_window_ms */
 	unsigned retry_ms;    /**< resend an unanswered operation after; 0 = timeout / 4 */
 	unsigned batch;       /**< records per datagram, 1..23 (what a 9000-byte datagram holds); 0 = 23 */
 	uint64_t client_id;   /**< 0 = random */

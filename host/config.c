@@ -118,6 +118,7 @@ on_value(void *user, const char *section, const char *key, const char *value)
 	UINT_KEY("cluster", "w", w, 1, TALLY_MAX_NODES)
 	UINT_KEY("cluster", "r", r, 1, TALLY_MAX_NODES)
 	UINT_KEY("cluster", "port", port, 1, 65535)
+	UINT_KEY("cluster", "retry_window_ms", retry_window_ms, 1000, 3600000)
 	UINT_KEY("node", "id", self, 0, TALLY_MAX_NODES - 1)
 	UINT_KEY("node", "table_entries", table_entries, 1, 1u << 24)
 	UINT_KEY("node", "client_port", client_port, 1, 65535)
@@ -130,6 +131,7 @@ on_value(void *user, const char *section, const char *key, const char *value)
 	UINT_KEY("limits", "request_timeout_ms", request_timeout_ms, 1, 3600000)
 	UINT_KEY("limits", "heartbeat_ms", heartbeat_ms, 1, 60000)
 	UINT_KEY("limits", "failure_ms", failure_ms, 1, 3600000)
+	UINT_KEY("limits", "retry_capacity", retry_capacity, 1024, 1u << 26)
 
 	if (strcmp(section, "cluster") == 0 && strcmp(key, "key") == 0) {
 		if (strlen(value) != 64)
@@ -227,6 +229,8 @@ tally_config_defaults(struct tally_config *c)
 	c->anti_entropy_ms = 10;
 	c->repair_rate = 20000;
 	c->token_ttl_s = 86400;
+	c->retry_window_ms = 10000;
+	c->retry_capacity = 1u << 20;
 }
 
 /* Checks of the options against each other. */
@@ -264,6 +268,10 @@ check_whole(struct parse *p)
 	else if (c->client_port == c->admin_port)
 		snprintf(p->err, p->errlen, "%s: [node] client_port and admin_port are both %u", p->path,
 			 c->client_port);
+	else if (c->request_timeout_ms > c->retry_window_ms)
+		snprintf(p->err, p->errlen,
+			 "%s: [limits] request_timeout_ms = %u must be at most [cluster] retry_window_ms = %u", p->path,
+			 c->request_timeout_ms, c->retry_window_ms);
 	else if (c->failure_ms <= c->heartbeat_ms)
 		snprintf(p->err, p->errlen, "%s: [limits] failure_ms = %u must exceed heartbeat_ms = %u", p->path,
 			 c->failure_ms, c->heartbeat_ms);

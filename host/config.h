@@ -43,6 +43,7 @@ struct tally_config {
 	uint16_t port;        /**< cluster UDP port (default 7470) */
 	char lww[TALLY_CONFIG_LWW_MAX][TALLY_CONFIG_LWW_LEN + 1]; /**< LWW register key prefixes */
 	unsigned nlww;
+	unsigned retry_window_ms; /**< how long after its first send a client may send an op id again */
 	/* [node] */
 	int self;             /**< this node's id; -1 when not given */
 	char data_dir[TALLY_CONFIG_PATH_MAX];
@@ -59,6 +60,7 @@ struct tally_config {
 	unsigned anti_entropy_ms;    /**< one partition's digest exchange every this often; 0 = off */
 	unsigned repair_rate;        /**< anti-entropy repair records per second per peer, at most */
 	unsigned token_ttl_s;        /**< a session token's lifetime */
+	unsigned retry_capacity;     /**< op ids a node keeps for the retry window (pins, and notes) */
 	/* [members] */
 	struct tally_config_member members[TALLY_MAX_NODES];
 	unsigned nmembers;

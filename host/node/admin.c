@@ -76,7 +76,7 @@ ready(struct tally_node *n, char *detail, size_t cap)
 		return false;
 	}
 	if (members_unconfirmed(n) != 0) {
-		put(&o, "confirming its log position with ");
+		put(&o, "confirming its log position and op-id notes with ");
 		put_nodes(n, &o, members_unconfirmed(n));
 		return false;
 	}
@@ -153,11 +153,13 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 			put(&o, "\"epoch\":%" PRIu32 ",\"last_heard_ms\":%" PRId64 ",\"unacked_writes\":%" PRIu64
 				",\"oldest_unacked_ms\":%" PRIu64 ",\"hints\":%" PRIu64 ",\"ae_last_sync_ms\":%" PRId64
 				",\"ae_partitions_to_ship\":%u,\"ae_digests_in\":%" PRIu64 ",\"ae_digests_differ\":%" PRIu64
-				",\"ae_records_sent\":%" PRIu64,
+				",\"ae_records_sent\":%" PRIu64 ",\"notes_unacked\":%" PRIu64 ",\"notes_held\":%" PRIu64
+				",\"notes_caught_up\":%s",
 			    m->epoch, m->last_heard ? (int64_t)((n->now - m->last_heard) / 1000000u) : -1, lag_ops[i],
 			    lag_age[i] / 1000000u, hints[i],
 			    ae->last_sync ? (int64_t)((n->now - ae->last_sync) / 1000000u) : -1, ae->len, ae->digests_in,
-			    ae->differ, ae->records);
+			    ae->differ, ae->records, n->opids.tx[i].sent - n->opids.tx[i].acked,
+			    n->opids.rx[i].next - n->opids.rx[i].base, m->notes_caught ? "true" : "false");
 		put(&o, "}");
 		first = false;
 	}
@@ -173,7 +175,7 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 		",\"not_yet\":%" PRIu64 ",\"token_checks_nic\":%" PRIu64 ",\"causal_writes\":%" PRIu64
 		",\"causal_in\":%" PRIu64 ",\"held_now\":%u,\"held_total\":%" PRIu64 ",\"held_dropped\":%" PRIu64
 		",\"held_bad_dependency\":%" PRIu64 ",\"held_longest_ms\":%" PRIu64 ",\"dependency_fetches\":%" PRIu64
-		",\"pinned_retries\":%" PRIu64 ",\"pins_evicted\":%" PRIu64 ",\"notes_sent\":%" PRIu64
+		",\"pinned_retries\":%" PRIu64 ",\"notes_sent\":%" PRIu64
 		",\"notes_in\":%" PRIu64 ",\"noted_refused\":%" PRIu64 ",",
 	    n->ops.nops, n->clients.stats.frames, n->coord.client_records, n->coord.forwarded, n->origin.applied,
 	    n->origin.duplicates, n->reads.reads, n->reads.repairs_sent, n->reads.repairs_applied,
@@ -182,8 +184,19 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	    n->reads.token_checks_nic + n->causal.stats.token_checks_nic, n->causal.stats.causal_writes,
 	    n->causal.stats.causal_in, n->causal.nheld, n->causal.stats.held_total, n->causal.stats.held_dropped,
 	    n->causal.stats.held_bad_dep, n->causal.stats.held_max_ns / 1000000u, n->causal.stats.fetches,
-	    n->coord.pinned_retries, n->opids.stats.pins_evicted, n->opids.stats.notes_sent, n->opids.stats.notes_in,
+	    n->coord.pinned_retries, n->opids.stats.notes_sent, n->opids.stats.notes_in,
 	    n->opids.stats.noted_refused);
+	const struct node_opids *od = &n->opids;
+	uint64_t unacked = 0;
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+		if (n->members.m[t].present)
+			unacked += od->tx[t].sent - od->tx[t].acked;
+	put(&o, "\"retry_window\":{\"window_ms\":%u,\"capacity\":%" PRIu32 ",\"pins\":%" PRIu64
+		",\"full\":%" PRIu64 ",\"notes_overrun\":%" PRIu64 ",\"noted_evicted_refused\":%" PRIu64
+		",\"notes_unacked\":%" PRIu64 ",\"notes_resent\":%" PRIu64 ",\"streams_reset\":%" PRIu64 "},",
+	    n->cfg.retry_window_ms, od->cap, od->pins_head - od->pins_tail, od->stats.window_full,
+	    od->stats.notes_overrun, od->stats.noted_evicted_refused, unacked, od->stats.notes_resent,
+	    od->stats.streams_reset);
 	put(&o, "\"replies\":{");
 	for (unsigned s = 0; s < TALLY_STATUS_END; s++)
 		put(&o, "%s\"%s\":%" PRIu64, s ? "," : "", tally_status_name(s), n->reply.stats.replies[s]);

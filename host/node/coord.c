@@ -133,14 +133,25 @@ coord_request(struct tally_node *n, const struct tally_wire_client *c, const str
 	if (forwarded || origin == (int)n->self || origin < 0) {
 		/* Pin it to ourselves too: after a heal the key's origin may be
 		 * another node, which must not apply a retry of it again. */
-		if (!forwarded && origin == (int)n->self && pin == NULL &&
-		    (pin = opids_pin(n, c->client, c->seq, true)) != NULL)
+		if (!forwarded && origin == (int)n->self && pin == NULL) {
+			if ((pin = opids_pin(n, c->client, c->seq, true)) == NULL) {
+				reply_op(n, o, TALLY_E_BUSY, 0); /* the pins cannot hold another within the window */
+				op_free(n, oi);
+				return;
+			}
 			pin->origin = (uint8_t)n->self;
+		}
 		origin_apply(n, oi);
 		return;
 	}
-	if (pin == NULL && (pin = opids_pin(n, c->client, c->seq, true)) != NULL)
+	if (pin == NULL) {
+		if ((pin = opids_pin(n, c->client, c->seq, true)) == NULL) {
+			reply_op(n, o, TALLY_E_BUSY, 0);
+			op_free(n, oi);
+			return;
+		}
 		pin->origin = (uint8_t)origin;
+	}
 	/* Coordinate: the origin applies it and answers us. */
 	struct tally_wire_client f = *c;
 	f.deadline_ms = (uint32_t)((deadline - n->now) / 1000000u * 9 / 10);

@@ -52,7 +52,7 @@ on_client_reply(struct tally_node *n, const struct tally_wire_frame *f)
 
 		tally_wire_get_client(f, i, &c);
 		if (c.status == TALLY_OK && c.op != TALLY_WIRE_OP_GET && c.sib_index == 0)
-			opids_on_note(n, &c);
+			opids_on_note(n, &f->hdr, &c);
 		if (c.key_len > 0)
 			coord_on_answer(n, &c);
 	}
@@ -176,12 +176,13 @@ on_positions(struct tally_node *n, const struct tally_wire_frame *f)
 		return;
 	struct member *m = &n->members.m[from];
 	if (f->hdr.count == 0)
-		m->confirmed = true; /* an older node's heartbeat: it knows no positions */
+		m->confirmed = m->notes_caught = true; /* an older node's heartbeat: it knows no positions */
 	for (unsigned i = 0; i < f->hdr.count; i++) {
 		struct tally_wire_digest d;
 		tally_wire_get_digest(f, i, &d);
 		if (d.partition != HEARTBEAT_PARTITION)
 			continue;
+		opids_on_beat(n, &f->hdr, &d.vv);
 		if (d.keys > m->pos_seen)
 			m->pos_seen = d.keys;
 		if (m->pos_seen > m->pos_logged && n->now - m->pos_logged_at >= 1000000000u) {

@@ -139,6 +139,13 @@ link_heartbeat(struct tally_node *n, unsigned peer)
 	};
 
 	d.vv.slot[0] = n->members.m[peer].pos_seen;
+	/* The op-id notes (opids.h): what we hold of its stream to us, and where ours to it stands. */
+	d.vv.slot[1] = n->opids.rx[peer].next;
+	d.vv.slot[2] = n->opids.rx[peer].base;
+	d.vv.slot[3] = n->opids.rx[peer].epoch;
+	d.vv.slot[4] = n->opids.tx[peer].end;
+	d.vv.slot[5] = n->opids.tx[peer].base;
+	d.vv.slot[6] = n->opids.tx[peer].epoch;
 	link_frame_begin(n, &w, buf, peer, TALLY_WIRE_DIGEST, 0, NULL);
 	(void)tally_wire_add_digest(&w, &d);
 	link_send(n, &w, buf);

@@ -46,7 +46,8 @@ members_unconfirmed(const struct tally_node *n)
 	tally_nodemask_t m = 0;
 
 	for (unsigned i = 0; i < TALLY_MAX_NODES; i++)
-		if (n->members.m[i].present && n->members.m[i].up && !n->members.m[i].confirmed)
+		if (n->members.m[i].present && n->members.m[i].up &&
+		    (!n->members.m[i].confirmed || !n->members.m[i].notes_caught))
 			m |= NODE_BIT(i);
 	return m;
 }

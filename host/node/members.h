@@ -32,6 +32,9 @@ struct member {
 	 * whether it has told us ours is not behind what it saw of us. */
 	uint64_t pos_seen, pos_logged, pos_logged_at;
 	bool confirmed;
+	/* Whether we hold the op-id notes it had when we started (opids.c):
+	 * before that, a retry it applied could be applied here again. */
+	bool notes_caught;
 };
 
 struct node_members {
@@ -46,7 +49,7 @@ void members_heard(struct tally_node *n, const struct tally_wire_addr *a, const 
 /** Whether node @p id is up (we are). */
 bool members_up(const struct tally_node *n, unsigned id);
 
-/** Up members that have not yet confirmed our log position. */
+/** Up members that have not yet confirmed our log position, or given us the op-id notes they had. */
 tally_nodemask_t members_unconfirmed(const struct tally_node *n);
 
 /** How many members are up, us included. */

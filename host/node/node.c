@@ -214,7 +214,8 @@ create_parts(struct tally_node *n, char *err, size_t errlen)
 	n->table.entries = n->cfg.table_entries;
 	n->table.meta = calloc(n->table.entries, sizeof(*n->table.meta));
 	if (n->table.meta == NULL || regs_init(&n->regs, n->table.entries) != 0 || ops_init(&n->ops) != 0 ||
-	    log_init(&n->log) != 0 || causal_init(&n->causal) != 0 || opids_init(&n->opids) != 0) {
+	    log_init(&n->log) != 0 || causal_init(&n->causal) != 0 ||
+	    opids_init(&n->opids, n->cfg.retry_capacity, n->cfg.retry_window_ms, n->cfg.heartbeat_ms) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}

@@ -99,6 +99,12 @@ origin_apply(struct tally_node *n, uint32_t oi)
 		refuse(n, oi, TALLY_E_UNAVAILABLE);
 		return;
 	}
+	/* Its op id must be kept for the whole retry window, and the ring is
+	 * full of younger ones: more writes than the window can remember. */
+	if (dv == TALLY_DEDUP_NEW && !opids_room(n)) {
+		refuse(n, oi, TALLY_E_BUSY);
+		return;
+	}
 	/* Not before every member that is up has seen our log position: one of
 	 * them may know this directory is behind what we shipped (restored from
 	 * an older copy), and then we recover first (dispatch.c). */

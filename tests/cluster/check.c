@@ -17,8 +17,10 @@
  *   fill    --node N --keys K             write new keys into tables of K until
  *           one is table_full: every acknowledged key reads back as written,
  *           the refused one as never written, and the node still serves
- *   write   --node N --key KEY --count C [-W w]  C increments of 1, in
- *           batches; prints the acknowledged count (for kill -9 tests)
+ *   write   --node N --key KEY --count C [-W w] [--opid ID]  C increments of
+ *           1, in batches; prints the acknowledged count (for kill -9 tests).
+ *           With --opid, the op ids are (ID, 1..C): a second run with the
+ *           same ID retries every one of them
  *   read    --node N --key KEY --count C [-R r]  C reads, in batches; prints
  *           the count answered ok and the highest value read
  *   expect  --node N --key KEY --min A [--max B] [-R r]  the value is in [A, B]
@@ -63,6 +65,7 @@ static struct {
 	unsigned origin, epoch;
 	uint64_t p, n;
 	uint64_t seed, name; /* name: the seed as given, for key names */
+	uint64_t opid;       /* write: op ids (opid, 1..count) instead of the client's own */
 } opt = { .epoch = 1, .nodes = 3, .ops = 300, .keys = 8, .count = 100, .min = 0, .max = INT64_MAX, .seed = 1 };
 
 static struct tally_config cfg;
@@ -428,7 +431,10 @@ check_write(bool get)
 	tally_client_t *c = tally_client_open(&o, &err);
 	while (acked + indet + other < opt.count) {
 		while (sent < opt.count &&
-		       tally_client_submit(c, op, opt.key, strlen(opt.key), get ? 0 : 1, get ? opt.r : opt.w, NULL) == 0)
+		       (opt.opid != 0 && !get
+				? tally_client_submit_id(c, op, opt.key, strlen(opt.key), 1, opt.w, opt.opid, sent + 1, NULL)
+				: tally_client_submit(c, op, opt.key, strlen(opt.key), get ? 0 : 1, get ? opt.r : opt.w,
+						      NULL)) == 0)
 			sent++;
 		struct tally_client_result r[64];
 		int n = tally_client_poll(c, r, 64, 1000);
@@ -533,6 +539,7 @@ main(int argc, char **argv)
 		{ "max", required_argument, NULL, 'b' },    { "seed", required_argument, NULL, 's' },
 		{ "origin", required_argument, NULL, 'O' }, { "p", required_argument, NULL, 'P' },
 		{ "n", required_argument, NULL, 'N' },      { "epoch", required_argument, NULL, 'E' },
+		{ "opid", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -556,6 +563,7 @@ main(int argc, char **argv)
 		case 'P': opt.p = strtoull(optarg, NULL, 0); break;
 		case 'N': opt.n = strtoull(optarg, NULL, 0); break;
 		case 'E': opt.epoch = (unsigned)atoi(optarg); break;
+		case 'I': opt.opid = strtoull(optarg, NULL, 0); break;
 		case 'W': opt.w = (unsigned)atoi(optarg); break;
 		case 'R': opt.r = (unsigned)atoi(optarg); break;
 		default: return 2;

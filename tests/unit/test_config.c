@@ -215,6 +215,8 @@ test_bad_whole(void **state)
 	refused_whole(text, "w = 4 and r = 2 must each be at most n = 3");
 	snprintf(text, sizeof(text), "%s[limits]\nheartbeat_ms = 500\nfailure_ms = 500\n", base);
 	refused_whole(text, "failure_ms = 500 must exceed heartbeat_ms = 500");
+	snprintf(text, sizeof(text), "%s[cluster]\nretry_window_ms = 2000\n[limits]\nrequest_timeout_ms = 3000\n", base);
+	refused_whole(text, "request_timeout_ms = 3000 must be at most [cluster] retry_window_ms = 2000");
 	snprintf(text, sizeof(text), "%s[node]\nadmin_port = 7471\n", base);
 	refused_whole(text, "client_port and admin_port are both 7471");
 	refused_whole("[cluster]\nkey = " KEY "\n[node]\nid = 0\n[members]\n0 = 10.0.0.1\n1 = 10.0.0.1:7470\n",
