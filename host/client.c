@@ -30,7 +30,8 @@ struct pending {
 	uint8_t got;               /* sibling records received so far */
 	uint8_t nsib;
 	struct tally_client_value sib[TALLY_CLIENT_MAX_SIBLINGS];
-	uint8_t custom;            /* op id given by the caller: not in the ring order */
+	bool custom;               /* op id given by the caller (submit_id): never renewed */
+	bool renewed;              /* sent again under a new client id (unknown_client) */
 	uint8_t sends;             /* datagrams that carried it, up to 255 */
 	struct tally_wire_client r;
 	uint64_t sent, deadline;
@@ -75,6 +76,17 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t
+random_id(void)
+{
+	uint64_t id = 0;
+
+	while (id == 0)
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = now_ns() ^ (uint64_t)getpid() << 32;
+	return id;
+}
+
 tally_client_t *
 tally_client_open(const struct tally_client_opts *o, int *err)
 {
@@ -108,10 +120,7 @@ tally_client_open(const struct tally_client_opts *o, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	c->id = o->client_id;
-	while (c->id == 0)
-		if (getrandom(&c->id, sizeof(c->id), 0) != sizeof(c->id))
-			c->id = now_ns() ^ (uint64_t)getpid() << 32;
+	c->id = o->client_id ? o->client_id : random_id();
 	c->next_seq = 1;
 	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
@@ -239,8 +248,8 @@ add(tally_client_t *c, const struct tally_wire_client *r)
 
 static int
 submit(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta, unsigned quorum,
-       uint64_t client, uint64_t seq, const uint8_t *tok, unsigned toklen, const void *val, size_t vlen,
-       void *user)
+       uint64_t client, uint64_t seq, bool custom, const uint8_t *tok, unsigned toklen, const void *val,
+       size_t vlen, void *user)
 {
 	bool write = op == TALLY_WIRE_OP_INCR || op == TALLY_WIRE_OP_DECR, put = op == TALLY_WIRE_OP_PUT;
 	struct pending *p;
@@ -272,7 +281,7 @@ submit(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t 
 	} else if (c->session) {
 		p->r.token_len = (uint8_t)tally_client_token_get(c, key, keylen, p->r.token);
 	}
-	p->custom = client != c->id;
+	p->custom = custom;
 	p->user = user;
 	p->sent = now_ns();
 	p->deadline = p->sent + (uint64_t)c->timeout_ms * 1000000u;
@@ -289,7 +298,7 @@ int
 tally_client_submit_id(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
 		       unsigned quorum, uint64_t client, uint64_t seq, void *user)
 {
-	return submit(c, op, key, keylen, delta, quorum, client, seq, NULL, 0, NULL, 0, user);
+	return submit(c, op, key, keylen, delta, quorum, client, seq, true, NULL, 0, NULL, 0, user);
 }
 
 int
@@ -304,7 +313,7 @@ tally_client_submit_after(tally_client_t *c, unsigned op, const void *key, size_
 	len = tally_client_token_get(c, after, afterlen, tok);
 	if (len == 0)
 		return -ENOENT;
-	int rc = submit(c, op, key, keylen, delta, quorum, c->id, c->next_seq, tok, len, NULL, 0, user);
+	int rc = submit(c, op, key, keylen, delta, quorum, c->id, c->next_seq, false, tok, len, NULL, 0, user);
 	if (rc == 0)
 		c->next_seq++;
 	return rc;
@@ -314,7 +323,8 @@ int
 tally_client_put(tally_client_t *c, const void *key, size_t keylen, const void *value, size_t vlen, unsigned w,
 		 void *user)
 {
-	int rc = submit(c, TALLY_WIRE_OP_PUT, key, keylen, 0, w, c->id, c->next_seq, NULL, 0, value, vlen, user);
+	int rc = submit(c, TALLY_WIRE_OP_PUT, key, keylen, 0, w, c->id, c->next_seq, false, NULL, 0, value, vlen,
+			user);
 
 	if (rc == 0)
 		c->next_seq++;
@@ -325,7 +335,7 @@ int
 tally_client_submit(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t delta,
 		    unsigned quorum, void *user)
 {
-	int rc = tally_client_submit_id(c, op, key, keylen, delta, quorum, c->id, c->next_seq, user);
+	int rc = submit(c, op, key, keylen, delta, quorum, c->id, c->next_seq, false, NULL, 0, NULL, 0, user);
 
 	if (rc == 0)
 		c->next_seq++;
@@ -352,9 +362,54 @@ complete(tally_client_t *c, struct pending *p, unsigned status, int64_t value, c
 	d->client = p->r.client;
 	d->seq = p->r.seq;
 	d->sends = p->sends;
+	d->renewed = p->renewed;
 	d->user = p->user;
 	p->busy = false;
 	c->in_flight--;
+}
+
+/*
+ * @p p was answered unknown_client: the node no longer holds this client's
+ * op ids (its dedup table evicted the client while it was idle), so it
+ * would refuse every later one too. Take a new client id, once, and send
+ * the operation again under it when that is safe: the library gave it its
+ * op id, and one datagram carried it, whose answer says the origin did not
+ * apply it (the coordinator pins it to that origin). @return whether it was
+ * sent again (else it completes as unknown_client).
+ */
+static bool
+renew(tally_client_t *c, struct pending *p)
+{
+	if (p->custom)
+		return false;
+	if (p->r.client == c->id) {
+		c->id = random_id();
+		c->next_seq = 1;
+		c->st.new_ids++;
+	}
+	if (p->sends != 1)
+		return false;
+	/* A sequence whose ring slot is free: fewer than RING are in flight. */
+	uint64_t seq = c->next_seq;
+	while (c->ring[seq % RING].busy)
+		seq++;
+	c->next_seq = seq + 1;
+	struct pending *q = &c->ring[seq % RING];
+	uint64_t now = now_ns(), left = p->deadline > now ? (p->deadline - now) / 1000000u : 0;
+	*q = *p;
+	p->busy = false;
+	q->r.client = c->id;
+	q->r.seq = seq;
+	q->r.deadline_ms = left ? (uint32_t)left : 1;
+	q->sent = now;
+	q->renewed = true;
+	q->got = q->nsib = 0;
+	if (add(c, &q->r) != 0) {
+		complete(c, q, TALLY_E_UNKNOWN_CLIENT, 0, NULL, 0); /* not sent: as the node answered */
+		return true;
+	}
+	c->st.renewed++;
+	return true;
 }
 
 static void
@@ -396,6 +451,8 @@ receive(tally_client_t *c)
 				if (++p->got < r.sib_count)
 					continue;
 			}
+			if (r.status == TALLY_E_UNKNOWN_CLIENT && renew(c, p))
+				continue;
 			complete(c, p, r.status, r.value, r.token, r.token_len);
 		}
 	}

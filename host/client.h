@@ -15,6 +15,16 @@
  * and the same op id is safe within the cluster's retry window of its first
  * send: `retry_window_ms`, 10 s by default, docs/cluster.md#the-retry-window).
  *
+ * A node keeps the op ids of a bounded number of clients and forgets the
+ * least recently active. It then answers this client's later writes
+ * TALLY_E_UNKNOWN_CLIENT, and the library recovers by itself: it takes a new
+ * random client id (tally_client_id() changes, stats count new_ids) and
+ * sends again, under it, each write it numbered itself that one datagram
+ * carried (the answer proves it was not applied; result @c renewed says
+ * so). A write it sent more than once, or one given its op id with
+ * tally_client_submit_id(), completes as TALLY_E_UNKNOWN_CLIENT: whether an
+ * earlier send was applied is unknown.
+ *
  * Two ways to use it:
  *   - one at a time: tally_client_incr(), tally_client_get();
  *   - at rate: tally_client_submit() queues operations into datagrams of up
@@ -76,6 +86,8 @@ struct tally_client_result {
 	int64_t value;     /**< the counter's value (after a write: as its origin saw it) */
 	uint64_t client, seq; /**< its op id */
 	uint8_t sends;     /**< datagrams that carried it (1 + resends; at most 255 counted) */
+	bool renewed;      /**< the node had forgotten this client (unknown_client): the library took a new
+			        client id and sent the operation again under it; client, seq are the new op id */
 	void *user;        /**< as given to submit */
 	uint8_t token_len; /**< the answer's session token (docs/sessions.md) */
 	uint8_t token[192];
@@ -149,12 +161,18 @@ int tally_client_poll(tally_client_t *c, struct tally_client_result *out, unsign
 /** Operations submitted and not yet completed. */
 unsigned tally_client_in_flight(const tally_client_t *c);
 
-/** This client's id (the first half of its op ids). */
+/** This client's id (the first half of its op ids). It changes when a node answers unknown_client:
+ * the node's dedup table forgot this client while it was idle, and refuses its later op ids. */
 uint64_t tally_client_id(const tally_client_t *c);
 
-/** Counters: datagrams sent and received, resends, answers that matched nothing. */
+/**
+ * Counters: datagrams sent and received, resends, answers that matched
+ * nothing; client ids taken because a node had forgotten this client
+ * (unknown_client), and operations sent again under the new one.
+ */
 struct tally_client_stats {
 	uint64_t sent, received, resent, stray;
+	uint64_t new_ids, renewed;
 };
 void tally_client_stats(const tally_client_t *c, struct tally_client_stats *out);
 

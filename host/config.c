@@ -132,6 +132,7 @@ on_value(void *user, const char *section, const char *key, const char *value)
 	UINT_KEY("limits", "heartbeat_ms", heartbeat_ms, 1, 60000)
 	UINT_KEY("limits", "failure_ms", failure_ms, 1, 3600000)
 	UINT_KEY("limits", "retry_capacity", retry_capacity, 1024, 1u << 26)
+	UINT_KEY("limits", "write_rate", write_rate, 100, 10000000)
 
 	if (strcmp(section, "cluster") == 0 && strcmp(key, "key") == 0) {
 		if (strlen(value) != 64)
@@ -231,6 +232,7 @@ tally_config_defaults(struct tally_config *c)
 	c->token_ttl_s = 86400;
 	c->retry_window_ms = 10000;
 	c->retry_capacity = 1u << 20;
+	c->write_rate = 8192;
 }
 
 /* Checks of the options against each other. */
@@ -302,4 +304,12 @@ tally_config_load(struct tally_config *c, const char *path, char *err, size_t er
 		return -EINVAL;
 	}
 	return check_whole(&p);
+}
+
+unsigned
+tally_config_ops(const struct tally_config *c)
+{
+	uint64_t ops = 2u * (uint64_t)c->write_rate * c->request_timeout_ms / 1000u;
+
+	return (unsigned)(ops < 4096u ? 4096u : ops > (1u << 22) ? (1u << 22) : ops);
 }

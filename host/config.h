@@ -61,6 +61,7 @@ struct tally_config {
 	unsigned repair_rate;        /**< anti-entropy repair records per second per peer, at most */
 	unsigned token_ttl_s;        /**< a session token's lifetime */
 	unsigned retry_capacity;     /**< op ids a node keeps for the retry window (pins, and notes) */
+	unsigned write_rate;         /**< writes per second a node is sized for: its op table (tally_config_ops) */
 	/* [members] */
 	struct tally_config_member members[TALLY_MAX_NODES];
 	unsigned nmembers;
@@ -76,5 +77,9 @@ void tally_config_defaults(struct tally_config *c);
  * with "PATH:LINE: " or, for a check of the whole, "PATH: ".
  */
 int tally_config_load(struct tally_config *c, const char *path, char *err, size_t errlen);
+
+/** Entries of a node's op table: what write_rate writes a second hold for request_timeout_ms, twice
+ * (a gray peer can hold each until its deadline), at least 4096 and at most 4,194,304. */
+unsigned tally_config_ops(const struct tally_config *c);
 
 #endif /* TALLY_CONFIG_H */

@@ -97,6 +97,8 @@ static const char usage[] =
 	"                    nothing older is returned, a write is not applied\n"
 	"  22 out_of_range   the counter's state sums P or N past 2^63 - 1 (sent by\n"
 	"                    an older node or forged): no value, a write not applied\n"
+	"  23 unknown_client the origin's dedup table forgot this client (--op-id):\n"
+	"                    not applied there; an earlier send's outcome is unknown\n"
 	"audit: 0 no violation, 1 a violation, 2 bad usage or a history that does not\n"
 	"parse.\n"
 	"Errors go to standard error as \"tallyctl: COMMAND KEY: STATUS: explanation\".\n";
@@ -566,6 +568,11 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 	case TALLY_E_OP_REFUSED:
 		fprintf(stderr, "tallyctl: %s %s: op_refused: the op id is outside the node's dedup window; "
 				"whether it was applied before is unknown\n", cmd, key);
+		break;
+	case TALLY_E_UNKNOWN_CLIENT:
+		fprintf(stderr, "tallyctl: %s %s: unknown_client: the origin no longer holds client %016" PRIx64
+				" (its dedup table evicted it) and sequence %" PRIu64 " is past its first window; not "
+				"applied there, whether an earlier send was applied is unknown\n", cmd, key, cid, seq);
 		break;
 	case TALLY_E_BAD_TOKEN: {
 		static const char *const why[] = { "", "truncated", "forged (or from another cluster)",

@@ -167,7 +167,8 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	put(&o, "\"registers\":{\"used\":%" PRIu32 ",\"puts\":%" PRIu64 ",\"merges\":%" PRIu64
 		",\"most_siblings\":%" PRIu64 "},",
 	    n->regs.used, n->origin.mv_puts, n->regs.stats.merges, n->origin.mv_siblings_max);
-	put(&o, "\"requests\":{\"in_flight\":%" PRIu32 ",\"client_frames\":%" PRIu64 ",\"client_records\":%" PRIu64
+	put(&o, "\"requests\":{\"in_flight\":%" PRIu32 ",\"capacity\":%" PRIu32 ",\"handed_off\":%" PRIu64
+		",\"client_frames\":%" PRIu64 ",\"client_records\":%" PRIu64
 		",\"forwarded\":%" PRIu64 ",\"applied\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"reads\":%" PRIu64
 		",\"read_repairs_sent\":%" PRIu64 ",\"repairs_applied\":%" PRIu64 ",\"handoff_records\":%" PRIu64
 		",\"handoff_dropped_keys\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"table_full\":%" PRIu64
@@ -177,7 +178,7 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 		",\"held_bad_dependency\":%" PRIu64 ",\"held_longest_ms\":%" PRIu64 ",\"dependency_fetches\":%" PRIu64
 		",\"pinned_retries\":%" PRIu64 ",\"notes_sent\":%" PRIu64
 		",\"notes_in\":%" PRIu64 ",\"noted_refused\":%" PRIu64 ",",
-	    n->ops.nops, n->clients.stats.frames, n->coord.client_records, n->coord.forwarded, n->origin.applied,
+	    n->ops.nops, n->ops.cap, n->origin.handed_off, n->clients.stats.frames, n->coord.client_records, n->coord.forwarded, n->origin.applied,
 	    n->origin.duplicates, n->reads.reads, n->reads.repairs_sent, n->reads.repairs_applied,
 	    n->handoff.stats.records, n->handoff.stats.dropped_keys, n->recovery.stats.recoveries, n->table.stats.table_full,
 	    n->coord.tokens_in, n->coord.tokens_refused, n->reads.token_waits, n->reads.not_yet + n->origin.not_yet,

@@ -21,7 +21,6 @@
 
 struct tally_node;
 
-#define MAX_OPS 8192           /* requests in flight at one node */
 #define OP_HASH 16384          /* buckets of the by-key index of ops */
 #define NIL UINT32_MAX
 #define FRAME_BUF 9100

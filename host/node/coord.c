@@ -178,7 +178,7 @@ coord_on_answer(struct tally_node *n, const struct tally_wire_client *c)
 		 * or maybe applied keeps the pin: only that origin knows the op id,
 		 * and a client that lost the answer retries it. */
 		if (c->status != TALLY_OK && c->status != TALLY_E_INDETERMINATE && c->status != TALLY_E_OP_REFUSED &&
-		    c->status != TALLY_E_IO) {
+		    c->status != TALLY_E_UNKNOWN_CLIENT && c->status != TALLY_E_IO) {
 			struct pin *pin = opids_pin(n, c->client, c->seq, false);
 			if (pin != NULL)
 				pin->used = false;

@@ -13,9 +13,9 @@
 #include "state.h"
 
 int
-log_init(struct node_log *l)
+log_init(struct node_log *l, uint32_t ops)
 {
-	l->commit_ops = calloc(MAX_OPS, sizeof(*l->commit_ops));
+	l->commit_ops = calloc(ops, sizeof(*l->commit_ops));
 	return l->commit_ops ? 0 : -ENOMEM;
 }
 

@@ -25,14 +25,14 @@
 
 struct node_log {
 	struct tally_wal *wal;
-	uint32_t *commit_ops;      /* writes applied here this round (MAX_OPS) */
+	uint32_t *commit_ops;      /* writes applied here this round (as many as ops) */
 	unsigned ncommit_ops;
 	int error;                 /* the negative errno the log failed with, or 0 */
 	uint64_t failed_at;        /* when (node_now_ns) */
 	unsigned stall_ms;         /* tests only (/fault?sync_ms=MS): wait this long before each commit */
 };
 
-int log_init(struct node_log *l);
+int log_init(struct node_log *l, uint32_t ops);
 void log_fini(struct node_log *l);
 
 /** Log slot @p origin of @p key at (p, nv). */

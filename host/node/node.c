@@ -72,7 +72,13 @@ commit(struct tally_node *n)
 static void
 scan_ops(struct tally_node *n)
 {
-	for (uint32_t i = 0; i < MAX_OPS; i++) {
+	origin_scan_begin(n);
+	/* The ops in use only, from the end: an op freed by its tick gives its
+	 * place to the last one, which was visited already. */
+	for (uint32_t j = n->ops.nops; j-- > 0;) {
+		if (j >= n->ops.nops)
+			continue;
+		uint32_t i = n->ops.live[j];
 		switch (n->ops.v[i].kind) {
 		case OP_WRITE:
 			origin_tick(n, i);
@@ -213,8 +219,9 @@ create_parts(struct tally_node *n, char *err, size_t errlen)
 	}
 	n->table.entries = n->cfg.table_entries;
 	n->table.meta = calloc(n->table.entries, sizeof(*n->table.meta));
-	if (n->table.meta == NULL || regs_init(&n->regs, n->table.entries) != 0 || ops_init(&n->ops) != 0 ||
-	    log_init(&n->log) != 0 || causal_init(&n->causal) != 0 ||
+	uint32_t ops = tally_config_ops(&n->cfg);
+	if (n->table.meta == NULL || regs_init(&n->regs, n->table.entries) != 0 || ops_init(&n->ops, ops) != 0 ||
+	    log_init(&n->log, ops) != 0 || causal_init(&n->causal) != 0 ||
 	    opids_init(&n->opids, n->cfg.retry_capacity, n->cfg.retry_window_ms, n->cfg.heartbeat_ms) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

@@ -78,7 +78,9 @@ opids_verdict(struct tally_node *n, uint64_t client, uint64_t seq)
 
 	if (n->broken_dedup && dv == TALLY_DEDUP_DUPLICATE)
 		dv = TALLY_DEDUP_NEW; /* the deliberate bug: a retry counts again */
-	if (dv == TALLY_DEDUP_TOO_OLD || dv == TALLY_DEDUP_UNKNOWN_CLIENT || dv < 0)
+	if (dv == TALLY_DEDUP_UNKNOWN_CLIENT)
+		return OPIDS_UNKNOWN;
+	if (dv == TALLY_DEDUP_TOO_OLD || dv < 0)
 		return OPIDS_REFUSE;
 	int nv = dv == TALLY_DEDUP_NEW && !n->broken_dedup ? tally_dedup_check(n->opids.noted, id) : TALLY_DEDUP_NEW;
 	if (nv == TALLY_DEDUP_UNKNOWN_CLIENT && noted_unsafe(n)) {

@@ -113,6 +113,9 @@ void opids_fini(struct node_opids *o);
 /** What an origin may do with op id (client, seq): the DEDUP_NEW or DEDUP_DUPLICATE of dedup.h,
  * or OPIDS_REFUSE (too old, evicted, or applied by another origin: op_refused). */
 #define OPIDS_REFUSE (-1000)
+/* Or OPIDS_UNKNOWN: the dedup table does not hold the client and the
+ * sequence is past its first window (evicted): unknown_client. */
+#define OPIDS_UNKNOWN (-1001)
 int opids_verdict(struct tally_node *n, uint64_t client, uint64_t seq);
 
 /** Op id (client, seq) is applied here: remember it and log it. */

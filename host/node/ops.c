@@ -12,15 +12,17 @@
 #include "state.h"
 
 int
-ops_init(struct node_ops *p)
+ops_init(struct node_ops *p, uint32_t cap)
 {
-	p->v = calloc(MAX_OPS, sizeof(*p->v));
-	if (p->v == NULL)
+	p->cap = cap;
+	p->v = calloc(cap, sizeof(*p->v));
+	p->live = calloc(cap, sizeof(*p->live));
+	if (p->v == NULL || p->live == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < OP_HASH; i++)
 		p->bucket[i] = NIL;
-	for (uint32_t i = 0; i < MAX_OPS; i++)
-		p->v[i].hnext = i + 1 < MAX_OPS ? i + 1 : NIL;
+	for (uint32_t i = 0; i < cap; i++)
+		p->v[i].hnext = i + 1 < cap ? i + 1 : NIL;
 	p->free_op = 0;
 	p->ready_head = p->ready_tail = NIL;
 	return 0;
@@ -29,13 +31,15 @@ ops_init(struct node_ops *p)
 void
 ops_fini(struct node_ops *p)
 {
-	for (uint32_t i = 0; p->v != NULL && i < MAX_OPS; i++)
+	for (uint32_t i = 0; p->v != NULL && i < p->cap; i++)
 		if (p->v[i].kind != OP_FREE && p->v[i].mvr != NULL) {
 			tally_mvreg_fini(p->v[i].mvr);
 			free(p->v[i].mvr);
 		}
 	free(p->v);
+	free(p->live);
 	p->v = NULL;
+	p->live = NULL;
 }
 
 uint32_t
@@ -58,7 +62,8 @@ op_new(struct tally_node *n, unsigned kind, const uint8_t key[16])
 	uint32_t b = key_hash(key);
 	o->hnext = p->bucket[b];
 	p->bucket[b] = i;
-	p->nops++;
+	o->live_ix = p->nops;
+	p->live[p->nops++] = i;
 	return i;
 }
 
@@ -99,7 +104,10 @@ op_free(struct tally_node *n, uint32_t i)
 	o->kind = OP_FREE;
 	o->hnext = p->free_op;
 	p->free_op = i;
-	p->nops--;
+	/* The last live op takes its place. */
+	uint32_t last = p->live[--p->nops];
+	p->live[o->live_ix] = last;
+	p->v[last].live_ix = o->live_ix;
 }
 
 uint32_t

@@ -4,7 +4,7 @@
 
 /**
  * @file
- * The operations in flight at a node: a fixed pool of MAX_OPS, indexed by
+ * The operations in flight at a node: a fixed pool (tally_config_ops), indexed by
  * key, and the ready queue. An operation that waited for something (a log
  * commit, a recovery, a dependency) is put on the ready queue by the part
  * that saw it happen, and the poll loop (node.c) resumes it: no part calls
@@ -57,6 +57,7 @@ struct op {
 	uint32_t next_parked;      /* write: next op waiting for the same read */
 	uint32_t hnext;            /* by-key chain */
 	uint32_t rprev, rnext;     /* the ready queue */
+	uint32_t live_ix;          /* where it is in node_ops.live */
 	bool queued;
 	uint64_t started;
 	uint64_t gen;              /* tells a reused entry from the op that was freed */
@@ -79,15 +80,17 @@ struct op {
 };
 
 struct node_ops {
-	struct op *v;              /* MAX_OPS */
+	struct op *v;              /* cap of them: tally_config_ops() */
+	uint32_t cap;
 	uint32_t free_op, nops;
+	uint32_t *live;            /* the nops ops in use, in no order: what the scan visits */
 	uint64_t gen;
 	uint32_t bucket[OP_HASH];
 	uint32_t ready_head, ready_tail;
 };
 
-/** Allocate the pool. @return 0 or -ENOMEM. */
-int ops_init(struct node_ops *p);
+/** Allocate a pool of @p cap ops. @return 0 or -ENOMEM. */
+int ops_init(struct node_ops *p, uint32_t cap);
 void ops_fini(struct node_ops *p);
 
 /** A new op of @p kind for @p key, zeroed. @return its index, or NIL when the pool is full. */

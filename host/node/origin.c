@@ -86,8 +86,8 @@ origin_apply(struct tally_node *n, uint32_t oi)
 		return;
 	}
 	dv = opids_verdict(n, o->client, o->seq);
-	if (dv == OPIDS_REFUSE) {
-		refuse(n, oi, TALLY_E_OP_REFUSED);
+	if (dv == OPIDS_REFUSE || dv == OPIDS_UNKNOWN) {
+		refuse(n, oi, dv == OPIDS_REFUSE ? TALLY_E_OP_REFUSED : TALLY_E_UNKNOWN_CLIENT);
 		return;
 	}
 	/* Too few live nodes: "unavailable" promises the write was not applied,
@@ -283,6 +283,17 @@ origin_on_mv_ack(struct tally_node *n, unsigned from, const uint8_t key[16], con
 }
 
 void
+origin_scan_begin(struct tally_node *n)
+{
+	uint32_t share = n->ops.cap / LINGER_SHARE;
+
+	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
+		n->origin.over[t] = n->origin.lingering[t] > share ? n->origin.lingering[t] - share : 0;
+		n->origin.lingering[t] = 0;
+	}
+}
+
+void
 origin_tick(struct tally_node *n, uint32_t oi)
 {
 	struct op *o = &n->ops.v[oi];
@@ -294,14 +305,26 @@ origin_tick(struct tally_node *n, uint32_t oi)
 	}
 	if (!o->replied && n->now >= o->deadline)
 		reply_op(n, o, TALLY_E_INDETERMINATE, 0);
-	if (n->now >= o->linger) {
+	tally_nodemask_t missing = o->targets & ~o->holders;
+	bool over = false;
+	if (o->replied)
+		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+			if ((missing & NODE_BIT(t)) && n->origin.over[t] > 0) {
+				n->origin.over[t]--;
+				over = true;
+			}
+	if (n->now >= o->linger || over) {
 		/* Still not held everywhere: the handoff keeps offering it. */
 		uint32_t ix = table_find(n, o->key);
 		if (ix != NIL)
-			n->table.meta[ix].owe |= (tally_nodemask_t)(o->targets & ~o->holders);
+			n->table.meta[ix].owe |= (tally_nodemask_t)missing;
+		n->origin.handed_off += over;
 		op_free(n, oi);
 		return;
 	}
+	if (o->replied)
+		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)
+			n->origin.lingering[t] += (missing & NODE_BIT(t)) != 0;
 	if (n->now >= o->next_send) {
 		ship(n, o, true);
 		o->next_send = n->now + RETRANSMIT_NS;
@@ -311,8 +334,8 @@ origin_tick(struct tally_node *n, uint32_t oi)
 void
 origin_lag(const struct tally_node *n, uint64_t ops[TALLY_MAX_NODES], uint64_t age[TALLY_MAX_NODES])
 {
-	for (uint32_t i = 0; i < MAX_OPS; i++) {
-		const struct op *op = &n->ops.v[i];
+	for (uint32_t j = 0; j < n->ops.nops; j++) {
+		const struct op *op = &n->ops.v[n->ops.live[j]];
 		if (op->kind != OP_WRITE || op->state != ST_SHIP)
 			continue;
 		for (unsigned t = 0; t < TALLY_MAX_NODES; t++)

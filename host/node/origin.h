@@ -21,7 +21,16 @@
 struct origin_stats {
 	uint64_t applied, duplicates, not_yet;
 	uint64_t mv_puts, mv_siblings_max;
+	/* Answered writes still shipping to a target, counted at each scan, and
+	 * how many of them over LINGER_SHARE the next scan hands off. */
+	uint32_t lingering[TALLY_MAX_NODES], over[TALLY_MAX_NODES];
+	uint64_t handed_off; /* answered writes left to the handoff: their target held too many */
 };
+
+/* The share of the op table a target that does not ack may hold with
+ * answered writes still shipping to it: a gray peer (up, never acking)
+ * must not take every slot. Beyond it, the handoff ships them (k->owe). */
+#define LINGER_SHARE 8u
 
 /** Apply write @p oi here, its origin (or park it on a recovery or a dependency). */
 void origin_apply(struct tally_node *n, uint32_t oi);
@@ -34,6 +43,9 @@ void origin_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_
 
 /** A replica's register ack: puts of ours it now holds. */
 void origin_on_mv_ack(struct tally_node *n, unsigned from, const uint8_t key[16], const tally_vec_t *ctx);
+
+/** Before the poll loop's scan of every op: what each target held at the last one. */
+void origin_scan_begin(struct tally_node *n);
 
 /** Write @p oi's deadline and retransmission (the poll loop's scan). */
 void origin_tick(struct tally_node *n, uint32_t oi);

@@ -24,6 +24,11 @@
  *   read    --node N --key KEY --count C [-R r]  C reads, in batches; prints
  *           the count answered ok and the highest value read
  *   expect  --node N --key KEY --min A [--max B] [-R r]  the value is in [A, B]
+ *   forget  --node N --key KEY            a client makes 1,100 increments
+ *           (past its first dedup window), 66,000 one-write clients make
+ *           the origin forget it, then it makes 100 more: every one must
+ *           be acknowledged (the library takes a new client id, once) and
+ *           the key read 67,200
  *   place   --key KEY                     print the key's nodes in ring order
  *           (preference list first), one line, from the configuration
  *   forge   --node N --key KEY --origin O --p P [--n V] [--epoch E]
@@ -459,6 +464,65 @@ check_write(bool get)
 	return 0;
 }
 
+/* Submit @p count increments of opt.key, ids (base + i, 1) when @p base is
+ * nonzero, else the client's own; wait for all. @return how many were ok. */
+static unsigned
+burst(tally_client_t *c, unsigned count, uint64_t base, unsigned *renewed)
+{
+	static unsigned shown; /* the first few refusals */
+	unsigned sent = 0, done = 0, ok = 0;
+
+	while (done < count) {
+		while (sent < count &&
+		       (base != 0 ? tally_client_submit_id(c, TALLY_WIRE_OP_INCR, opt.key, strlen(opt.key), 1, 0,
+							   base + sent, 1, NULL)
+				  : tally_client_submit(c, TALLY_WIRE_OP_INCR, opt.key, strlen(opt.key), 1, 0, NULL)) == 0)
+			sent++;
+		struct tally_client_result r[64];
+		int n = tally_client_poll(c, r, 64, 1000);
+		if (n < 0) {
+			fprintf(stderr, "check: poll: %s\n", strerror(-n));
+			exit(1);
+		}
+		for (int i = 0; i < n; i++) {
+			ok += r[i].status == TALLY_OK;
+			*renewed += r[i].renewed;
+			if (r[i].status != TALLY_OK && shown++ < 3)
+				fprintf(stderr, "check: forget: op %016" PRIx64 ":%" PRIu64 ": %s\n", r[i].client, r[i].seq,
+					tally_status_name(r[i].status));
+		}
+		done += (unsigned)n;
+	}
+	return ok;
+}
+
+static int
+check_forget(void)
+{
+	const unsigned before = 1100, churn = 66000, after = 100;
+	tally_client_t *l = client(opt.node, 2000, 0), *many = client(opt.node, 2000, 0);
+	unsigned renewed = 0, ok1, ok2, ok3;
+	uint64_t id = tally_client_id(l);
+	struct tally_client_stats st;
+
+	ok1 = burst(l, before, 0, &renewed);
+	ok2 = burst(many, churn, prng() | 1u << 31, &renewed);
+	ok3 = burst(l, after, 0, &renewed);
+	tally_client_stats(l, &st);
+	struct tally_client_result r = op(many, opt.node, TALLY_WIRE_OP_GET, opt.key, 0, 0);
+	long long want = (long long)before + churn + after;
+	printf("forget: client %016" PRIx64 ": %u of %u ok; %u one-write clients: %u ok; then %u of %u ok, %u sent "
+	       "again under a new id (now %016" PRIx64 ", %" PRIu64 " new ids); %s reads %s %" PRId64 ", want %lld\n",
+	       id, ok1, before, churn, ok2, ok3, after, renewed, tally_client_id(l), st.new_ids, opt.key,
+	       tally_status_name(r.status), r.value, want);
+	tally_client_close(l);
+	tally_client_close(many);
+	return ok1 == before && ok2 == churn && ok3 == after && st.new_ids >= 1 && r.status == TALLY_OK &&
+			       r.value == want
+		       ? 0
+		       : 1;
+}
+
 static int
 check_expect(void)
 {
@@ -596,8 +660,10 @@ main(int argc, char **argv)
 		return check_expect();
 	if (strcmp(cmd, "place") == 0 && opt.key)
 		return check_place();
+	if (strcmp(cmd, "forget") == 0 && opt.key)
+		return check_forget();
 	if (strcmp(cmd, "forge") == 0 && opt.key)
 		return check_forge();
-	fprintf(stderr, "usage: tally-cluster-check quorum|retry|bad|fill|write|read|expect|place|forge [options] (see the source)\n");
+	fprintf(stderr, "usage: tally-cluster-check quorum|retry|bad|fill|write|read|expect|place|forget|forge [options] (see the source)\n");
 	return 2;
 }

@@ -310,12 +310,13 @@ complete(struct session *s, const struct tally_client_result *r, uint64_t t)
 	case TALLY_E_INDETERMINATE:
 	case TALLY_E_IO:
 	case TALLY_E_OP_REFUSED: /* maybe applied */
+	case TALLY_E_UNKNOWN_CLIENT: /* maybe, by an earlier send: the library gave up on our op id */
 		st.info++;
 		fprintf(hist, "%" PRIu64 " s%u info %s key=%s id=%" PRIx64 ":%" PRIu64 " status=%s\n", t, s->id, name,
 			key, s->cid, s->cur.seq, tally_status_name(r->status));
 		/* Retry with the same op id; op_refused is the cluster saying it
 		 * cannot tell (docs/cluster.md), and asking again will not help. */
-		if (r->status != TALLY_E_OP_REFUSED && s->nretry < MAXRETRY) {
+		if (r->status != TALLY_E_OP_REFUSED && r->status != TALLY_E_UNKNOWN_CLIENT && s->nretry < MAXRETRY) {
 			s->retry[s->nretry++] = s->cur;
 			s->retry_after_us = t + 200000;
 		}

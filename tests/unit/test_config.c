@@ -139,6 +139,8 @@ test_defaults(void **state)
 	assert_int_equal(c.failure_ms, 1000);
 	assert_int_equal(c.anti_entropy_ms, 10);
 	assert_int_equal(c.repair_rate, 20000);
+	assert_int_equal(c.write_rate, 8192);
+	assert_int_equal(tally_config_ops(&c), 16384); /* 2 x 8192 writes/s x 1 s */
 	assert_int_equal(c.members[0].port, 7470);
 	assert_int_equal(c.members[2].port, 9000);
 }
@@ -176,6 +178,8 @@ test_bad_lines(void **state)
 	refused("[node]\nbackend = fpga\n", 2, "'fpga' is not one of cpu, sim");
 	refused("[node]\nid = 8\n", 2, "in 0..7");
 	refused("[node]\ntable_entries = 16777217\n", 2, "1..16777216");
+	refused("[limits]\nwrite_rate = 99\n", 2, "write_rate: '99' is not a whole number in 100..10000000");
+	refused("[limits]\nwrite_rate = 10000001\n", 2, "100..10000000");
 	refused("[members]\n0 = 10.0.0.1\n0 = 10.0.0.2\n", 3, "node 0 is given twice");
 	refused("[members]\n8 = 10.0.0.1\n", 2, "not a node id in 0..7");
 	refused("[members]\n0 = 10.0.0.256\n", 2, "not an IPv4 address[:port]");
@@ -223,6 +227,25 @@ test_bad_whole(void **state)
 		      "nodes 0 and 1 have the same address");
 }
 
+/* The op table follows write_rate and request_timeout_ms, within its bounds. */
+static void
+test_ops_sizing(void **state)
+{
+	struct tally_config c;
+
+	(void)state;
+	tally_config_defaults(&c);
+	c.write_rate = 100;
+	c.request_timeout_ms = 1000;
+	assert_int_equal(tally_config_ops(&c), 4096); /* 200, raised to the floor */
+	c.write_rate = 50000;
+	c.request_timeout_ms = 250;
+	assert_int_equal(tally_config_ops(&c), 25000);
+	c.write_rate = 10000000;
+	c.request_timeout_ms = 60000; /* 1.2e12: no overflow, capped */
+	assert_int_equal(tally_config_ops(&c), 1u << 22);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -241,6 +264,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_file),     cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_lines),     cmocka_unit_test(test_bad_whole),
+		cmocka_unit_test(test_ops_sizing),
 		cmocka_unit_test(test_missing_file),
 	};
 
