@@ -59,6 +59,7 @@ struct op {
 	uint32_t rprev, rnext;     /* the ready queue */
 	uint32_t live_ix;          /* where it is in node_ops.live */
 	bool queued;
+	bool held;                 /* write: waits for members to confirm our log position (origin.c) */
 	uint64_t started;
 	uint64_t gen;              /* tells a reused entry from the op that was freed */
 	/* session: the state the request's token says the session has seen */

@@ -107,13 +107,14 @@ origin_apply(struct tally_node *n, uint32_t oi)
 	}
 	/* Not before every member that is up has seen our log position: one of
 	 * them may know this directory is behind what we shipped (restored from
-	 * an older copy), and then we recover first (dispatch.c). */
-	tally_nodemask_t unconfirmed = members_unconfirmed(n);
-	if (unconfirmed != 0 && dv != TALLY_DEDUP_DUPLICATE && !n->recovering_mode) {
-		reply_op(n, o, TALLY_E_RECOVERING, (int64_t)unconfirmed);
-		op_free(n, oi);
+	 * an older copy), and then we recover first (dispatch.c). That takes a
+	 * heartbeat or two after a start or a member's return: the write waits
+	 * (origin_tick), and only one still waiting at its deadline is refused. */
+	if (members_unconfirmed(n) != 0 && dv != TALLY_DEDUP_DUPLICATE && !n->recovering_mode) {
+		o->held = true;
 		return;
 	}
+	o->held = false;
 	if (o->mv) {
 		origin_apply_register(n, oi, dv);
 		return;
@@ -299,8 +300,17 @@ origin_tick(struct tally_node *n, uint32_t oi)
 	struct op *o = &n->ops.v[oi];
 
 	if (o->state != ST_SHIP) {
-		if (o->state == ST_NEW && n->now >= o->deadline)
+		if (o->held) {
+			tally_nodemask_t unconfirmed = members_unconfirmed(n);
+			if (unconfirmed == 0) {
+				op_ready(n, oi); /* confirmed now: apply it (drain_ready) */
+			} else if (n->now >= o->deadline) {
+				reply_op(n, o, TALLY_E_RECOVERING, (int64_t)unconfirmed); /* never applied */
+				op_free(n, oi);
+			}
+		} else if (o->state == ST_NEW && n->now >= o->deadline) {
 			refuse(n, oi, TALLY_E_INDETERMINATE);
+		}
 		return;
 	}
 	if (!o->replied && n->now >= o->deadline)
