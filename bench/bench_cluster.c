@@ -109,7 +109,7 @@ client_s(unsigned batch, bool session)
 				       .session = session };
 	int err;
 
-	memcpy(o.key, target.key, 32);
+	(void)tally_client_credential(target.key, 0, o.key);
 	return tally_client_open(&o, &err);
 }
 

@@ -167,7 +167,7 @@ struct bench {
 	bool pinned;          /* EAL left this thread on cpu alone */
 	char lcore_arg[16];
 	const char *kernels;  /* the engine's kernels by name */
-	struct tally_wire_keys keys;
+	struct tally_wire_key keys;
 	uint8_t (*kid)[TALLY_WIRE_KEY_ID_LEN];
 	struct rte_mempool *fpool;
 	/* Pool frame i at [i], and again at [POOL + i] for i < BURST_MAX, so a
@@ -389,7 +389,7 @@ static int
 make_engine(struct bench *b, tally_offload_t **out)
 {
 	struct tally_offload_config ec = {
-		.backend = "cpu", .table_entries = KEYS, .kernels = b->o.kernels, .keys = b->keys,
+		.backend = "cpu", .table_entries = KEYS, .kernels = b->o.kernels, .key = b->keys,
 	};
 	int err;
 
@@ -413,7 +413,7 @@ make_path(struct bench *b, struct row *r, unsigned i)
 {
 	struct tally_dp_config dc = {
 		.self = RECV_NODE, .epoch = EPOCH, .ip = RECV_IP, .burst = r->burst,
-		.mtu = MTU, .keys = b->keys,
+		.mtu = MTU, .key = b->keys,
 	};
 	char name[RTE_RING_NAMESIZE];
 	int err;
@@ -789,7 +789,7 @@ pass_mac(struct bench *b, struct row *r, uint64_t frames, uint64_t *ns)
 		uint8_t mac[TALLY_WIRE_MAC_LEN];
 		uint64_t w;
 
-		crypto_shorthash_siphashx24(mac, p, covered, b->keys.node.k);
+		crypto_shorthash_siphashx24(mac, p, covered, b->keys.k);
 		bad += memcmp(mac, p + covered, sizeof(mac)) != 0;
 		memcpy(&w, mac, sizeof(w));
 		fold ^= w;
@@ -1389,7 +1389,7 @@ tally_bench_dataplane_main(int argc, char **argv)
 	{
 		uint8_t cluster[32] = { 't', 'a', 'l', 'l', 'y', '-', 'b', 'e', 'n', 'c', 'h' };
 
-		if (tally_wire_keys_derive(&b->keys, cluster) != 0) {
+		if (tally_wire_node_key(&b->keys, cluster) != 0) {
 			fprintf(stderr, "tally-bench dataplane: cannot derive wire keys (libsodium)\n");
 			goto out;
 		}

@@ -230,7 +230,7 @@ struct shape {
 
 struct bench {
 	struct opts o;
-	struct tally_wire_keys keys;
+	struct tally_wire_key keys;
 	struct tally_wire_addr addr;
 	unsigned keys_n; /* rows used: the model's depth */
 	uint8_t (*kid)[TALLY_WIRE_KEY_ID_LEN];
@@ -357,7 +357,7 @@ nic_open(struct bench *b)
 		snprintf(b->why, sizeof(b->why), "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	err = tally_nsim_load_keys(b->nic, b->keys.node.k, b->keys.client.k);
+	err = tally_nsim_load_key(b->nic, b->keys.k);
 	if (err != 0) {
 		snprintf(b->why, sizeof(b->why), "cannot load the wire keys over the CSR bus");
 		goto out;
@@ -866,7 +866,7 @@ static int
 make_engine(struct bench *b, const char *backend, tally_offload_t **out)
 {
 	struct tally_offload_config c = { .backend = backend, .table_entries = b->keys_n,
-					  .keys = b->keys };
+					  .key = b->keys };
 	int err;
 
 	*out = tally_offload_create(&c, &err);
@@ -2146,7 +2146,7 @@ tally_bench_nic_main(int argc, char **argv)
 		uint8_t cluster[32] = { 't', 'a', 'l', 'l', 'y', '-', 'b', 'e', 'n', 'c', 'h', '-',
 					'n', 'i', 'c' };
 
-		if (tally_wire_keys_derive(&b->keys, cluster) != 0) {
+		if (tally_wire_node_key(&b->keys, cluster) != 0) {
 			fprintf(stderr, "tally-bench nic: cannot derive wire keys (libsodium)\n");
 			goto out;
 		}

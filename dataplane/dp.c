@@ -421,7 +421,7 @@ tally_dp_send_acks(struct tally_dp *dp, const struct tally_wire_addr *from,
 			if (tally_wire_add_slot(&w, &s) != 0)
 				break; /* full: the rest go in the next frame */
 		}
-		size_t len = tally_wire_finish(&w, &dp->cfg.keys);
+		size_t len = tally_wire_finish(&w, &dp->cfg.key);
 		rte_pktmbuf_append(m, (uint16_t)len);
 		queue_tx(dp, m);
 		dp->st.acks++;

@@ -59,7 +59,7 @@ struct tally_dp_config {
 	unsigned rx_desc, tx_desc;  /**< descriptors per queue; 0 = 1024 */
 	unsigned mbufs;             /**< mbuf pool size; 0 = 8191 */
 	unsigned mtu;               /**< IP MTU of the link, 128..9000; 0 = 1500 */
-	struct tally_wire_keys keys;
+	struct tally_wire_key key; /**< the cluster link's: MACs every frame */
 	tally_offload_t *engine;    /**< merges; owned by the caller */
 	tally_dp_host_fn host;      /**< may be NULL: host frames are then counted and dropped */
 	tally_dp_compl_fn compl;    /**< may be NULL: the runtime then acks merged records at once */

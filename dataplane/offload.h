@@ -44,7 +44,7 @@ struct tally_offload_config {
 	const char *backend;         /**< "cpu" or "sim" (docs/offload.md); NULL means "cpu" */
 	uint32_t table_entries;      /**< keys the table holds, 1..2^24 */
 	const char *kernels;         /**< cpu: "scalar", "avx2", "avx512"; NULL for the best */
-	struct tally_wire_keys keys; /**< to verify frames */
+	struct tally_wire_key key; /**< the cluster link's: verifies every frame */
 };
 
 /** What became of one received frame. */

@@ -25,7 +25,7 @@ struct row {
 
 struct cpu {
 	const struct tally_kernels *k;
-	struct tally_wire_keys keys;
+	struct tally_wire_key link_key;
 	uint32_t entries;
 	struct row *rows;
 	uint8_t (*key)[TALLY_WIRE_KEY_ID_LEN];
@@ -47,7 +47,7 @@ cpu_create(const struct tally_offload_config *cfg, int *err)
 		*err = -ENOENT;
 		return NULL;
 	}
-	c->keys = cfg->keys;
+	c->link_key = cfg->key;
 	c->entries = cfg->table_entries;
 	c->rows = aligned_alloc(TALLY_BEAT_BYTES, (size_t)c->entries * sizeof(*c->rows));
 	c->key = calloc(c->entries, TALLY_WIRE_KEY_ID_LEN);
@@ -143,7 +143,7 @@ cpu_rx(void *b, const void *const *frames, const uint16_t *lens, unsigned n,
 		struct tally_wire_frame f;
 
 		in->merged = 0;
-		in->verdict = (uint8_t)tally_wire_decode(frames[i], lens[i], &c->keys, &f);
+		in->verdict = (uint8_t)tally_wire_decode(frames[i], lens[i], &c->link_key, &f);
 		if (in->verdict != TALLY_WIRE_OK) {
 			in->disposition = TALLY_OFFLOAD_DROPPED;
 			continue;

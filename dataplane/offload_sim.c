@@ -63,7 +63,7 @@ sim_create(const struct tally_offload_config *cfg, int *err)
 		*err = -EINVAL; /* a model built for other sizes, or a table larger than the NIC's */
 		goto fail;
 	}
-	if (tally_nsim_load_keys(s->nic, cfg->keys.node.k, cfg->keys.client.k) != 0) {
+	if (tally_nsim_load_key(s->nic, cfg->key.k) != 0) {
 		*err = -EIO;
 		goto fail;
 	}

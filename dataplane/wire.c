@@ -157,14 +157,21 @@ is_client_type(unsigned type)
 /* ---- keys and MAC ---- */
 
 int
-tally_wire_keys_derive(struct tally_wire_keys *out, const uint8_t cluster_key[32])
+tally_wire_node_key(struct tally_wire_key *out, const uint8_t cluster_key[32])
 {
 	static const char ctx[crypto_kdf_CONTEXTBYTES] = { 't', 'a', 'l', 'l', 'y', 'w', 'i', 'r' };
 
-	if (sodium_init() < 0)
+	if (sodium_init() < 0 || crypto_kdf_derive_from_key(out->k, sizeof(out->k), 1, ctx, cluster_key) != 0)
 		return -EIO;
-	if (crypto_kdf_derive_from_key(out->node.k, sizeof(out->node.k), 1, ctx, cluster_key) != 0 ||
-	    crypto_kdf_derive_from_key(out->client.k, sizeof(out->client.k), 2, ctx, cluster_key) != 0)
+	return 0;
+}
+
+int
+tally_wire_client_key(struct tally_wire_key *out, const uint8_t cluster_key[32], uint32_t client_id)
+{
+	static const char ctx[crypto_kdf_CONTEXTBYTES] = { 't', 'a', 'l', 'l', 'y', 'c', 'l', 'i' };
+
+	if (sodium_init() < 0 || crypto_kdf_derive_from_key(out->k, sizeof(out->k), client_id, ctx, cluster_key) != 0)
 		return -EIO;
 	return 0;
 }
@@ -176,12 +183,6 @@ payload_mac(const uint8_t *payload, size_t covered, const struct tally_wire_key 
 	    uint8_t out[TALLY_WIRE_MAC_LEN])
 {
 	crypto_shorthash_siphashx24(out, payload, covered, key->k);
-}
-
-static const struct tally_wire_key *
-key_for(const struct tally_wire_keys *keys, unsigned type)
-{
-	return is_client_type(type) ? &keys->client : &keys->node;
 }
 
 /* ---- record checks ---- */
@@ -248,7 +249,16 @@ record_ok(unsigned type, const uint8_t *r)
 /* ---- decoding ---- */
 
 enum tally_wire_verdict
-tally_wire_decode_payload(const void *payload, size_t len, const struct tally_wire_keys *keys,
+tally_wire_client_id(const void *payload, size_t len, uint32_t *id)
+{
+	if (len < TALLY_WIRE_HDR_LEN + TALLY_WIRE_MAC_LEN)
+		return TALLY_WIRE_DROP_SHORT;
+	*id = le32((const uint8_t *)payload + H_EPOCH);
+	return TALLY_WIRE_OK;
+}
+
+enum tally_wire_verdict
+tally_wire_decode_payload(const void *payload, size_t len, const struct tally_wire_key *key,
 			  struct tally_wire_frame *out)
 {
 	const uint8_t *p = payload;
@@ -280,7 +290,7 @@ tally_wire_decode_payload(const void *payload, size_t len, const struct tally_wi
 	if (len != TALLY_WIRE_HDR_LEN + (size_t)count * rs + TALLY_WIRE_MAC_LEN)
 		return TALLY_WIRE_DROP_BAD_COUNT;
 
-	payload_mac(p, len - TALLY_WIRE_MAC_LEN, key_for(keys, p[H_TYPE]), mac);
+	payload_mac(p, len - TALLY_WIRE_MAC_LEN, key, mac);
 	if (sodium_memcmp(mac, p + len - TALLY_WIRE_MAC_LEN, sizeof(mac)) != 0)
 		return TALLY_WIRE_DROP_BAD_MAC;
 
@@ -316,7 +326,7 @@ ipv4_sum(const uint8_t *ip)
 }
 
 enum tally_wire_verdict
-tally_wire_decode(const void *frame, size_t len, const struct tally_wire_keys *keys,
+tally_wire_decode(const void *frame, size_t len, const struct tally_wire_key *key,
 		  struct tally_wire_frame *out)
 {
 	const uint8_t *f = frame, *ip = f + 14, *udp = f + 34;
@@ -331,7 +341,7 @@ tally_wire_decode(const void *frame, size_t len, const struct tally_wire_keys *k
 	if (be16(ip + 2) != len - 14 || be16(udp + 4) != len - 34)
 		return TALLY_WIRE_DROP_BAD_LENGTH;
 
-	v = tally_wire_decode_payload(f + TALLY_WIRE_L2L4_LEN, len - TALLY_WIRE_L2L4_LEN, keys, out);
+	v = tally_wire_decode_payload(f + TALLY_WIRE_L2L4_LEN, len - TALLY_WIRE_L2L4_LEN, key, out);
 	if (v != TALLY_WIRE_OK)
 		return v;
 	memcpy(out->addr.dst_mac, f, 6);
@@ -711,7 +721,7 @@ tally_wire_add_client(struct tally_wire_writer *w, const struct tally_wire_clien
 }
 
 size_t
-tally_wire_finish(struct tally_wire_writer *w, const struct tally_wire_keys *keys)
+tally_wire_finish(struct tally_wire_writer *w, const struct tally_wire_key *key)
 {
 	uint8_t *f = w->buf, *ip = f + 14, *udp = f + 34, *p = f + TALLY_WIRE_L2L4_LEN;
 
@@ -722,7 +732,7 @@ tally_wire_finish(struct tally_wire_writer *w, const struct tally_wire_keys *key
 	putbe16(ip + 10, (uint16_t)~ipv4_sum(ip));
 	putbe16(udp + 4, (uint16_t)(w->len - 34));
 	putbe16(udp + 6, 0); /* no UDP checksum: the MAC covers the payload */
-	payload_mac(p, w->len - TALLY_WIRE_L2L4_LEN - TALLY_WIRE_MAC_LEN, key_for(keys, w->type),
+	payload_mac(p, w->len - TALLY_WIRE_L2L4_LEN - TALLY_WIRE_MAC_LEN, key,
 		    w->buf + w->len - TALLY_WIRE_MAC_LEN);
 	return w->len;
 }

@@ -81,16 +81,6 @@ struct tally_wire_key {
 	uint8_t k[16];
 };
 
-/**
- * The keys a party holds. Node frames (every type but the client ones) are
- * authenticated with @c node, client frames with @c client, both derived from
- * the cluster key. A client is given only the client key (its node key is
- * all zero), so it cannot forge replication traffic.
- */
-struct tally_wire_keys {
-	struct tally_wire_key node;
-	struct tally_wire_key client;
-};
 
 /** The sender id of a CLIENT_REQUEST: clients are not nodes. */
 #define TALLY_WIRE_SENDER_CLIENT 0xFFFF
@@ -217,25 +207,40 @@ size_t tally_wire_record_size(unsigned type);
 const char *tally_wire_verdict_name(unsigned verdict);
 
 /**
- * Derive both wire keys from the 32-byte cluster key (libsodium KDF, context
- * "tallywir", subkey 1 for nodes, 2 for clients).
- * @return 0, or -EIO if libsodium cannot initialise.
+ * The key of the cluster link, which authenticates every frame between nodes,
+ * of every type (libsodium KDF of the 32-byte cluster key, context
+ * "tallywir", subkey 1). Only members hold the cluster key.
  */
-int tally_wire_keys_derive(struct tally_wire_keys *out, const uint8_t cluster_key[32]);
+int tally_wire_node_key(struct tally_wire_key *out, const uint8_t cluster_key[32]);
+
+/**
+ * Client @p client_id's credential: the key of its frames on a client port
+ * (KDF of the cluster key, context "tallycli", subkey @p client_id). The node
+ * derives it from the id a request names (its header's epoch field); the
+ * client holds it alone and can derive no other key from it (docs/wire.md).
+ */
+int tally_wire_client_key(struct tally_wire_key *out, const uint8_t cluster_key[32], uint32_t client_id);
 
 /**
  * Decode and verify a whole Ethernet frame of @p len bytes: L2-L4 headers,
- * tally header, lengths, MAC under the key for its type, every record. On TALLY_WIRE_OK,
+ * tally header, lengths, MAC under @p key (the link's), every record. On TALLY_WIRE_OK,
  * @p out describes the frame (pointing into @p frame).
  * @return TALLY_WIRE_OK or the drop reason.
  */
 enum tally_wire_verdict tally_wire_decode(const void *frame, size_t len,
-					  const struct tally_wire_keys *keys,
+					  const struct tally_wire_key *key,
 					  struct tally_wire_frame *out);
+
+/**
+ * The client credential id a datagram to a client port names (its header's
+ * epoch field), read before anything is verified: the key to verify it with.
+ * @return TALLY_WIRE_OK, or TALLY_WIRE_DROP_SHORT for a datagram shorter than a header.
+ */
+enum tally_wire_verdict tally_wire_client_id(const void *payload, size_t len, uint32_t *id);
 
 /** As tally_wire_decode() for a UDP payload alone (out->addr is zeroed). */
 enum tally_wire_verdict tally_wire_decode_payload(const void *payload, size_t len,
-						  const struct tally_wire_keys *keys,
+						  const struct tally_wire_key *key,
 						  struct tally_wire_frame *out);
 
 /** Record @p i of a verified frame, by type. The caller picks the accessor for hdr.type. */
@@ -285,9 +290,9 @@ int tally_wire_add_mvstate(struct tally_wire_writer *w, const struct tally_wire_
 
 /**
  * Complete the frame: record count, IPv4 and UDP lengths, IPv4 checksum and
- * the MAC under the key for the frame's type. @return the frame's length in bytes.
+ * the MAC under @p key (the link's). @return the frame's length in bytes.
  */
-size_t tally_wire_finish(struct tally_wire_writer *w, const struct tally_wire_keys *keys);
+size_t tally_wire_finish(struct tally_wire_writer *w, const struct tally_wire_key *key);
 
 /** The 128-bit key id of a key's bytes (XXH3-128, little-endian). */
 void tally_wire_key_id(const void *key, size_t len, uint8_t out[TALLY_WIRE_KEY_ID_LEN]);

@@ -51,7 +51,8 @@ struct tally_client {
 	bool session;
 	bool fail_unreachable, refused; /* refused: the kernel reported ICMP port unreachable */
 	struct sess *sess;        /* TALLY_CLIENT_SESSION_KEYS entries, open addressing */
-	struct tally_wire_keys keys;
+	struct tally_wire_key keys; /* the credential's key */
+	uint32_t key_id;
 	uint64_t id, next_seq;
 	unsigned timeout_ms, retry_ms, batch;
 	struct pending ring[RING];
@@ -87,6 +88,17 @@ random_id(void)
 	return id;
 }
 
+int
+tally_client_credential(const uint8_t cluster_key[32], uint32_t id, uint8_t key[16])
+{
+	struct tally_wire_key k;
+
+	if (tally_wire_client_key(&k, cluster_key, id) != 0)
+		return -EIO;
+	memcpy(key, k.k, sizeof(k.k));
+	return 0;
+}
+
 tally_client_t *
 tally_client_open(const struct tally_client_opts *o, int *err)
 {
@@ -103,12 +115,8 @@ tally_client_open(const struct tally_client_opts *o, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	if (tally_wire_keys_derive(&c->keys, o->key) != 0) {
-		free(c);
-		*err = -EIO;
-		return NULL;
-	}
-	memset(&c->keys.node, 0, sizeof(c->keys.node)); /* a client holds the client key alone */
+	memcpy(c->keys.k, o->key, sizeof(c->keys.k)); /* its credential: it holds no other key */
+	c->key_id = o->key_id;
 	c->timeout_ms = o->timeout_ms ? o->timeout_ms : 1000;
 	c->retry_ms = o->retry_ms ? o->retry_ms : (c->timeout_ms / 4 ? c->timeout_ms / 4 : 1);
 	c->batch = o->batch ? o->batch : MAX_BATCH;
@@ -238,7 +246,7 @@ add(tally_client_t *c, const struct tally_wire_client *r)
 	if (!c->open) {
 		struct tally_wire_addr a = { 0 };
 		struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT,
-					    .seq = ++c->frame_seq };
+					    .epoch = c->key_id, .seq = ++c->frame_seq }; /* epoch: the credential's id */
 		if (tally_wire_begin(&c->w, c->buf, sizeof(c->buf), 0, &a, &h) != 0)
 			return -EINVAL;
 		c->open = true;

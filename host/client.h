@@ -48,7 +48,8 @@
 struct tally_client_opts {
 	const char *host;     /**< node address, dotted IPv4; NULL = 127.0.0.1 */
 	uint16_t port;        /**< its client port; 0 = 7471 */
-	uint8_t key[32];      /**< the cluster key (only the client subkey is kept) */
+	uint8_t key[16];      /**< the client's credential (tallyctl keygen --client; docs/security.md) */
+	uint32_t key_id;      /**< and its id */
 	unsigned timeout_ms;  /**< deadline of an operation; 0 = 1000; at most the cluster's retry_window_ms */
 	unsigned retry_ms;    /**< resend an unanswered operation after; 0 = timeout / 4 */
 	unsigned batch;       /**< records per datagram, 1..23 (what a 9000-byte datagram holds); 0 = 23 */
@@ -58,6 +59,13 @@ struct tally_client_opts {
 				    node's port answers "port unreachable" (no tallyd listens there); else
 				    keep resending until the deadline, as a node that restarts wants */
 };
+
+/**
+ * Credential @p id's key, for a party that holds the cluster key (a node's
+ * operator, the embedded cluster's tests): what `tallyctl keygen --client`
+ * writes into a client file. @return 0, or -EIO when libsodium fails.
+ */
+int tally_client_credential(const uint8_t cluster_key[32], uint32_t id, uint8_t key[16]);
 
 /**
  * A result status of the library's own, never sent by a node (so outside

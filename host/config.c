@@ -17,8 +17,12 @@
 #include <string.h>
 
 #include <ini.h>
+#include <sodium.h>
 
 #include "config.h"
+
+/* What a client file's [client] name may hold. */
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
 struct parse {
 	struct tally_config *c;
@@ -134,6 +138,37 @@ on_value(void *user, const char *section, const char *key, const char *value)
 	UINT_KEY("limits", "retry_capacity", retry_capacity, 1024, 1u << 26)
 	UINT_KEY("limits", "write_rate", write_rate, 100, 10000000)
 
+	if (strcmp(section, "client") == 0) {
+		c->is_client = true;
+		if (strcmp(key, "name") == 0) {
+			size_t len = strlen(value);
+			if (len == 0 || len >= sizeof(c->client_name) || strspn(value, NAME_CHARS) != len)
+				return fail(p, "name: want 1..%zu letters, digits, '.', '_' or '-'", sizeof(c->client_name) - 1);
+			strcpy(c->client_name, value);
+			return 1;
+		}
+		if (strcmp(key, "id") == 0) {
+			unsigned long x;
+			if (!uint_in(value, 0, UINT32_MAX, &x))
+				return fail(p, "id: '%s' is not a whole number in 0..%lu", value, (unsigned long)UINT32_MAX);
+			c->client_id = (uint32_t)x;
+			c->client_id_set = true;
+			return 1;
+		}
+		if (strcmp(key, "key") == 0) {
+			if (strlen(value) != 32)
+				return fail(p, "key: want 32 hex digits (16 bytes), got %zu characters", strlen(value));
+			for (unsigned i = 0; i < 16; i++) {
+				int hi = hexval(value[2 * i]), lo = hexval(value[2 * i + 1]);
+				if (hi < 0 || lo < 0)
+					return fail(p, "key: '%c%c' is not a hex byte", value[2 * i], value[2 * i + 1]);
+				c->client_key[i] = (uint8_t)(hi << 4 | lo);
+			}
+			c->client_key_set = true;
+			return 1;
+		}
+		return fail(p, "unknown key '%s' in [client] (known: name, id, key)", key);
+	}
 	if (strcmp(section, "cluster") == 0 && strcmp(key, "key") == 0) {
 		if (strlen(value) != 64)
 			return fail(p, "key: want 64 hex digits (32 bytes), got %zu characters", strlen(value));
@@ -174,6 +209,14 @@ on_value(void *user, const char *section, const char *key, const char *value)
 		}
 		return 1;
 	}
+	if (strcmp(section, "node") == 0 && strcmp(key, "admin_bind") == 0) {
+		struct in_addr a;
+		if (inet_pton(AF_INET, value, &a) != 1)
+			return fail(p, "admin_bind: '%s' is not an IPv4 address", value);
+		c->admin_ip = ntohl(a.s_addr);
+		c->admin_bind_set = true;
+		return 1;
+	}
 	if (strcmp(section, "node") == 0 && strcmp(key, "backend") == 0) {
 		if (strcmp(value, "cpu") != 0 && strcmp(value, "sim") != 0)
 			return fail(p, "backend: '%s' is not one of cpu, sim", value);
@@ -192,7 +235,7 @@ on_value(void *user, const char *section, const char *key, const char *value)
 		return 1;
 	}
 	if (strcmp(section, "cluster") != 0 && strcmp(section, "node") != 0 && strcmp(section, "limits") != 0)
-		return fail(p, "unknown section [%s] (known: cluster, node, limits, members)", section);
+		return fail(p, "unknown section [%s] (known: cluster, node, limits, members, client)", section);
 	return fail(p, "unknown key '%s' in [%s]", key, section);
 }
 
@@ -254,11 +297,20 @@ check_whole(struct parse *p)
 			}
 	if (c->nmembers == 0)
 		snprintf(p->err, p->errlen, "%s: no [members]: list every node as ID = ADDRESS[:PORT]", p->path);
-	else if (c->self < 0)
+	else if (c->is_client && c->key_set)
+		snprintf(p->err, p->errlen,
+			 "%s: a client file ([client]) must not hold the [cluster] key: give clients their own "
+			 "credential (tallyctl keygen --client NAME)", p->path);
+	else if (c->is_client && (!c->client_id_set || !c->client_key_set))
+		snprintf(p->err, p->errlen, "%s: [client] needs its id and key (tallyctl keygen --client NAME writes them)",
+			 p->path);
+	else if (c->is_client && c->self >= 0)
+		snprintf(p->err, p->errlen, "%s: a client file ([client]) has no [node] id", p->path);
+	else if (c->self < 0 && !c->is_client)
 		snprintf(p->err, p->errlen, "%s: [node] id is missing: which member is this node?", p->path);
-	else if (!c->members[c->self].present)
+	else if (c->self >= 0 && !c->members[c->self].present)
 		snprintf(p->err, p->errlen, "%s: [node] id %d is not in [members]", p->path, c->self);
-	else if (!c->key_set)
+	else if (!c->key_set && !c->is_client)
 		snprintf(p->err, p->errlen, "%s: [cluster] key is missing (64 hex digits, the same on every node)",
 			 p->path);
 	else if (c->n > c->nmembers)
@@ -312,4 +364,18 @@ tally_config_ops(const struct tally_config *c)
 	uint64_t ops = 2u * (uint64_t)c->write_rate * c->request_timeout_ms / 1000u;
 
 	return (unsigned)(ops < 4096u ? 4096u : ops > (1u << 22) ? (1u << 22) : ops);
+}
+
+int
+tally_config_admin_mac(const struct tally_config *c, const char *path, char hex[65])
+{
+	static const char ctx[crypto_kdf_CONTEXTBYTES] = { 't', 'a', 'l', 'l', 'y', 'a', 'd', 'm' };
+	uint8_t key[crypto_auth_KEYBYTES], mac[crypto_auth_BYTES];
+
+	if (!c->key_set || sodium_init() < 0 || crypto_kdf_derive_from_key(key, sizeof(key), 1, ctx, c->key) != 0)
+		return -EINVAL;
+	crypto_auth(mac, (const unsigned char *)path, strlen(path), key);
+	sodium_memzero(key, sizeof(key));
+	sodium_bin2hex(hex, 65, mac, sizeof(mac));
+	return 0;
 }

@@ -44,6 +44,12 @@ struct tally_config {
 	char lww[TALLY_CONFIG_LWW_MAX][TALLY_CONFIG_LWW_LEN + 1]; /**< LWW register key prefixes */
 	unsigned nlww;
 	unsigned retry_window_ms; /**< how long after its first send a client may send an op id again */
+	/* [client]: a client file (tallyctl keygen --client) instead of a node's */
+	bool is_client;
+	char client_name[64];  /**< who holds it, for the operator */
+	uint32_t client_id;    /**< the credential's id */
+	uint8_t client_key[16]; /**< its key: MACs this client's requests and their replies */
+	bool client_id_set, client_key_set;
 	/* [node] */
 	int self;             /**< this node's id; -1 when not given */
 	char data_dir[TALLY_CONFIG_PATH_MAX];
@@ -51,6 +57,8 @@ struct tally_config {
 	uint32_t table_entries; /**< keys the counter table holds */
 	uint16_t client_port; /**< UDP port clients send to */
 	uint16_t admin_port;  /**< TCP port of the status page (tallyctl status) */
+	uint32_t admin_ip;    /**< the address it binds to; 0 = every address */
+	bool admin_bind_set;  /**< admin_bind given */
 	unsigned mtu;         /**< IP MTU of the cluster link */
 	unsigned fault_injection; /**< 1: the status port takes /fault requests (tests only) */
 	/* [limits] */
@@ -81,5 +89,14 @@ int tally_config_load(struct tally_config *c, const char *path, char *err, size_
 /** Entries of a node's op table: what write_rate writes a second hold for request_timeout_ms, twice
  * (a gray peer can hold each until its deadline), at least 4096 and at most 4,194,304. */
 unsigned tally_config_ops(const struct tally_config *c);
+
+/**
+ * The credential a request to change a node through its status port
+ * (/fault?..., /partition?...) carries when it does not come from the node's
+ * own machine: HMAC-SHA-512-256 of @p path under a key derived from the
+ * cluster key of @p c, as 64 hex digits in @p hex (docs/security.md).
+ * @return 0, or -EINVAL when @p c holds no cluster key.
+ */
+int tally_config_admin_mac(const struct tally_config *c, const char *path, char hex[65]);
 
 #endif /* TALLY_CONFIG_H */

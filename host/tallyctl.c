@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -20,10 +21,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "audit.h"
 #include "client.h"
 #include "config.h"
+#include "keygen.h"
 #include "wire.h"
 
 #define EXIT_USAGE 2
@@ -57,10 +60,14 @@ static const char usage[] =
 	"                       a slow log, or none; only where fault_injection = 1 (tests)\n"
 	"  audit HISTORY...     check histories of a fault-injection run for anomalies,\n"
 	"                       offline: no node or configuration needed (audit --help)\n"
+	"  keygen --client NAME [--id N] [--out FILE]\n"
+	"                       with -c NODE-FILE: write a client file, NAME's own\n"
+	"                       credential and the members, never the cluster key\n"
 	"\n"
 	"Options:\n"
-	"  -c, --config FILE    the cluster's configuration (its key and members); without\n"
-	"                       it, the embedded cluster of a bare `tallyd`\n"
+	"  -c, --config FILE    a client file (keygen --client), or a node's configuration\n"
+	"                       (credential 0 of its cluster key); without it, the\n"
+	"                       embedded cluster of a bare `tallyd`\n"
 	"  -n, --node N         ask node N (default 0)\n"
 	"  -W N                 write quorum: replicas that must hold a write (default:\n"
 	"                       the cluster's w); 1 = asynchronous, N = synchronous\n"
@@ -159,6 +166,18 @@ static const char usage_status[] =
 	"telemetry and the write-ahead log. Reads the node's status page over TCP\n"
 	"(admin_port).\n";
 
+static const char usage_keygen[] =
+	"usage: tallyctl -c NODE-FILE keygen --client NAME [--id N] [--out FILE]\n"
+	"\n"
+	"Write the client file of NAME: its credential (an id, random unless --id N,\n"
+	"1..4294967295, and a 16-byte key derived from the cluster key for that id),\n"
+	"the members and ports. A client holding it can read and write counters, and\n"
+	"nothing more: the key cannot be turned into the cluster key, the node key or\n"
+	"the session-token key, so it cannot forge replication frames, heartbeats,\n"
+	"op-id notes or tokens (docs/security.md). NODE-FILE must hold the [cluster]\n"
+	"key. --out FILE creates FILE (mode 0600; never overwrites); without it the\n"
+	"file goes to standard output. Use it as tallyctl -c FILE.\n";
+
 static const char usage_fault[] =
 	"usage: tallyctl [OPTIONS] fault delay PEER MS\n"
 	"       tallyctl [OPTIONS] fault set PEER [delay=MS] [jitter=MS] [loss=PCT] [dup=PCT] [corrupt=PCT]\n"
@@ -226,6 +245,9 @@ struct opts {
 	bool have_node, have_timeout; /* -n, -t given */
 	bool audit_opt;            /* an option only audit takes */
 	bool expect_sessions, verbose, have_settle;
+	const char *keygen_client, *keygen_out; /* keygen --client NAME, --out FILE */
+	uint32_t keygen_id;
+	bool have_keygen_id;
 	unsigned replicas;
 	int64_t settle_ms;
 };
@@ -255,7 +277,10 @@ parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 struct target {
 	char ip[INET_ADDRSTRLEN];
 	uint16_t client_port, admin_port;
-	uint8_t key[32];
+	uint8_t key[16]; /* the client credential: a client file's, or credential 0 of the cluster key */
+	uint32_t key_id;
+	struct tally_config cfg; /* a node's file: its cluster key signs changes (X-Tally-Admin) */
+	bool operator;
 };
 
 static int
@@ -269,8 +294,9 @@ resolve(const struct opts *o, struct target *t)
 		snprintf(t->ip, sizeof(t->ip), "127.0.0.1");
 		t->client_port = (uint16_t)(7471 + 10 * o->node);
 		t->admin_port = (uint16_t)(7472 + 10 * o->node);
-		memset(t->key, 0, sizeof(t->key));
-		return 0;
+		uint8_t embedded[32] = { 0 }; /* the embedded cluster's key (tallyd.c) */
+		t->key_id = 0;
+		return tally_client_credential(embedded, 0, t->key) == 0 ? 0 : EXIT_FAIL;
 	}
 	if (tally_config_load(&c, o->config, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tallyctl: %s\n", err);
@@ -289,8 +315,16 @@ resolve(const struct opts *o, struct target *t)
 	inet_ntop(AF_INET, &a, t->ip, sizeof(t->ip));
 	t->client_port = c.client_port;
 	t->admin_port = c.admin_port;
-	memcpy(t->key, c.key, 32);
-	return 0;
+	if (c.is_client) {
+		memcpy(t->key, c.client_key, sizeof(t->key));
+		t->key_id = c.client_id;
+		return 0;
+	}
+	/* A node's own file: the operator, credential 0. */
+	t->key_id = 0;
+	t->cfg = c;
+	t->operator = true;
+	return tally_client_credential(c.key, 0, t->key) == 0 ? 0 : EXIT_FAIL;
 }
 
 /* --token-file: one line per key, "KEY-HEX TOKEN-HEX". */
@@ -440,7 +474,8 @@ run_op(const struct opts *o, const struct target *t, const char *cmd, const char
 	tally_client_t *c;
 	int rc, err;
 
-	memcpy(co.key, t->key, 32);
+	memcpy(co.key, t->key, sizeof(co.key));
+	co.key_id = t->key_id;
 	c = tally_client_open(&co, &err);
 	if (c == NULL) {
 		fprintf(stderr, "tallyctl: cannot open a client socket to %s:%u: %s\n", t->ip, t->client_port,
@@ -613,7 +648,7 @@ http_get(const struct target *t, const char *path, int *code)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(t->admin_port) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct timeval tv = { 2, 0 };
-	char req[300], *buf = NULL;
+	char req[400], mac[65], *buf = NULL;
 	size_t len = 0, cap = 0;
 
 	inet_pton(AF_INET, t->ip, &sa.sin_addr);
@@ -625,7 +660,10 @@ http_get(const struct target *t, const char *path, int *code)
 		close(fd);
 		return NULL;
 	}
-	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	/* A change from another machine needs the operator's credential. */
+	bool sign = strchr(path, '?') != NULL && t->operator && tally_config_admin_mac(&t->cfg, path, mac) == 0;
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n%s%s%s\r\n", path, sign ? "X-Tally-Admin: " : "",
+			 sign ? mac : "", sign ? "\r\n" : "");
 	if (write(fd, req, (size_t)n) != n) {
 		close(fd);
 		return NULL;
@@ -1413,6 +1451,51 @@ parse_delta(const char *a, uint64_t *delta, bool *negative)
 	return true;
 }
 
+static int
+run_keygen(const struct opts *o)
+{
+	struct tally_config c;
+	char err[512];
+
+	if (o->keygen_client == NULL)
+		return fail_usage("keygen: want --client NAME%s", "");
+	if (o->config == NULL)
+		return fail_usage("keygen: want -c NODE-FILE, a node's configuration with the cluster key%s", "");
+	tally_config_defaults(&c);
+	if (tally_config_load(&c, o->config, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tallyctl: %s\n", err);
+		return EXIT_FAIL;
+	}
+	uint32_t id = o->keygen_id;
+	while (!o->have_keygen_id && id == 0)
+		id = randombytes_random();
+	FILE *out = stdout;
+	if (o->keygen_out != NULL) {
+		int fd = open(o->keygen_out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || (out = fdopen(fd, "w")) == NULL) {
+			fprintf(stderr, "tallyctl: keygen: %s: %s\n", o->keygen_out, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return EXIT_FAIL;
+		}
+	}
+	int rc = tally_keygen_client(&c, o->keygen_client, id, out, err, sizeof(err));
+	if (out != stdout && fclose(out) != 0 && rc == 0) {
+		snprintf(err, sizeof(err), "%s: %s", o->keygen_out, strerror(errno));
+		rc = -EIO;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "tallyctl: keygen: %s\n", err);
+		if (o->keygen_out != NULL)
+			unlink(o->keygen_out);
+		return rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+	}
+	if (o->keygen_out != NULL)
+		fprintf(stderr, "tallyctl: keygen: wrote %s, the client file of %s (credential %u)\n", o->keygen_out,
+			o->keygen_client, id);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1424,6 +1507,8 @@ main(int argc, char **argv)
 		{ "after", required_argument, NULL, 'A' },
 		{ "expect-sessions", no_argument, NULL, 'E' }, { "settle-ms", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },       { "replicas", required_argument, NULL, 'P' },
+		{ "client", required_argument, NULL, 'K' },  { "id", required_argument, NULL, 'I' },
+		{ "out", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .timeout_ms = 1000 };
@@ -1505,6 +1590,18 @@ main(int argc, char **argv)
 			o.replicas = (unsigned)v;
 			o.audit_opt = true;
 			break;
+		case 'K':
+			o.keygen_client = optarg;
+			break;
+		case 'I':
+			if (!parse_uint(optarg, UINT32_MAX, &v) || v == 0)
+				return fail_usage("--id: want a credential id in 1..4294967295, not '%s'", optarg);
+			o.keygen_id = (uint32_t)v;
+			o.have_keygen_id = true;
+			break;
+		case 'O':
+			o.keygen_out = optarg;
+			break;
 		case 'h':
 			help = true;
 			break;
@@ -1534,6 +1631,7 @@ main(int argc, char **argv)
 				 : strcmp(cmd, "partition") == 0 ? usage_partition
 				 : strcmp(cmd, "fault") == 0     ? usage_fault
 				 : strcmp(cmd, "audit") == 0     ? usage_audit
+				 : strcmp(cmd, "keygen") == 0    ? usage_keygen
 								  : usage,
 		      stdout);
 		return 0;
@@ -1544,6 +1642,14 @@ main(int argc, char **argv)
 					  "--after and --local are not for it%s", "");
 		return run_audit(&o, nargs, args);
 	}
+	if (strcmp(cmd, "keygen") == 0) {
+		if (nargs != 0)
+			return fail_usage("keygen: takes options only (--client NAME [--id N] [--out FILE]), not '%s'",
+					  args[0]);
+		return run_keygen(&o);
+	}
+	if (o.keygen_client != NULL || o.keygen_out != NULL || o.have_keygen_id)
+		return fail_usage("%s: --client, --id and --out are only for keygen", cmd);
 	if (o.audit_opt)
 		return fail_usage("%s: --expect-sessions, --settle-ms, --verbose and --replicas are only for audit", cmd);
 	struct target t;

@@ -525,6 +525,11 @@ main(int argc, char **argv)
 			fprintf(stderr, "tallyd: %s\n", err);
 			return 1;
 		}
+		if (cfg.is_client) {
+			fprintf(stderr, "tallyd: %s is a client file ([client]): give tallyd its node's configuration\n",
+				o.config);
+			return 1;
+		}
 	}
 	if (o.init) {
 		if (tally_node_init_dir(&cfg, err, sizeof(err)) != 0) {

@@ -87,8 +87,7 @@ module nic_csr
     // CONTROL.MERGE_ENABLE
     output wire logic                                ctrl_merge_enable,
     // SipHash keys, key byte j at bits [8j+7:8j]
-    output wire logic [127:0]                        node_key,
-    output wire logic [127:0]                        client_key
+    output wire logic [127:0]                        node_key
 );
 
 localparam int WORD_BYTES = CSR_DATA_W/8;
@@ -98,8 +97,8 @@ localparam logic [1:0] RESP_SLVERR = 2'b10;
 
 initial begin
     if (CSR_DATA_W != 32) $fatal(1, "%m: tally_csr_pkg::CSR_DATA_W must be 32");
-    if (KEY_W != 128 || CSR_CLIENT_KEY_COUNT*CSR_DATA_W != 128)
-        $fatal(1, "%m: the register map must hold two 128-bit keys");
+    if (KEY_W != 128 || CSR_NODE_KEY_COUNT*CSR_DATA_W != 128)
+        $fatal(1, "%m: the register map must hold a 128-bit key");
     if (N_COUNTERS < 1) $fatal(1, "%m: the register map has no counters");
     if (TABLE_DEPTH < 1) $fatal(1, "%m: TABLE_DEPTH must be at least 1");
     if (NODES < 1) $fatal(1, "%m: NODES must be at least 1");
@@ -134,7 +133,6 @@ logic                    rvalid_reg = 1'b0, rvalid_next;
 logic                    merge_enable_reg = CSR_CONTROL_RESET[CSR_CONTROL_MERGE_ENABLE_BIT];
 logic                    merge_enable_next;
 logic [KEY_W-1:0]        node_key_reg = '0, node_key_next;
-logic [KEY_W-1:0]        client_key_reg = '0, client_key_next;
 logic [63:0]             cnt_reg[N_COUNTERS];
 logic [63:0]             cnt_next[N_COUNTERS];
 logic [31:0]             cnt_hi_reg[N_COUNTERS];
@@ -151,7 +149,6 @@ assign s_axil_rvalid = rvalid_reg;
 
 assign ctrl_merge_enable = merge_enable_reg;
 assign node_key = node_key_reg;
-assign client_key = client_key_reg;
 
 // The write that executes this clock, if any, decoded.
 logic                    wr_go;
@@ -190,7 +187,6 @@ always_comb begin
 
     merge_enable_next = merge_enable_reg;
     node_key_next = node_key_reg;
-    client_key_next = client_key_reg;
     wr_ok = 1'b0;
     wr_clear = 1'b0;
 
@@ -221,13 +217,6 @@ always_comb begin
                     (node_key_reg[i*CSR_DATA_W +: CSR_DATA_W] & ~wr_mask) | (w_data_reg & wr_mask);
             end
         end
-        for (int i = 0; i < CSR_CLIENT_KEY_COUNT; i++) begin
-            if (wr_word == CSR_CLIENT_KEY0 + CSR_ADDR_W'(i*WORD_BYTES)) begin
-                wr_ok = 1'b1;
-                client_key_next[i*CSR_DATA_W +: CSR_DATA_W] =
-                    (client_key_reg[i*CSR_DATA_W +: CSR_DATA_W] & ~wr_mask) | (w_data_reg & wr_mask);
-            end
-        end
         aw_full_next = 1'b0;
         w_full_next = 1'b0;
         bresp_next = wr_ok ? RESP_OKAY : RESP_SLVERR;
@@ -253,8 +242,7 @@ always_comb begin
             CSR_NODES: rdata_next = CSR_DATA_W'(NODES);
             CSR_MAC_ENGINES: rdata_next = CSR_DATA_W'(MAC_ENGINES);
             // the keys are write-only: they read 0
-            CSR_NODE_KEY0, CSR_NODE_KEY1, CSR_NODE_KEY2, CSR_NODE_KEY3,
-            CSR_CLIENT_KEY0, CSR_CLIENT_KEY1, CSR_CLIENT_KEY2, CSR_CLIENT_KEY3: rdata_next = '0;
+            CSR_NODE_KEY0, CSR_NODE_KEY1, CSR_NODE_KEY2, CSR_NODE_KEY3: rdata_next = '0;
             default: begin
                 rresp_next = RESP_SLVERR;
                 for (int i = 0; i < N_COUNTERS; i++) begin
@@ -287,7 +275,6 @@ always_ff @(posedge clk) begin
     rvalid_reg <= rvalid_next;
     merge_enable_reg <= merge_enable_next;
     node_key_reg <= node_key_next;
-    client_key_reg <= client_key_next;
     cnt_reg <= cnt_next;
     cnt_hi_reg <= cnt_hi_next;
 
@@ -298,7 +285,6 @@ always_ff @(posedge clk) begin
         rvalid_reg <= 1'b0;
         merge_enable_reg <= CSR_CONTROL_RESET[CSR_CONTROL_MERGE_ENABLE_BIT];
         node_key_reg <= '0;
-        client_key_reg <= '0;
         for (int i = 0; i < N_COUNTERS; i++) begin
             cnt_reg[i] <= CNT_RESET;
             cnt_hi_reg[i] <= 32'd0;

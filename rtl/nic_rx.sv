@@ -62,7 +62,6 @@ module nic_rx #(
 
     // configuration
     input  wire logic [127:0]         node_key,
-    input  wire logic [127:0]         client_key,
     input  wire logic                 merge_enable,
 
     // slot records of merged frames; every frame ends with an eof marker
@@ -416,7 +415,7 @@ for (genvar s = 0; s < SLOTS; s++) begin : g_slot
         .job(mine && last),
         .job_check(pre_verdict == V_OK),
         .job_beats(CNT_W'(beat_reg + 1'b1)),
-        .job_key(hdr_reg.ftype == T_CLIENT_REQUEST || hdr_reg.ftype == T_CLIENT_REPLY ? client_key : node_key),
+        .job_key(node_key), // every frame on the cluster link, client frames too
         .done(slot_done[s]),
         .mac_ok(slot_mac_ok[s]),
         .rd_en(rd_mine),

@@ -121,7 +121,7 @@ initial begin
     if (DEPTH < 1) $fatal(1, "%m: DEPTH must be at least 1");
 end
 
-logic [127:0] node_key, client_key;
+logic [127:0] node_key;
 logic         merge_enable;
 logic [tally_csr_pkg::N_COUNTERS-1:0] cnt_inc;
 logic         rx_idle;
@@ -148,7 +148,6 @@ nic_rx #(
     .s_axis_tready(s_axis_rx_tready),
     .s_axis_tlast(s_axis_rx_tlast),
     .node_key(node_key),
-    .client_key(client_key),
     .merge_enable(merge_enable),
     .m_rec_index(rec_index),
     .m_rec_key(rec_key),
@@ -340,8 +339,7 @@ nic_csr #(
     .cnt_inc(cnt_inc),
     .status_idle(rx_idle),
     .ctrl_merge_enable(merge_enable),
-    .node_key(node_key),
-    .client_key(client_key)
+    .node_key(node_key)
 );
 
 endmodule

@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "state.h"
 
 /* ---- status ---- */
@@ -123,6 +125,7 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	    (n->now - n->started) / 1000000u);
 	bool is_ready = ready(n, detail, sizeof(detail));
 	put(&o, "\"ready\":%s,\"ready_detail\":\"%s\",", is_ready ? "true" : "false", detail);
+	put(&o, "\"admin_refused\":%" PRIu64 ",", n->admin.refused);
 	put(&o, "\"recovery\":{\"waiting_for\":[");
 	tally_nodemask_t waiting = recovery_waiting(n);
 	for (unsigned t = 0, k = 0; t < TALLY_MAX_NODES; t++)
@@ -382,6 +385,21 @@ fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 			f.loss_ppm / 1e4, f.dup_ppm / 1e4, f.corrupt_ppm / 1e4), 200;
 }
 
+/* The request's X-Tally-Admin header: the MAC of its path under the
+ * operator's key (tally_config_admin_mac). */
+static bool
+admin_credential(const struct tally_node *n, const char *req, const char *path)
+{
+	static const char name[] = "\r\nX-Tally-Admin: ";
+	char want[65];
+	const char *h = strstr(req, name);
+
+	if (h == NULL || tally_config_admin_mac(&n->cfg, path, want) != 0)
+		return false;
+	h += sizeof(name) - 1;
+	return strlen(h) >= 64 && sodium_memcmp(h, want, 64) == 0;
+}
+
 static void
 admin_respond(struct tally_node *n, struct admin_conn *c)
 {
@@ -393,6 +411,15 @@ admin_respond(struct tally_node *n, struct admin_conn *c)
 	if (sscanf(c->req, "GET %255s HTTP/", path) != 1) {
 		code = 400;
 		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"want GET /status\"}\n");
+	} else if (strchr(path, '?') != NULL && !c->local && !admin_credential(n, c->req, path)) {
+		/* A change (fault injection, a partition): from this machine only,
+		 * or with the operator's credential (docs/security.md). */
+		code = 403;
+		n->admin.refused++;
+		len = (size_t)snprintf(body, sizeof(body),
+				       "{\"error\":\"%s changes the node: only from this machine, or with the "
+				       "credential tallyctl -c NODE-FILE sends (X-Tally-Admin)\"}\n",
+				       path);
 	} else if (strcmp(path, "/status") == 0) {
 		code = 200;
 		len = tally_node_status_json(n, body, sizeof(body));
@@ -429,7 +456,9 @@ unsigned
 admin_poll(struct tally_node *n)
 {
 	unsigned work = 0;
-	int fd = accept4(n->admin.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = accept4(n->admin.fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd >= 0) {
 		unsigned i;
@@ -440,6 +469,7 @@ admin_poll(struct tally_node *n)
 		} else {
 			n->admin.conn[i].fd = fd;
 			n->admin.conn[i].got = 0;
+			n->admin.conn[i].local = sa.sin_family == AF_INET && ntohl(sa.sin_addr.s_addr) >> 24 == 127;
 		}
 		work++;
 	}

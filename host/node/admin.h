@@ -21,6 +21,7 @@
 
 struct admin_conn {
 	int fd;
+	bool local; /* from this machine (a loopback address): may change things */
 	size_t got;
 	char req[1024];
 };
@@ -30,6 +31,7 @@ struct node_admin {
 	struct admin_conn conn[ADMIN_CONNS];
 	tally_node_admin_fn fn;
 	void *ctx;
+	uint64_t refused; /* changes asked from another machine without the credential */
 };
 
 /** Accept and answer status requests. @return units of work done. */

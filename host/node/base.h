@@ -57,6 +57,7 @@ struct reply_to {
 	bool node;
 	uint16_t peer;
 	struct sockaddr_in sa;
+	uint32_t cred; /* a client: the id of its credential, whose key MACs its replies */
 };
 
 /** The monotonic clock, in ns. */

@@ -19,7 +19,10 @@ datagram(struct tally_node *n, const uint8_t *p, size_t len, const struct sockad
 	struct reply_to to = { .node = false, .sa = *sa };
 
 	n->clients.stats.frames++;
-	v = tally_wire_decode_payload(p, len, &n->keys, &f);
+	/* The credential the request names is the key it must be MAC'd with. */
+	v = tally_wire_client_id(p, len, &to.cred);
+	if (v == TALLY_WIRE_OK)
+		v = tally_wire_decode_payload(p, len, reply_cred_key(n, to.cred), &f);
 	if (v == TALLY_WIRE_OK && f.hdr.type != TALLY_WIRE_CLIENT_REQUEST)
 		v = TALLY_WIRE_DROP_BAD_TYPE;
 	if (v != TALLY_WIRE_OK) {

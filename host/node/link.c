@@ -34,7 +34,7 @@ link_frame_begin(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf
 void
 link_send(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf)
 {
-	size_t len = tally_wire_finish(w, &n->keys);
+	size_t len = tally_wire_finish(w, &n->link_key);
 
 	out_frame(n, buf, (uint16_t)len, out_now(n));
 }
@@ -48,7 +48,7 @@ link_txb_flush(struct tally_node *n, unsigned peer, unsigned type)
 		return;
 	t->open = false;
 	if (t->w.count > 0)
-		out_frame(n, t->buf, (uint16_t)tally_wire_finish(&t->w, &n->keys), t->state ? out_now(n) : OUT_NO_STATE);
+		out_frame(n, t->buf, (uint16_t)tally_wire_finish(&t->w, &n->link_key), t->state ? out_now(n) : OUT_NO_STATE);
 }
 
 void

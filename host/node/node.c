@@ -209,7 +209,7 @@ create_parts(struct tally_node *n, char *err, size_t errlen)
 {
 	int rc;
 	struct tally_offload_config oc = { .backend = n->cfg.backend, .table_entries = n->cfg.table_entries,
-					   .keys = n->keys };
+					   .key = n->link_key };
 
 	n->table.engine = tally_offload_create(&oc, &rc);
 	if (n->table.engine == NULL) {
@@ -248,7 +248,7 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	for (unsigned i = 0; i < ADMIN_CONNS; i++)
 		n->admin.conn[i].fd = -1;
 	n->now = n->started = n->last_snapshot = n->ae.last_refill = node_now_ns();
-	if (tally_wire_keys_derive(&n->keys, n->cfg.key) != 0 || tally_token_key(n->token_key, n->cfg.key) != 0) {
+	if (tally_wire_node_key(&n->link_key, n->cfg.key) != 0 || tally_token_key(n->token_key, n->cfg.key) != 0) {
 		snprintf(err, errlen, "libsodium failed to initialise");
 		goto fail;
 	}
@@ -278,7 +278,7 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	struct tally_dp_config dc = {
 		.port_id = p->port_id, .self = (uint16_t)n->self, .epoch = n->epoch,
 		.ip = n->cfg.members[n->self].ip, .udp_port = n->cfg.members[n->self].port, .mtu = n->cfg.mtu,
-		.keys = n->keys, .engine = n->table.engine, .host = dispatch_host_frame, .compl = dispatch_merged,
+		.key = n->link_key, .engine = n->table.engine, .host = dispatch_host_frame, .compl = dispatch_merged,
 		.host_ctx = n,
 	};
 	n->link.dp = tally_dp_create(&dc, &rc);
@@ -294,7 +294,7 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 		n->link.addr[i].src_port = n->link.me.src_port;
 	}
 	if (bind_socket(SOCK_DGRAM, p->client_ip, n->cfg.client_port, &n->reply.client_fd, err, errlen, "client") != 0 ||
-	    bind_socket(SOCK_STREAM, p->client_ip, n->cfg.admin_port, &n->admin.fd, err, errlen, "admin") != 0)
+	    bind_socket(SOCK_STREAM, n->cfg.admin_bind_set ? n->cfg.admin_ip : p->client_ip, n->cfg.admin_port, &n->admin.fd, err, errlen, "admin") != 0)
 		goto fail;
 	/* With an af_packet port the kernel sees the cluster's frames too; a socket
 	 * that never reads keeps it from answering them with ICMP port

@@ -6,21 +6,37 @@
  * forwarded the request; and the tokens they carry.
  */
 
+#include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "state.h"
 
-static struct creply *
-creply_for(struct tally_node *n, const struct sockaddr_in *sa)
+const struct tally_wire_key *
+reply_cred_key(struct tally_node *n, uint32_t id)
 {
+	struct cred_key *c = &n->reply.creds[(id ^ (id >> 8) ^ (id >> 16) ^ (id >> 24)) % CRED_CACHE];
+
+	if (!c->valid || c->id != id) {
+		if (tally_wire_client_key(&c->key, n->cfg.key, id) != 0)
+			sodium_memzero(&c->key, sizeof(c->key)); /* libsodium failed to start: nothing verifies */
+		c->id = id;
+		c->valid = true;
+	}
+	return &c->key;
+}
+
+static struct creply *
+creply_for(struct tally_node *n, const struct reply_to *to)
+{
+	const struct sockaddr_in *sa = &to->sa;
 	struct creply *free_slot = NULL;
 
 	for (unsigned i = 0; i < MAX_CREPLY; i++) {
 		struct creply *c = &n->reply.open[i];
 		if (c->open && c->sa.sin_addr.s_addr == sa->sin_addr.s_addr && c->sa.sin_port == sa->sin_port &&
-		    tally_wire_room(&c->w) > 0)
+		    c->cred == to->cred && tally_wire_room(&c->w) > 0)
 			return c;
 		if (!c->open && free_slot == NULL)
 			free_slot = c;
@@ -34,7 +50,7 @@ creply_flush(struct tally_node *n, struct creply *c)
 	if (!c->open)
 		return;
 	c->open = false;
-	size_t len = tally_wire_finish(&c->w, &n->keys);
+	size_t len = tally_wire_finish(&c->w, reply_cred_key(n, c->cred));
 	/* Clients speak UDP through the kernel: send the payload alone. */
 	out_datagram(n, n->reply.client_fd, &c->sa, c->buf + TALLY_WIRE_L2L4_LEN, (uint16_t)(len - TALLY_WIRE_L2L4_LEN),
 		     c->state ? out_now(n) : OUT_NO_STATE);
@@ -63,7 +79,7 @@ reply_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wi
 		(void)tally_wire_add_client(&(state ? link_txb(n, to->peer, t) : link_txb_no_state(n, to->peer, t))->w, &r);
 		return;
 	}
-	struct creply *c = creply_for(n, &to->sa);
+	struct creply *c = creply_for(n, to);
 	if (c == NULL) {
 		creply_flush(n, &n->reply.open[0]);
 		c = &n->reply.open[0];
@@ -73,6 +89,7 @@ reply_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wi
 		struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REPLY, .sender = (uint16_t)n->self,
 					    .epoch = n->epoch, .seq = tally_dp_next_seq(n->link.dp) };
 		c->sa = to->sa;
+		c->cred = to->cred;
 		(void)tally_wire_begin(&c->w, c->buf, sizeof(c->buf), 0, &a, &h);
 		c->open = true;
 		c->state = false;

@@ -29,6 +29,7 @@ struct creply {
 	bool open;
 	bool state; /* a record carries state: the datagram waits for the log (out.h) */
 	struct sockaddr_in sa;
+	uint32_t cred;
 	struct tally_wire_writer w;
 	uint8_t buf[FRAME_BUF];
 };
@@ -37,13 +38,25 @@ struct reply_stats {
 	uint64_t replies[TALLY_STATUS_END]; /* answers by status */
 };
 
+#define CRED_CACHE 256 /* client credential keys derived lately, by id */
+
+struct cred_key {
+	bool valid;
+	uint32_t id;
+	struct tally_wire_key key;
+};
+
 struct node_reply {
 	int client_fd;
 	struct creply open[MAX_CREPLY];
+	struct cred_key creds[CRED_CACHE];
 	struct reply_stats stats;
 };
 
 /** Send one CLIENT_REPLY record to @p to. */
+/** The key of client credential @p id (derived from the cluster key once, then cached). */
+const struct tally_wire_key *reply_cred_key(struct tally_node *n, uint32_t id);
+
 void reply_to(struct tally_node *n, const struct reply_to *to, unsigned cop, uint64_t client, uint64_t seq,
 	      const uint8_t *keybytes, unsigned keylen, unsigned status, int64_t value, const uint8_t *tok,
 	      unsigned toklen);

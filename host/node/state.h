@@ -51,7 +51,7 @@ struct tally_node {
 	unsigned self;
 	uint32_t epoch;
 	bool recovering_mode;     /* the data directory was lost: recover each key before raising it */
-	struct tally_wire_keys keys;
+	struct tally_wire_key link_key; /* every frame on the cluster link, of every type */
 	uint8_t token_key[32];
 	struct tally_placement *pl;
 	uint64_t now, started, last_snapshot, next_scan;

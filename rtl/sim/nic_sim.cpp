@@ -451,16 +451,13 @@ tally_nsim_csr_write(tally_nsim_t *s, uint32_t addr, uint32_t val)
 }
 
 int
-tally_nsim_load_keys(tally_nsim_t *s, const uint8_t node[16], const uint8_t client[16])
+tally_nsim_load_key(tally_nsim_t *s, const uint8_t node[16])
 {
 	for (unsigned i = 0; i < 4; i++) {
-		const uint8_t *n = node + 4 * i, *c = client + 4 * i;
+		const uint8_t *n = node + 4 * i;
 		uint32_t wn = n[0] | static_cast<uint32_t>(n[1]) << 8 | static_cast<uint32_t>(n[2]) << 16 |
 			      static_cast<uint32_t>(n[3]) << 24;
-		uint32_t wc = c[0] | static_cast<uint32_t>(c[1]) << 8 | static_cast<uint32_t>(c[2]) << 16 |
-			      static_cast<uint32_t>(c[3]) << 24;
-		if (tally_nsim_csr_write(s, TALLY_CSR_NODE_KEY(i), wn) != 0 ||
-		    tally_nsim_csr_write(s, TALLY_CSR_CLIENT_KEY(i), wc) != 0)
+		if (tally_nsim_csr_write(s, TALLY_CSR_NODE_KEY(i), wn) != 0)
 			return -EIO;
 	}
 	return 0;

@@ -135,11 +135,11 @@ int tally_nsim_csr_read(tally_nsim_t *s, uint32_t addr, uint32_t *val);
 int tally_nsim_csr_write(tally_nsim_t *s, uint32_t addr, uint32_t val);
 
 /**
- * Load the SipHash keys of node and client frames (docs/wire.md) into
- * NODE_KEY and CLIENT_KEY: word i holds key bytes 4i..4i+3, little-endian.
+ * Load the SipHash key of the cluster link (docs/wire.md), which checks every
+ * frame, into NODE_KEY: word i holds key bytes 4i..4i+3, little-endian.
  * @return 0 or -EIO.
  */
-int tally_nsim_load_keys(tally_nsim_t *s, const uint8_t node[16], const uint8_t client[16]);
+int tally_nsim_load_key(tally_nsim_t *s, const uint8_t node[16]);
 
 /** A 64-bit counter: LO then HI at @p lo_addr. @return 0 or -EIO. */
 int tally_nsim_csr_read64(tally_nsim_t *s, uint32_t lo_addr, uint64_t *val);

@@ -37,6 +37,16 @@
  *           the cluster key of --config (what an older node, or anyone who
  *           holds that key, can send); prints what it sent
  *
+ *   client-forge --config CLIENT-FILE --node N --key KEY --origin O [--epoch E]
+ *           what a client holding only its credential (tallyctl keygen
+ *           --client) can try: send node N's cluster port, MAC'd with the
+ *           credential, a REPLICATE claiming slot O of KEY is 2^64 - 1, an
+ *           op-id note, a heartbeat claiming node O saw N's log far ahead,
+ *           and an incr of KEY forwarded as if by coordinator O; and send
+ *           node N's client port, with its own credential, an incr of KEY
+ *           carrying a forged session token: it must be answered bad_token.
+ *           Prints what it sent; the script checks that nothing changed
+ *
  * Common options: --config FILE (else the embedded cluster's addresses),
  * --seed S.
  */
@@ -106,7 +116,12 @@ client(unsigned node, unsigned timeout_ms, uint64_t id)
 
 	addr_of(node, ip, &o.port);
 	o.host = ip;
-	memcpy(o.key, cfg.key, 32);
+	if (cfg.is_client) {
+		memcpy(o.key, cfg.client_key, sizeof(o.key));
+		o.key_id = cfg.client_id;
+	} else {
+		(void)tally_client_credential(cfg.key, 0, o.key);
+	}
 	tally_client_t *c = tally_client_open(&o, &err);
 	if (c == NULL) {
 		fprintf(stderr, "check: client to node %u: %s\n", node, strerror(-err));
@@ -250,7 +265,7 @@ raw_socket(unsigned node)
 
 /* A CLIENT_REQUEST payload with @n incr records under @keys; @return its length. */
 static size_t
-build(uint8_t *buf, size_t cap, const struct tally_wire_keys *keys, const char *key, unsigned nrec, uint64_t cid,
+build(uint8_t *buf, size_t cap, const struct tally_wire_key *keys, const char *key, unsigned nrec, uint64_t cid,
       unsigned w)
 {
 	struct tally_wire_writer wr;
@@ -278,7 +293,7 @@ assert_record_size(size_t rs)
 
 /* Wait for one CLIENT_REPLY datagram; @return its records' statuses in st[], count, or -1 on none. */
 static int
-await_reply(int fd, const struct tally_wire_keys *keys, unsigned ms, uint16_t st[], unsigned max)
+await_reply(int fd, const struct tally_wire_key *keys, unsigned ms, uint16_t st[], unsigned max)
 {
 	uint8_t buf[TALLY_WIRE_MAX_PAYLOAD + 64];
 	struct pollfd p = { fd, POLLIN, 0 };
@@ -301,7 +316,7 @@ await_reply(int fd, const struct tally_wire_keys *keys, unsigned ms, uint16_t st
 static int
 check_bad(void)
 {
-	struct tally_wire_keys good, wrong;
+	struct tally_wire_key good, wrong;
 	uint8_t wrong_key[32], buf[TALLY_WIRE_L2L4_LEN + TALLY_WIRE_MAX_PAYLOAD];
 	char key[32];
 	uint16_t st[8];
@@ -309,10 +324,10 @@ check_bad(void)
 	tally_client_t *c = client(opt.node, 2000, 0);
 
 	snprintf(key, sizeof(key), "bad-%" PRIu64, opt.name);
-	tally_wire_keys_derive(&good, cfg.key);
+	tally_wire_client_key(&good, cfg.key, 0); /* credential 0, as client() holds */
 	memcpy(wrong_key, cfg.key, 32);
 	wrong_key[0] ^= 1;
-	tally_wire_keys_derive(&wrong, wrong_key);
+	tally_wire_client_key(&wrong, wrong_key, 0);
 	int64_t before = op(c, opt.node, TALLY_WIRE_OP_GET, key, 0, 0).value;
 
 	/* 1. A wrong cluster key: dropped, unanswered (no reflection to forgers). */
@@ -320,6 +335,21 @@ check_bad(void)
 	send(fd, buf + TALLY_WIRE_L2L4_LEN, len, 0);
 	int got = await_reply(fd, &good, 300, st, 8);
 	printf("bad: frame under a wrong cluster key: %s\n", got < 0 ? "dropped, no answer" : "ANSWERED");
+	failures += got >= 0;
+	/* 1b. The node key, or credential 1's key under credential 0's id: not a credential's, dropped. */
+	struct tally_wire_key node, other;
+	tally_wire_node_key(&node, cfg.key);
+	tally_wire_client_key(&other, cfg.key, 1);
+	len = build(buf, sizeof(buf), &node, key, 3, 0xbad0003, 0);
+	send(fd, buf + TALLY_WIRE_L2L4_LEN, len, 0);
+	got = await_reply(fd, &node, 300, st, 8);
+	printf("bad: client frame under the node key: %s\n", got < 0 ? "dropped, no answer" : "ANSWERED");
+	failures += got >= 0;
+	len = build(buf, sizeof(buf), &other, key, 3, 0xbad0004, 0);
+	send(fd, buf + TALLY_WIRE_L2L4_LEN, len, 0);
+	got = await_reply(fd, &other, 300, st, 8);
+	printf("bad: frame naming credential 0 under credential 1's key: %s\n",
+	       got < 0 ? "dropped, no answer" : "ANSWERED");
 	failures += got >= 0;
 
 	/* 2. Authenticated, one record with a reserved byte set: every record answered bad_request. */
@@ -432,7 +462,7 @@ check_write(bool get)
 
 	addr_of(opt.node, ip, &o.port);
 	o.host = ip;
-	memcpy(o.key, cfg.key, 32);
+	(void)tally_client_credential(cfg.key, 0, o.key);
 	tally_client_t *c = tally_client_open(&o, &err);
 	while (acked + indet + other < opt.count) {
 		while (sent < opt.count &&
@@ -557,10 +587,105 @@ check_place(void)
 	return 0;
 }
 
+/* Send @p len payload bytes to node @p node's cluster port. */
+static int
+send_cluster(unsigned node, const uint8_t *p, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(cfg.members[node].port),
+				  .sin_addr.s_addr = htonl(cfg.members[node].ip) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int rc = fd >= 0 && sendto(fd, p, len, 0, (struct sockaddr *)&sa, sizeof(sa)) == (ssize_t)len ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int
+check_client_forge(void)
+{
+	struct tally_wire_key cred;
+	struct tally_wire_writer w;
+	struct tally_wire_addr a = { 0 };
+	uint8_t buf[TALLY_WIRE_L2L4_LEN + TALLY_WIRE_MAX_PAYLOAD], kid[TALLY_WIRE_KEY_ID_LEN];
+	uint64_t seq = (uint64_t)time(NULL) << 20;
+	int failures = 0;
+
+	if (opt.config == NULL || !cfg.is_client || !cfg.members[opt.node].present || opt.origin >= TALLY_MAX_NODES) {
+		fprintf(stderr, "check: client-forge needs --config CLIENT-FILE and a member --node and --origin\n");
+		return 2;
+	}
+	memcpy(cred.k, cfg.client_key, sizeof(cred.k)); /* all this client holds */
+	tally_wire_key_id(opt.key, strlen(opt.key), kid);
+
+	/* 1. A REPLICATE: slot O of KEY = 2^64 - 1, which would poison it for good. */
+	struct tally_wire_hdr h = { .type = TALLY_WIRE_REPLICATE, .sender = (uint16_t)opt.origin, .epoch = opt.epoch,
+				    .seq = seq++ };
+	struct tally_wire_slot rec = { .index = TALLY_WIRE_INDEX_UNKNOWN, .kind = TALLY_WIRE_KIND_PNCOUNTER,
+				       .origin = (uint8_t)opt.origin, .p = UINT64_MAX };
+	memcpy(rec.key, kid, sizeof(kid));
+	tally_wire_begin(&w, buf, sizeof(buf), 0, &a, &h);
+	tally_wire_add_slot(&w, &rec);
+	failures += send_cluster(opt.node, buf + TALLY_WIRE_L2L4_LEN, tally_wire_finish(&w, &cred) - TALLY_WIRE_L2L4_LEN);
+
+	/* 2. An op-id note: "node O applied op (C, 1)", so a later write with that id would be refused. */
+	h = (struct tally_wire_hdr){ .type = TALLY_WIRE_CLIENT_REPLY, .sender = (uint16_t)opt.origin, .epoch = opt.epoch,
+				     .seq = seq++ };
+	struct tally_wire_client note = { .op = TALLY_WIRE_OP_INCR, .status = TALLY_OK, .client = 0xf0f0f0f0f0f0f0f0u,
+					  .seq = 1, .value = 0, .value_len = 16 };
+	tally_wire_begin(&w, buf, sizeof(buf), 0, &a, &h);
+	tally_wire_add_client(&w, &note);
+	failures += send_cluster(opt.node, buf + TALLY_WIRE_L2L4_LEN, tally_wire_finish(&w, &cred) - TALLY_WIRE_L2L4_LEN);
+
+	/* 3. A heartbeat: node O saw N's log at a position far ahead (N would take its disk for restored). */
+	h = (struct tally_wire_hdr){ .type = TALLY_WIRE_DIGEST, .sender = (uint16_t)opt.origin, .epoch = opt.epoch,
+				     .seq = seq++ };
+	struct tally_wire_digest d = { .partition = UINT32_MAX, .keys = 1u << 30 };
+	d.vv.slot[0] = UINT64_C(1) << 40;
+	tally_wire_begin(&w, buf, sizeof(buf), 0, &a, &h);
+	tally_wire_add_digest(&w, &d);
+	failures += send_cluster(opt.node, buf + TALLY_WIRE_L2L4_LEN, tally_wire_finish(&w, &cred) - TALLY_WIRE_L2L4_LEN);
+
+	/* 4. An incr of KEY by 1000, as if coordinator O forwarded it. */
+	h = (struct tally_wire_hdr){ .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT,
+				     .epoch = opt.epoch, .seq = seq++ };
+	struct tally_wire_client inc = { .op = TALLY_WIRE_OP_INCR, .client = 0xf0f0f0f0f0f0f0f1u, .seq = 1, .delta = 1000,
+					 .deadline_ms = 1000, .key_len = (uint8_t)strlen(opt.key) };
+	memcpy(inc.key, opt.key, strlen(opt.key));
+	tally_wire_begin(&w, buf, sizeof(buf), 0, &a, &h);
+	tally_wire_add_client(&w, &inc);
+	failures += send_cluster(opt.node, buf + TALLY_WIRE_L2L4_LEN, tally_wire_finish(&w, &cred) - TALLY_WIRE_L2L4_LEN);
+	printf("client-forge: sent node %u's cluster port, under credential %u: a REPLICATE (slot %u of %s = 2^64 - 1), "
+	       "an op-id note, a heartbeat (its log seen at 2^40), an incr of %s by 1000 (%s)\n",
+	       opt.node, cfg.client_id, opt.origin, opt.key, opt.key, failures ? "some sends FAILED" : "all sent");
+
+	/* 5. A forged session token on the client port, under its own credential. */
+	int fd = raw_socket(opt.node);
+	h = (struct tally_wire_hdr){ .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT,
+				     .epoch = cfg.client_id, .seq = seq++ };
+	struct tally_wire_client tok = { .op = TALLY_WIRE_OP_INCR, .client = 0xf0f0f0f0f0f0f0f2u, .seq = 1, .delta = 1,
+					 .key_len = (uint8_t)strlen(opt.key), .token_len = 64 };
+	memcpy(tok.key, opt.key, strlen(opt.key));
+	for (unsigned i = 0; i < 64; i++)
+		tok.token[i] = (uint8_t)prng();
+	tally_wire_begin(&w, buf, sizeof(buf), 0, &a, &h);
+	tally_wire_add_client(&w, &tok);
+	size_t len = tally_wire_finish(&w, &cred) - TALLY_WIRE_L2L4_LEN;
+	uint16_t st[4];
+	int got = fd >= 0 && send(fd, buf + TALLY_WIRE_L2L4_LEN, len, 0) == (ssize_t)len ? await_reply(fd, &cred, 2000, st, 4)
+										  : -1;
+	printf("client-forge: an incr with a forged token through node %u: %s\n", opt.node,
+	       got == 1 ? tally_status_name(st[0]) : "no answer");
+	failures += got != 1 || st[0] != TALLY_E_BAD_TOKEN;
+	if (fd >= 0)
+		close(fd);
+	return failures ? 1 : 0;
+}
+
 static int
 check_forge(void)
 {
-	struct tally_wire_keys keys;
+	struct tally_wire_key keys;
 	struct tally_wire_writer w;
 	struct tally_wire_addr a = { 0 };
 	struct tally_wire_hdr h = { .type = TALLY_WIRE_REPLICATE, .sender = (uint16_t)opt.origin,
@@ -575,7 +700,7 @@ check_forge(void)
 		fprintf(stderr, "check: forge needs --config and a member --node and --origin\n");
 		return 2;
 	}
-	tally_wire_keys_derive(&keys, cfg.key);
+	tally_wire_node_key(&keys, cfg.key);
 	tally_wire_key_id(opt.key, strlen(opt.key), rec.key);
 	tally_wire_begin(&w, buf, sizeof(buf), 0, &a, &h);
 	tally_wire_add_slot(&w, &rec);
@@ -664,6 +789,8 @@ main(int argc, char **argv)
 		return check_forget();
 	if (strcmp(cmd, "forge") == 0 && opt.key)
 		return check_forge();
-	fprintf(stderr, "usage: tally-cluster-check quorum|retry|bad|fill|write|read|expect|place|forget|forge [options] (see the source)\n");
+	if (strcmp(cmd, "client-forge") == 0 && opt.key)
+		return check_client_forge();
+	fprintf(stderr, "usage: tally-cluster-check quorum|retry|bad|fill|write|read|expect|place|forget|forge|client-forge [options] (see the source)\n");
 	return 2;
 }

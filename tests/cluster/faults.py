@@ -38,6 +38,18 @@ import urllib.request
 KINDS = ["partition-one", "partition-majority", "partition-ring", "loss", "dup", "reorder", "delay",
          "corrupt", "kill", "pause", "wipe"]
 KEY = "5eed" * 16
+
+
+def admin_mac(key_hex, path):
+    """X-Tally-Admin for PATH: HMAC-SHA-512-256 under the operator key, libsodium's
+    crypto_kdf_derive_from_key(32, 1, "tallyadm", cluster key), as
+    tally_config_admin_mac() makes it."""
+    import hashlib
+    import hmac
+    master = bytes.fromhex(key_hex)
+    op = hashlib.blake2b(b"", digest_size=32, key=master, salt=(1).to_bytes(8, "little") + bytes(8),
+                         person=b"tallyadm" + bytes(8)).digest()
+    return hmac.new(op, path.encode(), hashlib.sha512).digest()[:32].hex()
 SUBNET = "10.89.0"
 ADMIN = 7472
 
@@ -167,8 +179,12 @@ request_timeout_ms = 2000
             self.procs[i].send_signal(sig)
 
     def http(self, i, path, timeout=2.0):
+        # A change from outside the node's machine carries the operator's
+        # credential (docs/security.md#the-status-port).
+        headers = {"X-Tally-Admin": admin_mac(KEY, path)} if "?" in path else {}
         try:
-            with urllib.request.urlopen(f"http://{self.ip(i)}:{ADMIN}{path}", timeout=timeout) as r:
+            req = urllib.request.Request(f"http://{self.ip(i)}:{ADMIN}{path}", headers=headers)
+            with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.read().decode()
         except (urllib.error.URLError, OSError, ValueError):
             return None

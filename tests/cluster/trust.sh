@@ -14,6 +14,12 @@
 #    merged, read back as out_of_range (exit 22) with no value at R = 1 and
 #    R = 3, and a write to it is refused as out_of_range, not overflow, and
 #    changes nothing; a counter next to it is untouched
+# 2. a client given only its credential (tallyctl keygen --client) reads and
+#    writes, but a REPLICATE, an op-id note, a heartbeat and a forwarded incr
+#    it MACs with its credential are dropped as bad_mac, a token it forges is
+#    answered bad_token, and no replica, mode or epoch changes
+# 3. the status port refuses a change (/fault?...) from another machine
+#    without the operator's credential, and takes it with tallyctl -c NODE-FILE
 # Needs root and iproute2; without them it fails and says why (never skips).
 set -euo pipefail
 B=$(cd "$1" && pwd)
@@ -100,6 +106,54 @@ n_oor=0
 for ((i = 0; i < N; i++)); do n_oor=$((n_oor + $(json "$i" "s['requests']['replies'].get('out_of_range', 0)" || echo 0))); done
 [ "$n_oor" -ge 4 ] || fail "the nodes' status pages count $n_oor out_of_range answers, want at least 4"
 echo "small still reads 7; the status pages count $n_oor out_of_range answers"
+
+echo "== 2. a client holding only its credential forges nothing the nodes trust"
+"$CTL" -c "$CFG" keygen --client mallory --out "$work/mallory.ini" 2>/dev/null || fail "keygen --client"
+grep -q "^key = $KEY" "$work/mallory.ini" && fail "the client file holds the cluster key"
+grep -qi "$KEY" "$work/mallory.ini" && fail "the client file holds the cluster key"
+M=$work/mallory.ini
+"$CTL" -c "$M" incr victim 5 -W 3 >/dev/null || fail "an incr with the client file"
+v=$("$CTL" -c "$M" get victim -R 3) && [ "$v" = 5 ] || fail "the client file reads victim as $v, want 5"
+echo "the client file (credential $(sed -n 's/^id = //p' "$M")) reads and writes: victim = 5"
+e0=$(epoch_of 0)
+drops() { json 0 "s['offload']['drops']['bad_mac']"; }
+before=$(drops)
+"$CHECK" --config "$M" --node 0 --key victim --origin 1 --epoch "$(epoch_of 1)" client-forge ||
+	fail "client-forge: a forged token was not answered bad_token"
+for _ in $(seq 1 20); do [ "$(drops)" -ge $((before + 4)) ] && break; sleep 0.1; done
+after=$(drops)
+echo "node 0 dropped $((after - before)) cluster-link frames as bad_mac (the 4 forged ones)"
+[ "$after" -ge $((before + 4)) ] || fail "node 0 dropped $((after - before)) of the 4 forged frames as bad_mac"
+sleep 0.5
+for node in 0 1 2; do
+	v=$("$CTL" -c "$CFG" -n "$node" get victim --local) || fail "node $node: get victim --local"
+	[ "$v" = 5 ] || fail "node $node holds victim = $v after the forgeries, want 5"
+done
+[ "$(json 0 "s['mode']")" = normal ] || fail "node 0 left normal mode: the forged heartbeat was taken"
+[ "$(epoch_of 0)" = "$e0" ] || fail "node 0's epoch changed"
+v=$("$CTL" -c "$M" -n 0 incr victim 1 --op-id f0f0f0f0f0f0f0f0:1) || fail "an op id the forged note named was refused"
+[ "$v" = 6 ] || fail "victim reads $v after one more incr, want 6"
+echo "every replica still holds victim = 5 (6 after an incr with the op id the forged note named); node 0 normal, epoch $e0"
+
+echo "== 3. the status port: changes only from the node's machine or with the operator's credential"
+code=$(python3 - "10.91.0.1" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen("http://%s:7472/fault?clear" % sys.argv[1], timeout=2)
+    print(200)
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode().strip())
+PY
+)
+echo "GET /fault?clear from another machine, no credential: $code"
+case $code in "403 "*"changes the node"*) ;; *) fail "an unauthenticated change was not refused: $code" ;; esac
+run "$CTL" -c "$M" -n 0 fault clear
+echo "tallyctl fault clear with the client file: exit $rc: $err"
+case $err in *"changes the node"*) ;; *) fail "a client file's change was not refused: $err" ;; esac
+run "$CTL" -c "$CFG" -n 0 fault clear
+echo "tallyctl fault clear with the node's file: exit $rc: $err"
+case $err in *"fault injection is off"*) ;; *) fail "the operator's credential was not taken: $err" ;; esac
+[ "$(json 0 "s['admin_refused']")" -ge 2 ] || fail "node 0 does not count the refused changes"
 
 for ((i = 0; i < N; i++)); do kill "${pids[$i]}"; done
 for ((i = 0; i < N; i++)); do

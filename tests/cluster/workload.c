@@ -183,7 +183,7 @@ open_clients(struct session *s)
 
 		inet_ntop(AF_INET, &a, ip, sizeof(ip));
 		o.host = ip;
-		memcpy(o.key, cfg.key, 32);
+		(void)tally_client_credential(cfg.key, 0, o.key);
 		s->c[i] = tally_client_open(&o, &err);
 		if (s->c[i] == NULL) {
 			fprintf(stderr, "tally-workload: session %u, client to node %u (%s): %s\n", s->id, i, ip,

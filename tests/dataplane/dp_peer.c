@@ -47,7 +47,7 @@ static struct {
 	const char *backend; /* NULL: the default, cpu */
 } opt = { .frames = 1000, .timeout = 30, .seed = 1 };
 
-static struct tally_wire_keys keys;
+static struct tally_wire_key keys;
 static uint8_t kid[KEYS][16];
 static uint8_t frame[MAX_FRAMES][BUF];
 static uint16_t frame_len[MAX_FRAMES];
@@ -212,13 +212,13 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	tally_wire_keys_derive(&keys, cluster);
+	tally_wire_node_key(&keys, cluster);
 	for (unsigned k = 0; k < KEYS; k++) {
 		char name[32];
 		snprintf(name, sizeof(name), "netns-key:%u", k);
 		tally_wire_key_id(name, strlen(name), kid[k]);
 	}
-	struct tally_offload_config ec = { .backend = opt.backend, .table_entries = KEYS, .keys = keys };
+	struct tally_offload_config ec = { .backend = opt.backend, .table_entries = KEYS, .key = keys };
 	tally_offload_t *engine = tally_offload_create(&ec, &err);
 	if (engine == NULL) {
 		if (err == -ENOENT)
@@ -233,7 +233,7 @@ main(int argc, char **argv)
 		tally_offload_key_alloc(engine, kid[k], &ix);
 	}
 	struct tally_dp_config dc = {
-		.port_id = 0, .self = (uint16_t)opt.node, .ip = 0xc0000201 + opt.node, .keys = keys,
+		.port_id = 0, .self = (uint16_t)opt.node, .ip = 0xc0000201 + opt.node, .key = keys,
 		.engine = engine, .host = host,
 	};
 	struct tally_dp *dp = engine ? tally_dp_create(&dc, &err) : NULL;

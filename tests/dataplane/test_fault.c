@@ -27,7 +27,7 @@
 
 #define FRAMES 2000
 
-static struct tally_wire_keys keys;
+static struct tally_wire_key keys;
 static uint16_t ports[2];
 static struct tally_dp *dp[2];
 static tally_offload_t *eng[2];
@@ -69,12 +69,12 @@ static void
 setup_runtimes(void)
 {
 	for (unsigned i = 0; i < 2; i++) {
-		struct tally_offload_config oc = { .backend = "cpu", .table_entries = 64, .keys = keys };
+		struct tally_offload_config oc = { .backend = "cpu", .table_entries = 64, .key = keys };
 		int err = 0;
 		eng[i] = tally_offload_create(&oc, &err);
 		assert_non_null(eng[i]);
 		struct tally_dp_config c = { .port_id = ports[i], .self = (uint16_t)i, .ip = 0x0a000001u + i,
-					     .keys = keys, .engine = eng[i], .compl = i == 1 ? on_merged : NULL };
+					     .key = keys, .engine = eng[i], .compl = i == 1 ? on_merged : NULL };
 		dp[i] = tally_dp_create(&c, &err);
 		assert_non_null(dp[i]);
 	}
@@ -211,7 +211,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "test_fault: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
-	if (tally_wire_keys_derive(&keys, cluster) != 0)
+	if (tally_wire_node_key(&keys, cluster) != 0)
 		return 1;
 	ab = rte_ring_create("f_a_to_b", 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 	ba = rte_ring_create("f_b_to_a", 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);

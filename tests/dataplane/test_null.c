@@ -20,7 +20,7 @@
 
 static struct tally_dp *dp;
 static tally_offload_t *engine;
-static struct tally_wire_keys keys;
+static struct tally_wire_key keys;
 
 static void
 test_null_port(void **state)
@@ -72,14 +72,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "test_null: EAL or the net_null0 port did not come up\n");
 		return 1;
 	}
-	tally_wire_keys_derive(&keys, cluster);
-	struct tally_offload_config ec = { .backend = backend, .table_entries = 16, .keys = keys };
+	tally_wire_node_key(&keys, cluster);
+	struct tally_offload_config ec = { .backend = backend, .table_entries = 16, .key = keys };
 	engine = tally_offload_create(&ec, &err);
 	if (engine == NULL) {
 		fprintf(stderr, "test_null: cannot create the %s engine: %s\n", backend, strerror(-err));
 		return 1;
 	}
-	struct tally_dp_config dc = { .port_id = 0, .keys = keys, .engine = engine };
+	struct tally_dp_config dc = { .port_id = 0, .key = keys, .engine = engine };
 	dp = tally_dp_create(&dc, &err);
 	if (dp == NULL) {
 		fprintf(stderr, "test_null: cannot start the dataplane: %s\n", strerror(-err));

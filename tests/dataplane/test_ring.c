@@ -48,7 +48,7 @@ struct node {
 	unsigned host_frames, ack_frames;
 };
 
-static struct tally_wire_keys keys;
+static struct tally_wire_key keys;
 static uint8_t kid[KEYS][16];
 static struct node nodes[2];
 static uint16_t ports[2];
@@ -110,7 +110,7 @@ host(void *ctx, struct tally_dp *dp, const struct tally_dp_host_frame *hf)
 static void
 make_node(struct node *n, unsigned id, uint16_t port, const char *backend)
 {
-	struct tally_offload_config ec = { .backend = backend, .table_entries = 1024, .keys = keys };
+	struct tally_offload_config ec = { .backend = backend, .table_entries = 1024, .key = keys };
 	int err;
 
 	memset(n, 0, sizeof(*n));
@@ -120,7 +120,7 @@ make_node(struct node *n, unsigned id, uint16_t port, const char *backend)
 		fail_msg("tally_offload_create(%s): %s", backend, strerror(-err));
 	assert_string_equal(tally_offload_backend(n->engine), backend);
 	struct tally_dp_config dc = {
-		.port_id = port, .self = (uint16_t)id, .ip = 0x0a000001 + id, .keys = keys,
+		.port_id = port, .self = (uint16_t)id, .ip = 0x0a000001 + id, .key = keys,
 		.engine = n->engine, .host = host, .host_ctx = n,
 	};
 	n->dp = tally_dp_create(&dc, &err);
@@ -364,7 +364,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	prop_seed();
-	if (tally_wire_keys_derive(&keys, cluster) != 0)
+	if (tally_wire_node_key(&keys, cluster) != 0)
 		return 1;
 	for (unsigned k = 0; k < KEYS; k++) {
 		char name[32];

@@ -26,7 +26,7 @@
 /* Re-encode @f and compare with the @len payload bytes at @payload. */
 static void
 check_roundtrip(const struct tally_wire_frame *f, const uint8_t *payload, size_t len,
-		const struct tally_wire_keys *keys)
+		const struct tally_wire_key *keys)
 {
 	static uint8_t out[BUF];
 	struct tally_wire_writer w;
@@ -96,7 +96,7 @@ be16(const uint8_t *p)
 
 /* Make lengths, the IPv4 checksum and the MAC right; leave the rest alone. */
 static void
-repair(uint8_t *f, size_t len, const struct tally_wire_keys *keys)
+repair(uint8_t *f, size_t len, const struct tally_wire_key *keys)
 {
 	uint8_t *ip = f + 14, *udp = f + 34, *p = f + TALLY_WIRE_L2L4_LEN;
 	size_t plen = len - TALLY_WIRE_L2L4_LEN;
@@ -113,21 +113,19 @@ repair(uint8_t *f, size_t len, const struct tally_wire_keys *keys)
 		sum = (sum & 0xffff) + (sum >> 16);
 	ip[10] = (uint8_t)(~sum >> 8);
 	ip[11] = (uint8_t)~sum;
-	const struct tally_wire_key *k =
-		p[5] == TALLY_WIRE_CLIENT_REQUEST || p[5] == TALLY_WIRE_CLIENT_REPLY ? &keys->client : &keys->node;
-	crypto_shorthash_siphashx24(p + plen - TALLY_WIRE_MAC_LEN, p, plen - TALLY_WIRE_MAC_LEN, k->k);
+	crypto_shorthash_siphashx24(p + plen - TALLY_WIRE_MAC_LEN, p, plen - TALLY_WIRE_MAC_LEN, keys->k);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct tally_wire_keys keys;
+	static struct tally_wire_key keys;
 	static uint8_t buf[BUF];
 	static int ready;
 	struct tally_wire_frame f;
 
 	if (!ready) {
-		if (tally_wire_keys_derive(&keys, tally_fuzz_cluster_key) != 0)
+		if (tally_wire_node_key(&keys, tally_fuzz_cluster_key) != 0)
 			abort();
 		ready = 1;
 	}

@@ -19,14 +19,14 @@ main(int argc, char **argv)
 	static uint8_t buf[TALLY_WIRE_L2L4_LEN + TALLY_WIRE_MAX_PAYLOAD];
 	const struct tally_wire_addr addr = { .src_ip = 0x0a000001, .dst_ip = 0x0a000002,
 					      .src_port = 7470, .dst_port = 7470 };
-	struct tally_wire_keys keys;
+	struct tally_wire_key keys;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: make_seeds DIR\n");
 		return 2;
 	}
 	if ((mkdir(argv[1], 0755) != 0 && errno != EEXIST) ||
-	    tally_wire_keys_derive(&keys, tally_fuzz_cluster_key) != 0) {
+	    tally_wire_node_key(&keys, tally_fuzz_cluster_key) != 0) {
 		perror(argv[1]);
 		return 1;
 	}

@@ -258,13 +258,57 @@ test_missing_file(void **state)
 	assert_string_equal(err, "/nonexistent/tally.ini: No such file or directory");
 }
 
+/* A client file: a [client] credential instead of the cluster key. */
+static void
+test_client_file(void **state)
+{
+	static const char cf[] = "[client]\nname = web-1\nid = 4000000000\nkey = 000102030405060708090a0b0c0d0e0f\n"
+				 "[node]\nclient_port = 7501\n[members]\n0 = 10.0.0.1\n1 = 10.0.0.2\n2 = 10.0.0.3\n";
+	struct tally_config c;
+	char err[256] = "", text[512];
+
+	(void)state;
+	assert_int_equal(load(cf, &c, err, sizeof(err)), 0);
+	assert_true(c.is_client);
+	assert_false(c.key_set);
+	assert_string_equal(c.client_name, "web-1");
+	assert_int_equal(c.client_id, 4000000000u);
+	assert_int_equal(c.client_key[15], 0x0f);
+	assert_int_equal(c.client_port, 7501);
+	snprintf(text, sizeof(text), "%s[cluster]\nkey = " KEY "\n", cf);
+	refused_whole(text, "must not hold the [cluster] key");
+	refused_whole("[client]\nname = a\nid = 1\n[members]\n0 = 10.0.0.1\n", "needs its id and key");
+	snprintf(text, sizeof(text), "%s[node]\nid = 0\n", cf);
+	refused_whole(text, "has no [node] id");
+	refused("[client]\nname = a b\n", 2, "name: want");
+	refused("[client]\nid = 4294967296\n", 2, "id: '4294967296' is not a whole number");
+	refused("[client]\nkey = 0011\n", 2, "key: want 32 hex digits");
+	refused("[client]\nsecret = 1\n", 2, "unknown key 'secret' in [client]");
+	/* admin_bind */
+	snprintf(text, sizeof(text), "%s[node]\nadmin_bind = 127.0.0.1\n", base);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_true(c.admin_bind_set);
+	assert_int_equal(c.admin_ip, 0x7f000001u);
+	snprintf(text, sizeof(text), "%s[node]\nadmin_bind = localhost\n", base);
+	refused(text, 10, "admin_bind: 'localhost' is not an IPv4 address");
+	/* The operator's credential needs the cluster key; a client file has none. */
+	char mac[65], mac2[65];
+	assert_int_equal(load(base, &c, err, sizeof(err)), 0);
+	assert_int_equal(tally_config_admin_mac(&c, "/fault?clear", mac), 0);
+	assert_int_equal(tally_config_admin_mac(&c, "/fault?clear ", mac2), 0);
+	assert_int_equal(strlen(mac), 64);
+	assert_string_not_equal(mac, mac2);
+	assert_int_equal(load(cf, &c, err, sizeof(err)), 0);
+	assert_int_equal(tally_config_admin_mac(&c, "/fault?clear", mac), -EINVAL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_file),     cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_lines),     cmocka_unit_test(test_bad_whole),
-		cmocka_unit_test(test_ops_sizing),
+		cmocka_unit_test(test_ops_sizing),    cmocka_unit_test(test_client_file),
 		cmocka_unit_test(test_missing_file),
 	};
 

@@ -20,7 +20,7 @@
 #define KEYS 64
 #define FRAME_MAX 1600
 
-static struct tally_wire_keys keys;
+static struct tally_wire_key keys;
 static const char *backend = "cpu";
 static const struct tally_wire_addr addr = { .src_ip = 1, .dst_ip = 2, .src_port = 7470, .dst_port = 7470 };
 
@@ -30,13 +30,13 @@ setup(void **state)
 	uint8_t cluster[32] = { 1, 2, 3 };
 
 	(void)state;
-	return tally_wire_keys_derive(&keys, cluster);
+	return tally_wire_node_key(&keys, cluster);
 }
 
 static tally_offload_t *
 make(uint32_t entries)
 {
-	struct tally_offload_config cfg = { .backend = backend, .table_entries = entries, .keys = keys };
+	struct tally_offload_config cfg = { .backend = backend, .table_entries = entries, .key = keys };
 	int err = 1;
 	tally_offload_t *o = tally_offload_create(&cfg, &err);
 
@@ -57,7 +57,7 @@ key_of(unsigned k, uint8_t out[16])
 static void
 test_config_errors(void **state)
 {
-	struct tally_offload_config cfg = { .backend = "fpga", .table_entries = 8, .keys = keys };
+	struct tally_offload_config cfg = { .backend = "fpga", .table_entries = 8, .key = keys };
 	int err = 0;
 
 	(void)state;

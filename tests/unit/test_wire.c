@@ -17,7 +17,8 @@
 
 #define BUF 9100
 
-static struct tally_wire_keys keys;
+static struct tally_wire_key keys;
+static uint8_t cluster[32];
 static const struct tally_wire_addr addr = {
 	.src_mac = { 2, 0, 0, 0, 0, 1 }, .dst_mac = { 2, 0, 0, 0, 0, 2 },
 	.src_ip = 0x0a000001, .dst_ip = 0x0a000002, .src_port = 7470, .dst_port = 7470,
@@ -26,12 +27,10 @@ static const struct tally_wire_addr addr = {
 static int
 setup(void **state)
 {
-	uint8_t cluster[32];
-
 	(void)state;
 	for (int i = 0; i < 32; i++)
 		cluster[i] = (uint8_t)(i * 7 + 1);
-	return tally_wire_keys_derive(&keys, cluster);
+	return tally_wire_node_key(&keys, cluster);
 }
 
 static uint16_t
@@ -324,12 +323,35 @@ test_drop_reasons(void **state)
 	len = tally_wire_finish(&w, &keys);
 	assert_int_equal(tally_wire_decode(bad, len, &keys, &f), TALLY_WIRE_DROP_BAD_RECORD);
 
-	/* The client key does not authenticate node frames, nor the reverse. */
-	struct tally_wire_keys client_only = { .client = keys.client };
+	/* A client's credential authenticates nothing on the cluster link, of
+	 * any type; each credential is its own key, and none is the node key. */
+	struct tally_wire_key cred[3];
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(tally_wire_client_key(&cred[i], cluster, i), 0);
+	assert_memory_not_equal(cred[0].k, cred[1].k, 16);
+	assert_memory_not_equal(cred[1].k, cred[2].k, 16);
+	assert_memory_not_equal(cred[0].k, keys.k, 16);
 	len = build_replicate(good, 1, 1201, recs);
-	assert_int_equal(tally_wire_decode(good, len, &client_only, &f), TALLY_WIRE_DROP_BAD_MAC);
-	struct tally_wire_keys swapped = { .node = keys.client, .client = keys.node };
-	assert_int_equal(tally_wire_decode(good, len, &swapped, &f), TALLY_WIRE_DROP_BAD_MAC);
+	assert_int_equal(tally_wire_decode(good, len, &cred[0], &f), TALLY_WIRE_DROP_BAD_MAC);
+	h = (struct tally_wire_hdr){ .type = TALLY_WIRE_CLIENT_REPLY, .sender = 1 };
+	struct tally_wire_client c = { .op = TALLY_WIRE_OP_INCR, .client = 7, .seq = 1, .value = 1 };
+	assert_int_equal(tally_wire_begin(&w, bad, BUF, 0, &addr, &h), 0);
+	assert_int_equal(tally_wire_add_client(&w, &c), 0);
+	len = tally_wire_finish(&w, &cred[0]);
+	assert_int_equal(tally_wire_decode(bad, len, &keys, &f), TALLY_WIRE_DROP_BAD_MAC);
+	assert_int_equal(tally_wire_decode(bad, len, &cred[1], &f), TALLY_WIRE_DROP_BAD_MAC);
+	assert_int_equal(tally_wire_decode(bad, len, &cred[0], &f), TALLY_WIRE_OK);
+	/* The id a client datagram names, read before the MAC is checked. */
+	h = (struct tally_wire_hdr){ .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT,
+				     .epoch = 0xdeadbeef };
+	struct tally_wire_client q = { .op = TALLY_WIRE_OP_INCR, .client = 7, .seq = 1, .delta = 1, .key_len = 1, .key = "k" };
+	assert_int_equal(tally_wire_begin(&w, bad, BUF, 0, &addr, &h), 0);
+	assert_int_equal(tally_wire_add_client(&w, &q), 0);
+	len = tally_wire_finish(&w, &cred[2]);
+	uint32_t id = 0;
+	assert_int_equal(tally_wire_client_id(bad + TALLY_WIRE_L2L4_LEN, len - TALLY_WIRE_L2L4_LEN, &id), TALLY_WIRE_OK);
+	assert_int_equal(id, 0xdeadbeef);
+	assert_int_equal(tally_wire_client_id(bad + TALLY_WIRE_L2L4_LEN, 20, &id), TALLY_WIRE_DROP_SHORT);
 }
 
 /* No single-bit flip of a valid frame is accepted. */

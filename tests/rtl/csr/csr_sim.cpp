@@ -117,7 +117,6 @@ private:
 		out.rresp = m.s_axil_rresp;
 		out.ctrl_merge_enable = m.ctrl_merge_enable;
 		get_key(m.node_key, out.node_key);
-		get_key(m.client_key, out.client_key);
 	}
 
 	void dump()

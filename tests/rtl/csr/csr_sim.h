@@ -55,7 +55,6 @@ struct csr_sim_out {
 	uint32_t rdata;
 	bool ctrl_merge_enable;
 	uint8_t node_key[16];   /**< byte j = bits [8j+7:8j] */
-	uint8_t client_key[16];
 };
 
 typedef struct csr_sim csr_sim_t;

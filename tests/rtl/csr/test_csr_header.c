@@ -26,7 +26,6 @@ _Static_assert(TALLY_CSR_TABLE_DEPTH == 0x10, "TABLE_DEPTH");
 _Static_assert(TALLY_CSR_NODES == 0x14, "NODES");
 _Static_assert(TALLY_CSR_MAC_ENGINES == 0x18, "MAC_ENGINES");
 _Static_assert(TALLY_CSR_NODE_KEY0 == 0x20 && TALLY_CSR_NODE_KEY(3) == 0x2c, "NODE_KEY");
-_Static_assert(TALLY_CSR_CLIENT_KEY0 == 0x30 && TALLY_CSR_CLIENT_KEY3 == 0x3c, "CLIENT_KEY");
 _Static_assert(TALLY_CSR_CNT_LO(0) == 0x40 && TALLY_CSR_FRAMES_LO == 0x40, "counters start at 0x40");
 _Static_assert(TALLY_CSR_CNT_HI(TALLY_CSR_CNT_DROP_BAD_RECORD) == TALLY_CSR_DROP_BAD_RECORD_HI,
 	       "CNT_HI");

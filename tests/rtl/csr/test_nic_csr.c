@@ -68,7 +68,7 @@ static const uint64_t cnt_reset[CSR_SIM_VARIANTS] = {
 
 struct model {
 	bool merge_enable;
-	uint8_t node_key[16], client_key[16];
+	uint8_t node_key[16];
 	uint64_t cnt[TALLY_CSR_CNT_COUNT];
 	uint32_t latch[TALLY_CSR_CNT_COUNT];
 };
@@ -88,11 +88,6 @@ is_key(uint32_t a, uint8_t **key, unsigned *word, struct model *m)
 	if (a >= TALLY_CSR_NODE_KEY(0) && a < TALLY_CSR_NODE_KEY(TALLY_CSR_NODE_KEY_COUNT)) {
 		*key = m->node_key;
 		*word = (a - TALLY_CSR_NODE_KEY(0)) / 4;
-		return true;
-	}
-	if (a >= TALLY_CSR_CLIENT_KEY(0) && a < TALLY_CSR_CLIENT_KEY(TALLY_CSR_CLIENT_KEY_COUNT)) {
-		*key = m->client_key;
-		*word = (a - TALLY_CSR_CLIENT_KEY(0)) / 4;
 		return true;
 	}
 	return false;
@@ -483,9 +478,6 @@ bfm_step(struct bfm *b)
 		if (a.node_key[j] != b->m.node_key[j])
 			return bfm_fail(b, "node_key byte %u is %#04x, want %#04x", j, a.node_key[j],
 					b->m.node_key[j]);
-		if (a.client_key[j] != b->m.client_key[j])
-			return bfm_fail(b, "client_key byte %u is %#04x, want %#04x", j, a.client_key[j],
-					b->m.client_key[j]);
 	}
 
 	b->b_hold = o.bvalid && !in.bready;
@@ -644,7 +636,7 @@ static void
 test_keys(void **state)
 {
 	struct bfm b;
-	uint32_t node[4], client[4];
+	uint32_t node[4];
 	uint8_t resp;
 
 	(void)state;
@@ -653,21 +645,21 @@ test_keys(void **state)
 
 	for (unsigned i = 0; i < 4; i++) {
 		node[i] = (uint32_t)prng_next(&b.g);
-		client[i] = (uint32_t)prng_next(&b.g);
 		assert_int_equal(wr(&b, TALLY_CSR_NODE_KEY(i), node[i], 0xf), OKAY);
-		assert_int_equal(wr(&b, TALLY_CSR_CLIENT_KEY(i), client[i], 0xf), OKAY);
+		/* Where a client key was (0x30..0x3c): nothing now; every frame
+		 * on the cluster link is checked with NODE_KEY. */
+		assert_int_equal(wr(&b, 0x30 + 4 * i, (uint32_t)prng_next(&b.g), 0xf), SLVERR);
 	}
 	/* Byte 4i+j of a key is byte j (little-endian) of word i: the model holds it that way. */
 	for (unsigned j = 0; j < 16; j++) {
 		assert_int_equal(b.m.node_key[j], (uint8_t)(node[j / 4] >> (8 * (j % 4))));
-		assert_int_equal(b.m.client_key[j], (uint8_t)(client[j / 4] >> (8 * (j % 4))));
 	}
 	/* Never readable. */
 	for (unsigned i = 0; i < 4; i++) {
 		assert_int_equal(rd(&b, TALLY_CSR_NODE_KEY(i), &resp), 0);
 		assert_int_equal(resp, OKAY);
-		assert_int_equal(rd(&b, TALLY_CSR_CLIENT_KEY(i), &resp), 0);
-		assert_int_equal(resp, OKAY);
+		(void)rd(&b, 0x30 + 4 * i, &resp);
+		assert_int_equal(resp, SLVERR);
 	}
 	/* One byte at a time. */
 	assert_int_equal(wr(&b, TALLY_CSR_NODE_KEY(2), 0xa5a5a5a5u, 0x4), OKAY);
@@ -719,7 +711,7 @@ test_write_orderings(void **state)
 	for (unsigned d = 0; d < 8; d++) {
 		bfm_write(&b, TALLY_CSR_NODE_KEY(d % 4), (uint32_t)prng_next(&b.g), 0xf, 0, d);
 		bfm_drain(&b);
-		bfm_write(&b, TALLY_CSR_CLIENT_KEY(d % 4), (uint32_t)prng_next(&b.g), 0xf, d, 0);
+		bfm_write(&b, TALLY_CSR_NODE_KEY((d + 1) % 4), (uint32_t)prng_next(&b.g), 0xf, d, 0);
 		bfm_drain(&b);
 		bfm_write(&b, TALLY_CSR_CONTROL, d & 1, 0xf, d, d);
 		bfm_drain(&b);
@@ -805,7 +797,7 @@ random_addr(struct prng *g, bool for_write)
 		a = TALLY_CSR_CONTROL;
 		break;
 	case 1:
-		a = prng_below(g, 2) ? TALLY_CSR_NODE_KEY(prng_below(g, 4)) : TALLY_CSR_CLIENT_KEY(prng_below(g, 4));
+		a = TALLY_CSR_NODE_KEY(prng_below(g, 4));
 		break;
 	case 2: /* read-only registers, counters included */
 		a = (uint32_t)prng_below(g, TALLY_CSR_CNT_LO(TALLY_CSR_CNT_COUNT) / 4) * 4;

@@ -7,7 +7,8 @@
  * host commands.
  *
  * Both sides hold the same keys (derived from one cluster key; the NIC's
- * loaded into NODE_KEY/CLIENT_KEY as dataplane/offload_sim.c does) and the
+ * loaded into NODE_KEY as dataplane/offload_sim.c does: every frame on the
+ * cluster link, client frames too, is checked with that one key) and the
  * same rows: a key is placed with tally_offload_key_alloc() and its row SET
  * on the NIC, freed with tally_offload_key_free() and CLEARed. Seeded random
  * streams then go to both: valid REPLICATE frames (1..21 records on a
@@ -51,8 +52,9 @@
  * would take one for a valid frame). CONTROL.MERGE_ENABLE = 0 hands every
  * valid REPLICATE frame to the host and merges nothing; OP_COMPARE equals
  * tally_offload_compare() on vectors of every order; STATS_CLEAR zeroes
- * every counter; a NIC holding another node or client key drops exactly the
- * frames the C decoder drops under that key; the keys and the identity
+ * every counter; a NIC holding another key, or a client's credential, drops
+ * exactly the frames the C decoder drops under that key; a frame MAC'd with
+ * a client's credential is dropped (bad_mac) by both; the keys and the identity
  * cannot be written or read back.
  *
  * The first mismatch stops the test and prints the seed, the frame number,
@@ -133,8 +135,9 @@ static struct {
 
 static tally_nsim_t *nic;
 static tally_offload_t *cpu;
-static struct tally_wire_keys keys;     /* the cluster's: frames are built and the cpu engine checks with these */
-static struct tally_wire_keys nic_keys; /* what the NIC's CSRs hold now */
+static struct tally_wire_key keys;     /* the cluster's: frames are built and the cpu engine checks with these */
+static struct tally_wire_key nic_keys; /* what the NIC's CSRs hold now */
+static struct tally_wire_key client_cred, client_cred1; /* what clients hold (credentials 0, 1): key nothing on the cluster link */
 static unsigned depth, slots;
 static bool merge_on = true;
 /* A check failed and left the NIC model mid-stream: later tests cannot run
@@ -655,7 +658,7 @@ push_frame(const struct frame *fr)
 	struct fexp *f;
 
 	if (v == TALLY_WIRE_OK)
-		rekeyed = false; /* the key its type takes is the cluster's: the usual path */
+		rekeyed = false; /* the cluster link's key: the usual path */
 	if (rep && merge_on) {
 		for (unsigned i = 0; i < wf.hdr.count; i++) {
 			tally_wire_get_slot(&wf, i, &s);
@@ -991,11 +994,11 @@ csr_read(uint32_t addr)
 	return v;
 }
 
-/* Load both keys, as the sim backend does (the harness's tally_nsim_load_keys). */
+/* Load the link's key, as the sim backend does (tally_nsim_load_key). */
 static void
-load_keys(const struct tally_wire_keys *k)
+load_keys(const struct tally_wire_key *k)
 {
-	if (tally_nsim_load_keys(nic, k->node.k, k->client.k) != 0)
+	if (tally_nsim_load_key(nic, k->k) != 0)
 		die("loading the MAC keys into the CSRs failed");
 	take_events();
 }
@@ -1128,7 +1131,8 @@ set_lengths(uint8_t *f, size_t len)
 static const struct tally_wire_key *
 key_for(uint8_t type)
 {
-	return type == TALLY_WIRE_CLIENT_REQUEST || type == TALLY_WIRE_CLIENT_REPLY ? &keys.client : &keys.node;
+	(void)type;
+	return &keys; /* one key for every type on the cluster link */
 }
 
 /* Recompute the MAC trailer of a frame of @p len bytes under @p k. */
@@ -1886,11 +1890,11 @@ build_bad(struct prng *g, struct frame *f, unsigned reason)
 			b[len - 16] ^= 1;
 			snprintf(how, sizeof(how), "MAC byte 0");
 			break;
-		default: { /* the other party's key, or no one's */
+		default: { /* a client's credential, or no one's key */
 			struct tally_wire_key k;
 			if (prng_below(g, 2)) {
-				k = key_for(type) == &keys.node ? keys.client : keys.node;
-				snprintf(how, sizeof(how), "MAC under the other key");
+				k = client_cred1; /* not credential 0: test_rekey loads that into the NIC */
+				snprintf(how, sizeof(how), "MAC under a client's credential");
 			} else {
 				rand_bytes(g, k.k, sizeof(k.k));
 				snprintf(how, sizeof(how), "MAC under a random key");
@@ -2152,9 +2156,10 @@ setup(void **state)
 	(void)state;
 	prop_init(&g, 1);
 	rand_bytes(&g, cluster, sizeof(cluster));
-	if (tally_wire_keys_derive(&keys, cluster) != 0)
+	if (tally_wire_node_key(&keys, cluster) != 0 || tally_wire_client_key(&client_cred, cluster, 0) != 0 ||
+	    tally_wire_client_key(&client_cred1, cluster, 1) != 0)
 		return -1;
-	struct tally_offload_config cfg = { .backend = "cpu", .table_entries = depth, .keys = keys };
+	struct tally_offload_config cfg = { .backend = "cpu", .table_entries = depth, .key = keys };
 	cpu = tally_offload_create(&cfg, &err);
 	if (cpu == NULL)
 		return -1;
@@ -2176,7 +2181,7 @@ setup(void **state)
 	 * answer SLVERR (tally_csr.h); the test reads the build id once. */
 	uint32_t v;
 	for (unsigned i = 0; i < 4; i++)
-		if (csr_read(TALLY_CSR_NODE_KEY(i)) != 0 || csr_read(TALLY_CSR_CLIENT_KEY(i)) != 0)
+		if (csr_read(TALLY_CSR_NODE_KEY(i)) != 0)
 			die("a key register reads back nonzero");
 	if (tally_nsim_csr_read(nic, 0xfc, &v) != -EIO || tally_nsim_csr_write(nic, TALLY_CSR_ID, 0) != -EIO ||
 	    csr_read(TALLY_CSR_ID) != TALLY_CSR_ID_VALUE)
@@ -2741,17 +2746,14 @@ test_rekey(void **state)
 	prop_init(&s.g, 500);
 	for (int phase_no = 0; phase_no < 3; phase_no++) {
 		drain();
-		nic_keys = keys;
-		for (unsigned i = 0; i < sizeof(keys.node.k); i++) {
+		nic_keys = phase_no == 1 ? client_cred : keys;
+		for (unsigned i = 0; i < sizeof(keys.k); i++)
 			if (phase_no == 0)
-				nic_keys.node.k[i] = (uint8_t)~keys.node.k[i];
-			if (phase_no == 1)
-				nic_keys.client.k[i] = (uint8_t)~keys.client.k[i];
-		}
+				nic_keys.k[i] = (uint8_t)~keys.k[i];
 		load_keys(&nic_keys);
 		snprintf(phase, sizeof(phase), "%s", phase_no == 0 ? "the NIC with another node key"
-						    : phase_no == 1 ? "the NIC with another client key"
-								    : "the cluster's keys loaded back");
+						    : phase_no == 1 ? "the NIC with a client's credential as its key"
+								    : "the cluster's key loaded back");
 		stream(&s, per / 2, (enum pattern)(phase_no % PATTERNS), BURSTY, 501 + (uint64_t)phase_no, true,
 		       target);
 	}
