@@ -445,8 +445,15 @@ receive(tally_client_t *c)
 
 			tally_wire_get_client(&f, i, &r);
 			p = &c->ring[r.seq % RING];
-			if (!p->busy || p->r.seq != r.seq || p->r.client != r.client) {
-				c->st.stray++; /* a late answer to a resend: already done */
+			/* A late answer to a resend is stray: its operation is done.
+			 * So is one whose op id a newer operation reuses: a caller's
+			 * own op ids (submit_id) and the library's numbering may
+			 * meet, and a write's old answer must not complete a read
+			 * (its token would take the session back in time). An answer
+			 * names the op and, but for a refused datagram, the key. */
+			if (!p->busy || p->r.seq != r.seq || p->r.client != r.client || p->r.op != r.op ||
+			    (r.key_len > 0 && (r.key_len != p->r.key_len || memcmp(r.key, p->r.key, r.key_len) != 0))) {
+				c->st.stray++;
 				continue;
 			}
 			if (r.sib_count > 0) {

@@ -179,6 +179,8 @@ uint64_t tally_client_id(const tally_client_t *c);
  * (unknown_client), and operations sent again under the new one.
  */
 struct tally_client_stats {
+	/* stray: answers that completed nothing (a late answer to a resend, or
+	 * one whose op id a newer operation of another op or key reuses) */
 	uint64_t sent, received, resent, stray;
 	uint64_t new_ids, renewed;
 };
