@@ -180,7 +180,11 @@ in_stream(const struct tally_node *n, unsigned t, uint64_t i)
 {
 	const struct opnote *e = &n->opids.notes[i % n->opids.cap];
 
-	return e->from == n->self || (i < n->opids.tx[t].full_end && e->from != t);
+	/* A whole stream (full_end) holds t's own notes too: a member that
+	 * lost its disk learns back from them which op ids it had applied, or
+	 * it would apply their retries again. One that kept its disk finds
+	 * them in its dedup table and skips them (opids_on_note). */
+	return e->from == n->self || i < n->opids.tx[t].full_end;
 }
 
 /* Begin the stream to member t anew, at the first entry from @p from on

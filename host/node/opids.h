@@ -50,7 +50,7 @@ struct pin {
  * unacknowledged for a while is sent again. The stream holds the notes of
  * the op ids we applied; one that begins anew, for a member that
  * restarted, holds at first every note younger than the window, those
- * others gave us too (but not those it gave us).
+ * others gave us too, and those it gave us (it may have lost its disk).
  */
 struct note_tx {
 	uint32_t epoch;       /* the member's incarnation the stream is for */

@@ -105,12 +105,15 @@ origin_apply(struct tally_node *n, uint32_t oi)
 		refuse(n, oi, TALLY_E_BUSY);
 		return;
 	}
-	/* Not before every member that is up has seen our log position: one of
-	 * them may know this directory is behind what we shipped (restored from
-	 * an older copy), and then we recover first (dispatch.c). That takes a
-	 * heartbeat or two after a start or a member's return: the write waits
-	 * (origin_tick), and only one still waiting at its deadline is refused. */
-	if (members_unconfirmed(n) != 0 && dv != TALLY_DEDUP_DUPLICATE && !n->recovering_mode) {
+	/* Not before every member that is up has seen our log position (one of
+	 * them may know this directory is behind what we shipped, restored from
+	 * an older copy, and then we recover first: dispatch.c) and has given us
+	 * the op-id notes it holds. A node that lost its disk waits for those
+	 * too: they are all that tells it which op ids it had applied. That
+	 * takes a heartbeat or two after a start or a member's return: the
+	 * write waits (origin_tick), judged again when it ends, and only one
+	 * still waiting at its deadline is refused. */
+	if (members_unconfirmed(n) != 0 && dv != TALLY_DEDUP_DUPLICATE) {
 		o->held = true;
 		return;
 	}

@@ -19,6 +19,10 @@
 #    once node 2 is back the sweep ends, node 0 is normal, and every count
 #    (old and new) is exact: nothing it acknowledged before is counted
 #    again from zero (kv679)
+# 4. node 0 loses its disk again after applying ten writes with known op
+#    ids; their retries through node 1, from the moment it restarts, are
+#    answered op_refused or ok and none is applied again (the others give
+#    it back the op-id notes of what it had applied)
 # Needs root and iproute2; without them it fails and says why (never skips).
 set -euo pipefail
 B=$(cd "$1" && pwd)
@@ -146,4 +150,48 @@ for k in $(seq 1 12); do
 	done
 done
 echo "every count is exact after the recovery"
+
+echo "== 4. a retry of a write the lost disk had applied counts once"
+# Ten keys whose origin is node 0, each written once through node 1 with
+# an op id of ours (node 0's applied count rises). Node 0 loses its disk;
+# while it starts again and after, the ten writes are retried with the
+# same op ids through node 1, which sends each to node 0 (its pin). Node 0
+# must learn back from the others' op-id notes that it applied them: a
+# retry is answered op_refused (outcome unknown) or ok, never applied again.
+keys=()
+for k in $(seq 1 200); do
+	a0=$(json 0 "s['requests']['applied']")
+	"$CTL" -c "$CFG" -n 1 incr "once$k" 5 -W 3 --op-id "5eed:$k" >/dev/null || fail "write of once$k"
+	a1=$(json 0 "s['requests']['applied']")
+	[ "$a1" -gt "$a0" ] && keys+=("$k")
+	[ "${#keys[@]}" -ge 10 ] && break
+done
+[ "${#keys[@]}" -ge 10 ] || fail "found only ${#keys[@]} keys whose origin is node 0"
+kill -9 "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+rm -rf "$work/data0"
+wait_for 1 "[m['state'] for m in s['members'] if m['id'] == 0][0]" down 10
+start 0
+declare -A done_=()
+end=$((SECONDS + 30))
+while [ "${#done_[@]}" -lt "${#keys[@]}" ] && [ "$SECONDS" -lt "$end" ]; do
+	for k in "${keys[@]}"; do
+		[ -n "${done_[$k]:-}" ] && continue
+		rc=0
+		"$CTL" -c "$CFG" -n 1 -t 300 incr "once$k" 5 -W 3 --op-id "5eed:$k" >/dev/null 2>&1 || rc=$?
+		case $rc in
+		0 | 16) done_[$k]=$rc ;;     # applied once (a duplicate), or op_refused
+		11 | 12 | 19) ;;             # not there yet: indeterminate, unavailable, recovering
+		*) fail "the retry of once$k exited $rc" ;;
+		esac
+	done
+done
+[ "${#done_[@]}" -eq "${#keys[@]}" ] || fail "only ${#done_[@]} of ${#keys[@]} retries were answered in 30 s"
+wait_for 0 "s['mode'], s['ready']" "normal True" 30
+for k in "${keys[@]}"; do
+	v=$("$CTL" -c "$CFG" -n 2 get "once$k" -R 3) || fail "read of once$k"
+	[ "$v" = 5 ] || fail "once$k reads $v after its retry (answered ${done_[$k]}), not 5: applied twice"
+done
+echo "${#keys[@]} retries through node 1 after node 0 lost its disk: none applied again" \
+	"($(printf '%s\n' "${done_[@]}" | grep -c '^16$') answered op_refused)"
 echo "all recovery checks passed"
