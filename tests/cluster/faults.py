@@ -8,10 +8,14 @@ checking the history.
 
     faults.py BUILD_DIR [--time S] [--seed N] [--nemesis KINDS] [--keep DIR]
               [--no-tokens] [--break dedup|tokens] [--expect violations]
+              [--hold S] [--gap S | --every S] [--full-speed]
 
 The nemesis runs one fault at a time for --time seconds: it starts a fault,
 holds it 1-4 s, heals it, waits 0.5-2 s, and so on. Then it heals
-everything, tells the workload to stop (it retries what is still
+everything (--hold and --gap fix those times, --every starts faults on a
+clock; --full-speed runs 32 sessions as fast as answers come at W = 1 and
+R = N and kill -9s a random node every second, restarting it at once),
+tells the workload to stop (it retries what is still
 indeterminate), and reads every key from every node's own replica until they
 agree, for the convergence time. Every loop is bounded in count and time;
 namespaces, bridge and processes are removed on exit, also on Ctrl-C.
@@ -244,7 +248,9 @@ class Nemesis:
         for i in range(self.cl.n):
             self.cl.http(i, "/fault?clear")
 
-    def run_one(self, hold):
+    def run_one(self, hold, wait_up=True):
+        """One fault, held @hold s. A killed node is restarted and, with
+        @wait_up, waited for until its status page answers."""
         cl, rng, n = self.cl, self.rng, self.cl.n
         kind = rng.choice(self.kinds)
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -293,9 +299,10 @@ class Nemesis:
         if kind in ("kill", "wipe"):
             cl.start(x)
             # its status page answers once it runs again (DPDK's start takes
-            # a moment); the next fault must find it there
+            # a moment); the next fault must find it there, unless faults
+            # come on a clock (--every), which may hit a node still starting
             end = time.time() + 15
-            while time.time() < end and cl.http(x, "/status", timeout=0.5) is None:
+            while wait_up and time.time() < end and cl.http(x, "/status", timeout=0.5) is None:
                 time.sleep(0.1)
         elif kind == "pause":
             cl.signal(x, signal.SIGCONT)
@@ -381,7 +388,22 @@ def main():
     ap.add_argument("--converge-limit", type=float, default=2.0,
                     help="seconds after the last heal within which replicas must agree (default 2)")
     ap.add_argument("--keep", help="copy the histories and node logs into this folder")
+    ap.add_argument("--hold", type=float, default=None, help="hold each fault S s (default: 1-4 s at random)")
+    ap.add_argument("--gap", type=float, default=None, help="wait S s between faults (default: 0.5-2 s at random)")
+    ap.add_argument("--every", type=float, default=None,
+                    help="start a fault every S s on a clock, whatever the last one took (instead of --gap); "
+                         "a killed node is restarted at once and not waited for")
+    ap.add_argument("--full-speed", action="store_true",
+                    help="the full-speed variant: 32 sessions as fast as answers come (--rate 0), writes at "
+                         "W = 1 and reads at R = N = 3, and kill -9 of a random node every second, restarted "
+                         "at once with its data directory (--nemesis kill --hold 0 --every 1)")
     a = ap.parse_args()
+    if a.full_speed:
+        a.rate, a.nemesis = 0, "kill"
+        a.hold = 0.0 if a.hold is None else a.hold
+        a.every = 1.0 if a.every is None else a.every
+        a.sessions = 32 if a.sessions == ap.get_default("sessions") else a.sessions
+        a.workload_args = ("--w-set 1 --r-set 3 " + a.workload_args).strip()
 
     if not can_make_namespaces("faults"):
         return 1
@@ -421,7 +443,8 @@ def main():
         wset = "2,3" if "wipe" in kinds else "1,2,3"
         wl = subprocess.Popen([f"{build}/tests/cluster/tally-workload", "--config", cl.config(0), "--history", hist,
                                "--seed", str(seed), "--sessions", str(a.sessions), "--keys", str(a.keys),
-                               "--rate", str(a.rate), "--w-set", wset] + (["--no-tokens"] if a.no_tokens else [])
+                               "--rate", str(a.rate)] + ([] if "--w-set" in a.workload_args else ["--w-set", wset])
+                              + (["--no-tokens"] if a.no_tokens else [])
                               + a.workload_args.split())
         rng = random.Random(seed)
         nem = Nemesis(cl, rng, kinds, nem_path)
@@ -429,10 +452,16 @@ def main():
         nfaults = 0
         time.sleep(1.0)
         while time.time() < t_end and wl.poll() is None:
-            kind = nem.run_one(min(rng.uniform(1, 4), max(0.2, t_end - time.time())))
+            t_fault = time.time()
+            hold = rng.uniform(1, 4) if a.hold is None else a.hold
+            kind = nem.run_one(min(hold, max(0.0 if a.hold == 0 else 0.2, t_end - time.time())),
+                               wait_up=a.every is None)
             nfaults += 1
             log(f"{nfaults} faults; last {kind}; {t_end - time.time():.0f} s to go")
-            time.sleep(rng.uniform(0.5, 2))
+            if a.every is not None:
+                time.sleep(max(0.0, t_fault + a.every - time.time()))
+            else:
+                time.sleep(rng.uniform(0.5, 2) if a.gap is None else a.gap)
         nem.heal_links()
         nem.close()
         for i in range(a.nodes):
