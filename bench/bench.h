@@ -79,13 +79,14 @@ int tally_bench_all_main(int argc, char **argv);
 
 /**
  * Start tallyd's embedded cluster (@p backend; @p replicas 3: three nodes,
- * n = 3; 1: two nodes, n = 1, one copy of each key) from @p tallyd, send @p total
+ * n = 3; 1: two nodes, n = 1, one copy of each key; @p commit its commit
+ * policy, as tallyd --commit takes it, NULL = sync) from @p tallyd, send @p total
  * increments at W = @p w keeping @p inflight in flight, @p batch per datagram
  * (0: as many as fit), check that every one was acknowledged and counted,
  * stop it. @return 0 with the rate in @p per_sec, or -1 (said on stderr).
  */
-int tally_bench_cluster_rate(const char *tallyd, const char *backend, unsigned replicas, unsigned w, uint64_t total,
-			     unsigned inflight, unsigned batch, double *per_sec);
+int tally_bench_cluster_rate(const char *tallyd, const char *backend, unsigned replicas, const char *commit, unsigned w,
+			     uint64_t total, unsigned inflight, unsigned batch, double *per_sec);
 
 /** The tallyd built beside this tally-bench (BUILD/host/tallyd). @return 0 or a negative errno. */
 int tally_bench_tallyd_path(char *out, size_t len);

@@ -73,7 +73,8 @@ static struct {
 	uint8_t key[32];
 	char prefix[24];
 	unsigned replicas; /* of the embedded cluster: 3 (three nodes), or 1 (two nodes, n = 1) */
-} target = { "127.0.0.1", 7471, { 0 }, "", 3 };
+	const char *commit; /* its commit policy (tallyd --commit), NULL: the default, sync */
+} target = { "127.0.0.1", 7471, { 0 }, "", 3, NULL };
 
 static pid_t
 spawn(const char *tallyd, const char *backend)
@@ -81,10 +82,24 @@ spawn(const char *tallyd, const char *backend)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		if (target.replicas == 1) /* one copy of each key: two nodes, n = 1 */
-			execl(tallyd, tallyd, "--backend", backend, "--nodes", "2", "--replicas", "1", "-q", (char *)NULL);
-		else
-			execl(tallyd, tallyd, "--backend", backend, "-q", (char *)NULL);
+		char *argv[12];
+		unsigned a = 0;
+		argv[a++] = (char *)tallyd;
+		argv[a++] = "--backend";
+		argv[a++] = (char *)backend;
+		if (target.replicas == 1) { /* one copy of each key: two nodes, n = 1 */
+			argv[a++] = "--nodes";
+			argv[a++] = "2";
+			argv[a++] = "--replicas";
+			argv[a++] = "1";
+		}
+		if (target.commit != NULL) {
+			argv[a++] = "--commit";
+			argv[a++] = (char *)target.commit;
+		}
+		argv[a++] = "-q";
+		argv[a] = NULL;
+		execv(tallyd, argv);
 		fprintf(stderr, "tally-bench cluster: cannot run %s: %s\n", tallyd, strerror(errno));
 		_exit(127);
 	}
@@ -342,13 +357,15 @@ run_backend(const char *tallyd, const char *backend, unsigned nlat, uint64_t nra
 }
 
 int
-tally_bench_cluster_rate(const char *tallyd, const char *backend, unsigned replicas, unsigned w, uint64_t total,
-			 unsigned inflight, unsigned batch, double *per_sec)
+tally_bench_cluster_rate(const char *tallyd, const char *backend, unsigned replicas, const char *commit, unsigned w,
+			 uint64_t total, unsigned inflight, unsigned batch, double *per_sec)
 {
 	struct rate_row row;
 
 	target.replicas = replicas;
+	target.commit = commit;
 	pid_t pid = spawn(tallyd, backend);
+	target.commit = NULL;
 
 	if (wait_ready(pid) != 0) {
 		fprintf(stderr, "tally-bench: the embedded cluster did not come up (is port 7471 free?)\n");

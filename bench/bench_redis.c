@@ -7,7 +7,8 @@
  * without and with pipelining; then tally's embedded cluster (its one
  * thread on CPU 0, the cpu backend) and tally's load generator (pinned to
  * CPU 1) doing the same number of increments at W = 1, first with 50 in
- * flight one per datagram, then 512 in flight 23 per datagram. Both sides
+ * flight one per datagram, then 512 in flight 23 per datagram, under each
+ * commit policy (sync, and interval 10 ms). Both sides
  * are checked: redis's counter must read the number of requests after each
  * run, and tally's keys must sum to the acknowledged increments.
  *
@@ -38,7 +39,10 @@ struct row {
 	const char *system, *mode, *acks;
 	double per_sec;
 	double vs, vs_aof; /* tally rows: over redis in memory, and with AOF always, same load */
+	const char *commit; /* tally rows: the commit policy */
+	unsigned n;        /* tally rows: replicas of each key (W is 1) */
 };
+#define NROWS 12
 
 /* Run @p argv with stdout captured into @p out (NUL-terminated). @return its exit status or -1. */
 static int
@@ -198,7 +202,9 @@ usage(FILE *f)
 		"CPU 0; three nodes with n = 3, and two nodes with n = 1, one copy of each\n"
 		"key) and tally's load generator (CPU 1) doing the same number of increments\n"
 		"at W = 1: 50 in flight, one per datagram; then 512 in flight, 23 per\n"
-		"datagram. Prints increments per second and tally's ratio to redis in\n"
+		"datagram; each with commit = sync (an ack after the log's fdatasync) and\n"
+		"commit = interval 10 (an ack after the write is applied, the log synced\n"
+		"every 10 ms). Prints increments per second and tally's ratio to redis in\n"
 		"each mode. Both sides' counts are checked. Needs redis-server and\n"
 		"redis-tools (scripts/ installs them) and ports 6390 and 7471..7492 free.\n"
 		"docs/performance.md says what is compared and where it is unfair.\n"
@@ -271,15 +277,21 @@ tally_bench_redis_main(int argc, char **argv)
 	/* Rows: per load, redis in memory, redis with every write fsynced to its
 	 * append-only file before the answer (the durability of tally's W = 1),
 	 * tally at W = 1. */
-	struct row rows[8] = {
-		{ "redis", "50 clients, 1 in flight each", "in memory, no persistence", 0, 0, 0 },
-		{ "redis", "50 clients, 1 in flight each", "AOF, appendfsync always", 0, 0, 0 },
-		{ "tally", "50 in flight, 1 per datagram", "W=1 of n=3: origin's log", 0, 0, 0 },
-		{ "tally", "50 in flight, 1 per datagram", "n=1: the one copy's log", 0, 0, 0 },
-		{ "redis", "50 clients, pipelined 16 (-P 16)", "in memory, no persistence", 0, 0, 0 },
-		{ "redis", "50 clients, pipelined 16 (-P 16)", "AOF, appendfsync always", 0, 0, 0 },
-		{ "tally", "512 in flight, 23 per datagram", "W=1 of n=3: origin's log", 0, 0, 0 },
-		{ "tally", "512 in flight, 23 per datagram", "n=1: the one copy's log", 0, 0, 0 },
+	/* Rows 0..7 as they always were (tally-bench all reads them by place);
+	 * 8..11 tally under commit = interval 10, for the same two loads. */
+	struct row rows[NROWS] = {
+		{ "redis", "50 clients, 1 in flight each", "in memory, no persistence", 0, 0, 0, NULL, 0 },
+		{ "redis", "50 clients, 1 in flight each", "AOF, appendfsync always", 0, 0, 0, NULL, 0 },
+		{ "tally", "50 in flight, 1 per datagram", "W=1 of n=3: origin's log", 0, 0, 0, "sync", 3 },
+		{ "tally", "50 in flight, 1 per datagram", "n=1: the one copy's log", 0, 0, 0, "sync", 1 },
+		{ "redis", "50 clients, pipelined 16 (-P 16)", "in memory, no persistence", 0, 0, 0, NULL, 0 },
+		{ "redis", "50 clients, pipelined 16 (-P 16)", "AOF, appendfsync always", 0, 0, 0, NULL, 0 },
+		{ "tally", "512 in flight, 23 per datagram", "W=1 of n=3: origin's log", 0, 0, 0, "sync", 3 },
+		{ "tally", "512 in flight, 23 per datagram", "n=1: the one copy's log", 0, 0, 0, "sync", 1 },
+		{ "tally", "50 in flight, 1 per datagram", "W=1 of n=3, interval 10 ms", 0, 0, 0, "interval=10", 3 },
+		{ "tally", "50 in flight, 1 per datagram", "n=1, interval 10 ms", 0, 0, 0, "interval=10", 1 },
+		{ "tally", "512 in flight, 23 per datagram", "W=1 of n=3, interval 10 ms", 0, 0, 0, "interval=10", 3 },
+		{ "tally", "512 in flight, 23 per datagram", "n=1, interval 10 ms", 0, 0, 0, "interval=10", 1 },
 	};
 	char aof_dir[] = "/tmp/tally-bench-redis.XXXXXX";
 	if (mkdtemp(aof_dir) == NULL) {
@@ -317,17 +329,20 @@ tally_bench_redis_main(int argc, char **argv)
 	CPU_ZERO(&set);
 	CPU_SET(1, &set);
 	(void)sched_setaffinity(0, sizeof(set), &set);
-	for (unsigned m = 0; m < 2; m++)
-		for (unsigned one = 0; one < 2; one++) {
-			struct row *r = &rows[4 * m + 2 + one];
-			fprintf(stderr, "tally-bench redis: tally (cpu backend, %s), W=1: %" PRIu64 " increments, %s\n",
-				one ? "2 nodes, n = 1" : "3 nodes, n = 3", n, r->mode);
-			if (tally_bench_cluster_rate(tallyd, "cpu", one ? 1 : 3, 1, n, m ? TALLY_CLIENT_MAX_IN_FLIGHT : 50,
-						     m ? 0 : 1, &r->per_sec) != 0)
-				return TALLY_BENCH_EXIT_FAIL;
-			r->vs = r->per_sec / rows[4 * m].per_sec;
-			r->vs_aof = r->per_sec / rows[4 * m + 1].per_sec;
-		}
+	for (unsigned iv = 0; iv < 2; iv++)
+		for (unsigned m = 0; m < 2; m++)
+			for (unsigned one = 0; one < 2; one++) {
+				struct row *r = &rows[iv ? 8 + 2 * m + one : 4 * m + 2 + one];
+				fprintf(stderr, "tally-bench redis: tally (cpu backend, %s, commit %s), W=1: %" PRIu64
+						" increments, %s\n",
+					one ? "2 nodes, n = 1" : "3 nodes, n = 3", r->commit, n, r->mode);
+				if (tally_bench_cluster_rate(tallyd, "cpu", one ? 1 : 3, iv ? r->commit : NULL, 1, n,
+							     m ? TALLY_CLIENT_MAX_IN_FLIGHT : 50, m ? 0 : 1,
+							     &r->per_sec) != 0)
+					return TALLY_BENCH_EXIT_FAIL;
+				r->vs = r->per_sec / rows[4 * m].per_sec;
+				r->vs_aof = r->per_sec / rows[4 * m + 1].per_sec;
+			}
 
 	char cpu[128];
 	tally_bench_cpu_model(cpu, sizeof(cpu));
@@ -337,7 +352,7 @@ tally_bench_redis_main(int argc, char **argv)
 	       "generator on CPU 1; all over loopback\n\n",
 	       n, version, cpu, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%-6s %-34s %-27s %10s %9s %9s\n", "system", "load", "acknowledged after", "incr/s", "/memory", "/AOF");
-	for (unsigned i = 0; i < 8; i++) {
+	for (unsigned i = 0; i < NROWS; i++) {
 		char vs[16] = "", va[16] = "";
 		if (rows[i].vs > 0) {
 			snprintf(vs, sizeof(vs), "%.2fx", rows[i].vs);
@@ -361,7 +376,7 @@ tally_bench_redis_main(int argc, char **argv)
 		fprintf(f, ",\"redis\":");
 		tally_bench_json_str(f, version);
 		fprintf(f, ",\"requests\":%" PRIu64 ",\"rows\":[", n);
-		for (unsigned i = 0; i < 8; i++) {
+		for (unsigned i = 0; i < NROWS; i++) {
 			fprintf(f, "%s{\"system\":", i ? "," : "");
 			tally_bench_json_str(f, rows[i].system);
 			fprintf(f, ",\"load\":");
@@ -374,6 +389,12 @@ tally_bench_redis_main(int argc, char **argv)
 			tally_bench_json_num(f, rows[i].vs > 0 ? rows[i].vs : NAN);
 			fprintf(f, ",\"vs_redis_aof\":");
 			tally_bench_json_num(f, rows[i].vs > 0 ? rows[i].vs_aof : NAN);
+			if (rows[i].commit != NULL) {
+				fprintf(f, ",\"commit\":");
+				tally_bench_json_str(f, strncmp(rows[i].commit, "interval", 8) == 0 ? "interval" : "sync");
+				fprintf(f, ",\"commit_interval_ms\":%u,\"n\":%u,\"w\":1",
+					strncmp(rows[i].commit, "interval", 8) == 0 ? 10u : 0u, rows[i].n);
+			}
 			fprintf(f, "}");
 		}
 		fprintf(f, "]}\n");

@@ -181,6 +181,24 @@ on_value(void *user, const char *section, const char *key, const char *value)
 		c->key_set = true;
 		return 1;
 	}
+	if (strcmp(section, "cluster") == 0 && strcmp(key, "commit") == 0) {
+		/* "sync", or "interval" with an optional period in ms (default 10) */
+		unsigned long ms = 10;
+		if (strcmp(value, "sync") == 0) {
+			c->commit_interval_ms = 0;
+			return 1;
+		}
+		if (strncmp(value, "interval", 8) == 0 && (value[8] == '\0' || value[8] == ' ')) {
+			const char *v = value + 8;
+			while (*v == ' ')
+				v++;
+			if (*v != '\0' && !uint_in(v, 1, 10000, &ms))
+				return fail(p, "commit: interval '%s' is not a whole number of ms in 1..10000", v);
+			c->commit_interval_ms = (unsigned)ms;
+			return 1;
+		}
+		return fail(p, "commit: '%s' is neither 'sync' nor 'interval [MS]'", value);
+	}
 	if (strcmp(section, "node") == 0 && strcmp(key, "data_dir") == 0) {
 		if (*value == '\0' || strlen(value) >= sizeof(c->data_dir))
 			return fail(p, "data_dir: want a path of 1..%zu characters", sizeof(c->data_dir) - 1);

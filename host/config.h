@@ -44,6 +44,8 @@ struct tally_config {
 	char lww[TALLY_CONFIG_LWW_MAX][TALLY_CONFIG_LWW_LEN + 1]; /**< LWW register key prefixes */
 	unsigned nlww;
 	unsigned retry_window_ms; /**< how long after its first send a client may send an op id again */
+	unsigned commit_interval_ms; /**< commit = interval MS: sync the log every MS, acks count replicas
+				      that applied in memory; 0 = commit = sync (acks count logged replicas) */
 	/* [client]: a client file (tallyctl keygen --client) instead of a node's */
 	bool is_client;
 	char client_name[64];  /**< who holds it, for the operator */

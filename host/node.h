@@ -66,6 +66,9 @@ void tally_node_destroy(struct tally_node *n);
 /** One round: receive, coordinate, commit, send, run timers. @return units of work done (0 = idle). */
 unsigned tally_node_poll(struct tally_node *n);
 
+/** Whether a log commit is in flight: a round soon will release what waits for it, so do not sleep long. */
+bool tally_node_committing(const struct tally_node *n);
+
 /**
  * An extra handler for the status server's paths other than /status, for
  * tallyd's embedded cluster (/partition). It writes a JSON body into @p out

@@ -925,6 +925,13 @@ run_status(const struct opts *o, const struct target *t)
 	printf("log: generation %" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT " bytes, %" JSON_INTEGER_FORMAT
 	       " commits (%" JSON_INTEGER_FORMAT " us each), %" JSON_INTEGER_FORMAT " records replayed at start\n",
 	       num(w, "generation"), num(w, "log_bytes"), num(w, "commits"), num(w, "commit_us_avg"), num(w, "replayed"));
+	const char *policy = json_string_value(json_object_get(w, "commit"));
+	if (policy != NULL && strcmp(policy, "interval") == 0)
+		printf("commit: interval %" JSON_INTEGER_FORMAT " ms (an ack counts replicas that applied the write "
+		       "in memory; the log is synced every interval)\n",
+		       num(w, "commit_interval_ms"));
+	else if (policy != NULL)
+		printf("commit: sync (an ack counts replicas whose log holds the write)\n");
 	json_decref(s);
 	return 0;
 }

@@ -81,6 +81,10 @@ static const char usage[] =
 	"                      w and r default to a majority of N\n"
 	"      --table-entries K  embedded nodes' counter tables hold K keys (default 4096)\n"
 	"      --fault-injection  embedded cluster: take tallyctl fault (tests only)\n"
+	"      --commit P      embedded cluster's commit policy: sync (default; an ack\n"
+	"                      counts replicas whose log holds the write) or interval[=MS]\n"
+	"                      (the log synced every MS, default 10; an ack counts\n"
+	"                      replicas that applied it in memory; docs/durability.md)\n"
 	"      --lww-prefix P   embedded cluster: MV-registers whose keys start with P are\n"
 	"                       last-writer-wins (concurrent writes keep one value;\n"
 	"                       docs/sessions.md); up to 8 times\n"
@@ -113,9 +117,11 @@ struct opts {
 	const char *config, *iface, *data_dir, *backend;
 	bool bootstrap, quiet, init, recover;
 	unsigned nodes, replicas, table_entries;
+	unsigned commit_ms; /* --commit interval[=MS]; 0 = sync */
 	const char *lww[8];
 	unsigned nlww;
 	bool faults;
+	bool commit_set;
 };
 
 /* ---- the embedded cluster's switch ---- */
@@ -297,6 +303,7 @@ embedded_start(struct embedded *e, const struct opts *o)
 			snprintf(c.lww[k], sizeof(c.lww[k]), "%s", o->lww[k]);
 		c.nlww = o->nlww;
 		c.fault_injection = o->faults;
+		c.commit_interval_ms = o->commit_ms;
 		for (unsigned j = 0; j < e->n; j++) {
 			c.members[j].present = true;
 			c.members[j].ip = 0x0a4d0001 + j; /* 10.77.0.1.. on the switch */
@@ -384,7 +391,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "bootstrap", no_argument, NULL, 'B' },      { "quiet", no_argument, NULL, 'q' },
 		{ "nodes", required_argument, NULL, 'M' },    { "replicas", required_argument, NULL, 'N' },
 		{ "table-entries", required_argument, NULL, 'T' }, { "lww-prefix", required_argument, NULL, 'L' },
-		{ "fault-injection", no_argument, NULL, 'F' },
+		{ "fault-injection", no_argument, NULL, 'F' }, { "commit", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -414,6 +421,24 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'F':
 			o->faults = true;
 			break;
+		case 'C': {
+			char *end;
+			unsigned long v = 10;
+			o->commit_set = true;
+			if (strcmp(optarg, "sync") == 0) {
+				o->commit_ms = 0;
+				break;
+			}
+			if (strncmp(optarg, "interval", 8) != 0 || (optarg[8] != '\0' && optarg[8] != '=') ||
+			    (optarg[8] == '=' && ((v = strtoul(optarg + 9, &end, 10)) < 1 || v > 10000 || *end != '\0' ||
+						  optarg[9] < '0' || optarg[9] > '9'))) {
+				fprintf(stderr, "tallyd: --commit: want sync, interval or interval=MS (1..10000), not '%s'\n",
+					optarg);
+				return 2;
+			}
+			o->commit_ms = (unsigned)v;
+			break;
+		}
 		case 'L':
 			if (o->nlww == 8 || strlen(optarg) == 0 || strlen(optarg) > TALLY_CONFIG_LWW_LEN) {
 				fprintf(stderr, "tallyd: --lww-prefix: at most 8 prefixes of 1..%d bytes\n",
@@ -468,8 +493,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	if (o->config != NULL && (o->data_dir != NULL || o->backend != NULL || o->nodes || o->replicas ||
-				  o->table_entries || o->nlww || o->faults)) {
-		fprintf(stderr, "tallyd: with --config, the file sets data_dir, backend, n and table_entries\n");
+				  o->table_entries || o->nlww || o->faults || o->commit_set)) {
+		fprintf(stderr, "tallyd: with --config, the file sets data_dir, backend, n, table_entries and commit\n");
 		return 2;
 	}
 	if (o->nodes == 0)
@@ -600,23 +625,28 @@ main(int argc, char **argv)
 
 	/* Poll; when a round finds nothing to do, sleep a little, longer the
 	 * longer it stays idle (up to 200 us), so an idle node leaves the CPU to
-	 * others (docs/cluster.md: the price is up to 200 us on the first frame). */
+	 * others (docs/cluster.md: the price is up to 200 us on the first frame).
+	 * While a log commit is in flight on its thread, at most 5 us: what
+	 * waits for it goes out in the round after it ends. */
 	unsigned idle_us = 0;
 	while (!stop) {
 		unsigned work = 0;
+		bool committing = false;
 		if (one != NULL) {
 			work += tally_node_poll(one);
+			committing = tally_node_committing(one);
 		} else {
 			for (unsigned i = 0; i < e.n; i++) {
 				work += tally_node_poll(e.node[i]);
 				work += switch_poll(&e);
+				committing = committing || tally_node_committing(e.node[i]);
 			}
 		}
 		if (work > 0) {
 			idle_us = 0;
 			continue;
 		}
-		idle_us = idle_us ? (idle_us * 2 > 200 ? 200 : idle_us * 2) : 5;
+		idle_us = committing ? 5 : idle_us ? (idle_us * 2 > 200 ? 200 : idle_us * 2) : 5;
 		struct timespec ts = { 0, (long)idle_us * 1000 };
 		nanosleep(&ts, NULL);
 	}

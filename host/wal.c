@@ -22,7 +22,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +66,23 @@ struct tally_wal {
 	uint64_t position;   /* of the last durable commit */
 	uint64_t advance;    /* the next commit's position is at least this */
 	struct tally_wal_stats st;
+
+	/* The commit pipeline (tally_wal_commit_start): the log thread writes
+	 * and syncs flight while the caller appends to pending. One commit is
+	 * in flight at a time; done reaches started when it is over. */
+	struct buf flight;
+	bool in_flight;
+	uint64_t flight_pos;     /* the position the commit in flight makes durable */
+	bool thread_up;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	uint64_t started;        /* commits handed to the thread (under mu) */
+	bool quit;               /* under mu */
+	_Atomic uint64_t done;   /* commits the thread finished: flight_rc and flight_ns are its results */
+	int flight_rc;
+	uint64_t flight_ns;
+	_Atomic unsigned stall_ms; /* tests only: the thread waits this long before each commit */
 };
 
 static uint64_t
@@ -142,6 +162,8 @@ body_len(const struct tally_wal_rec *r)
 	case TALLY_WAL_PEER:
 	case TYPE_COMMIT:
 		return 16;
+	case TALLY_WAL_PIN:
+		return 32;
 	case TALLY_WAL_MVREG:
 		return r->mv == NULL ? 0 : MV_HDR + MV_SIB * (size_t)r->mv->count;
 	}
@@ -156,7 +178,8 @@ encode(struct buf *b, const struct tally_wal_rec *r)
 	uint8_t *p;
 
 	if (bl == 0 || bl > MAX_BODY || (r->type == TALLY_WAL_DEDUP && (r->words == 0 || r->bits == NULL)) ||
-	    ((r->type == TALLY_WAL_SLOT || r->type == TALLY_WAL_PEER) && r->origin >= TALLY_MAX_NODES))
+	    ((r->type == TALLY_WAL_SLOT || r->type == TALLY_WAL_PEER || r->type == TALLY_WAL_PIN) &&
+	     r->origin >= TALLY_MAX_NODES))
 		return -EINVAL;
 	if (buf_reserve(b, REC_HDR + bl + REC_SUM) != 0)
 		return -ENOMEM;
@@ -191,6 +214,12 @@ encode(struct buf *b, const struct tally_wal_rec *r)
 	case TALLY_WAL_PEER:
 		q[0] = r->origin;
 		put64(q + 8, r->p);
+		break;
+	case TALLY_WAL_PIN:
+		put64(q, r->client);
+		put64(q + 8, r->seq);
+		q[16] = r->origin;
+		put64(q + 24, r->p);
 		break;
 	case TALLY_WAL_DEDUP:
 		put64(q, r->client);
@@ -283,6 +312,7 @@ decode(const uint8_t *p, size_t avail, struct tally_wal_rec *r)
 	case TALLY_WAL_DROP:
 	case TALLY_WAL_EVICTED:
 	case TALLY_WAL_PEER:
+	case TALLY_WAL_PIN:
 	case TYPE_END:
 	case TYPE_MARK:
 	case TYPE_COMMIT:
@@ -326,6 +356,14 @@ decode(const uint8_t *p, size_t avail, struct tally_wal_rec *r)
 		if (r->origin >= TALLY_MAX_NODES)
 			return 0;
 		r->p = get64(q + 8);
+		break;
+	case TALLY_WAL_PIN:
+		r->client = get64(q);
+		r->seq = get64(q + 8);
+		r->origin = q[16];
+		if (r->origin >= TALLY_MAX_NODES)
+			return 0;
+		r->p = get64(q + 24);
 		break;
 	case TALLY_WAL_DEDUP:
 		r->client = get64(q);
@@ -689,25 +727,36 @@ tally_wal_pending(const struct tally_wal *w)
 	return w->pending.len > 0 || w->advance > w->position;
 }
 
-int
-tally_wal_commit(struct tally_wal *w)
+/* End what is pending with its COMMIT record. @return the position it makes durable, in *pos. */
+static int
+seal(struct tally_wal *w, uint64_t *pos)
 {
-	uint64_t t0, pos = w->position + 1 > w->advance ? w->position + 1 : w->advance;
-	int rc;
+	*pos = w->position + 1 > w->advance ? w->position + 1 : w->advance;
+	struct tally_wal_rec c = { .type = TYPE_COMMIT, .client = w->st.log_bytes, .seq = *pos };
+	return encode(&w->pending, &c);
+}
 
-	if (w->failed)
-		return w->failed;
-	if (!tally_wal_pending(w))
-		return 0;
-	struct tally_wal_rec c = { .type = TYPE_COMMIT, .client = w->st.log_bytes, .seq = pos };
-	rc = encode(&w->pending, &c);
-	if (rc != 0)
-		return rc;
-	t0 = now_ns();
-	rc = write_all(w->fd, w->pending.p, w->pending.len);
+/* Write @b and make it durable. @return 0 or -errno; the time taken in *ns. */
+static int
+flush(struct tally_wal *w, const struct buf *b, uint64_t *ns)
+{
+	unsigned stall = atomic_load_explicit(&w->stall_ms, memory_order_relaxed);
+	uint64_t t0 = now_ns();
+
+	if (stall > 0)
+		usleep(stall * 1000u);
+	int rc = write_all(w->fd, b->p, b->len);
 	if (rc == 0 && fdatasync(w->fd) != 0)
 		rc = -errno;
-	w->st.commit_ns += now_ns() - t0;
+	*ns = now_ns() - t0;
+	return rc;
+}
+
+/* A commit of @len bytes at @pos is over with @rc. */
+static int
+finish(struct tally_wal *w, int rc, size_t len, uint64_t pos, uint64_t ns)
+{
+	w->st.commit_ns += ns;
 	if (rc != 0) {
 		/* The file's end is now unknown: refuse everything after, and
 		 * let go of what will never be written. */
@@ -716,10 +765,136 @@ tally_wal_commit(struct tally_wal *w)
 		return rc;
 	}
 	w->st.commits++;
-	w->st.log_bytes += w->pending.len;
-	w->pending.len = 0;
+	w->st.log_bytes += len;
 	w->position = w->st.position = pos;
 	return 0;
+}
+
+/* The log thread: it sleeps until a commit is handed to it, writes and
+ * syncs it, and says so through done; the poll loop never waits on the disk. */
+static void *
+log_thread(void *arg)
+{
+	struct tally_wal *w = arg;
+	uint64_t seen = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->started == seen && !w->quit)
+			pthread_cond_wait(&w->work_cv, &w->mu);
+		if (w->started == seen)
+			break; /* quit, and nothing left */
+		seen = w->started;
+		pthread_mutex_unlock(&w->mu);
+		w->flight_rc = flush(w, &w->flight, &w->flight_ns);
+		pthread_mutex_lock(&w->mu);
+		atomic_store_explicit(&w->done, seen, memory_order_release);
+		pthread_cond_broadcast(&w->done_cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static int
+thread_start(struct tally_wal *w)
+{
+	if (w->thread_up)
+		return 0;
+	if (pthread_mutex_init(&w->mu, NULL) != 0 || pthread_cond_init(&w->work_cv, NULL) != 0 ||
+	    pthread_cond_init(&w->done_cv, NULL) != 0)
+		return -ENOMEM;
+	int rc = pthread_create(&w->thread, NULL, log_thread, w);
+	if (rc != 0)
+		return -rc;
+	/* Not on the poll loop's core (a DPDK lcore pins its thread, and a new
+	 * thread inherits that): the log thread sleeps in the disk and may run
+	 * wherever the kernel likes. */
+	cpu_set_t all;
+	CPU_ZERO(&all);
+	for (long c = 0, nc = sysconf(_SC_NPROCESSORS_ONLN); c < nc && c < CPU_SETSIZE; c++)
+		CPU_SET((int)c, &all);
+	(void)pthread_setaffinity_np(w->thread, sizeof(all), &all);
+	(void)pthread_setname_np(w->thread, "tally-log");
+	w->thread_up = true;
+	return 0;
+}
+
+int
+tally_wal_commit_start(struct tally_wal *w)
+{
+	uint64_t pos;
+	int rc;
+
+	if (w->failed)
+		return w->failed;
+	if (w->in_flight)
+		return -EBUSY;
+	if (!tally_wal_pending(w))
+		return 0;
+	if ((rc = thread_start(w)) != 0 || (rc = seal(w, &pos)) != 0)
+		return rc;
+	struct buf b = w->flight;
+	w->flight = w->pending;
+	w->pending = b;
+	w->pending.len = 0;
+	w->flight_pos = pos;
+	w->in_flight = true;
+	pthread_mutex_lock(&w->mu);
+	w->started++;
+	pthread_cond_signal(&w->work_cv);
+	pthread_mutex_unlock(&w->mu);
+	return 1;
+}
+
+int
+tally_wal_commit_poll(struct tally_wal *w, bool wait)
+{
+	if (!w->in_flight)
+		return 0;
+	if (atomic_load_explicit(&w->done, memory_order_acquire) != w->started) {
+		if (!wait)
+			return 0;
+		pthread_mutex_lock(&w->mu);
+		while (atomic_load_explicit(&w->done, memory_order_relaxed) != w->started)
+			pthread_cond_wait(&w->done_cv, &w->mu);
+		pthread_mutex_unlock(&w->mu);
+	}
+	w->in_flight = false;
+	int rc = finish(w, w->flight_rc, w->flight.len, w->flight_pos, w->flight_ns);
+	w->flight.len = 0;
+	return rc == 0 ? 1 : rc;
+}
+
+bool
+tally_wal_in_flight(const struct tally_wal *w)
+{
+	return w->in_flight;
+}
+
+void
+tally_wal_set_stall(struct tally_wal *w, unsigned ms)
+{
+	atomic_store_explicit(&w->stall_ms, ms, memory_order_relaxed);
+}
+
+int
+tally_wal_commit(struct tally_wal *w)
+{
+	uint64_t pos, ns;
+	int rc = tally_wal_commit_poll(w, true);
+
+	if (rc < 0)
+		return rc;
+	if (w->failed)
+		return w->failed;
+	if (!tally_wal_pending(w))
+		return 0;
+	if ((rc = seal(w, &pos)) != 0)
+		return rc;
+	rc = flush(w, &w->pending, &ns);
+	size_t len = w->pending.len;
+	w->pending.len = 0;
+	return finish(w, rc, len, pos, ns);
 }
 
 uint64_t
@@ -817,10 +992,21 @@ tally_wal_close(struct tally_wal *w)
 	if (w == NULL)
 		return;
 	(void)tally_wal_commit(w);
+	if (w->thread_up) {
+		pthread_mutex_lock(&w->mu);
+		w->quit = true;
+		pthread_cond_signal(&w->work_cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		pthread_cond_destroy(&w->work_cv);
+		pthread_cond_destroy(&w->done_cv);
+		pthread_mutex_destroy(&w->mu);
+	}
 	if (w->fd >= 0)
 		close(w->fd);
 	close(w->dirfd);
 	free(w->pending.p);
+	free(w->flight.p);
 	free(w->snap.p);
 	free(w);
 }

@@ -12,10 +12,12 @@
  * replaying records a snapshot already holds, is therefore harmless, the
  * same property the wire rests on.
  *
- * Records are appended to a buffer; tally_wal_commit() writes the buffer and
- * calls fdatasync() once for all of them (group commit). What a caller may
+ * Records are appended to a buffer; a commit writes the buffer and calls
+ * fdatasync() once for all of them (group commit): tally_wal_commit() in
+ * the caller's thread, or tally_wal_commit_start() on the log's own
+ * thread while the caller goes on (the commit pipeline). What a caller may
  * only do once a record is durable (acknowledge a write) it does after the
- * commit returns. A snapshot writes the whole state to a new file, makes it
+ * commit is over. A snapshot writes the whole state to a new file, makes it
  * durable, renames it into place and starts a new, empty log; a crash at any
  * point leaves either the old snapshot and log or the new ones.
  *
@@ -45,6 +47,7 @@ enum tally_wal_type {
 	TALLY_WAL_EVICTED,   /**< client (a count): the dedup table had evicted clients (snapshots) */
 	TALLY_WAL_MVREG,     /**< key, mv: an MV-register's whole state */
 	TALLY_WAL_PEER,      /**< origin (a member), p: the highest log position that member announced */
+	TALLY_WAL_PIN,       /**< client, seq, origin, p (Unix ms): a forwarded write's op id and the origin it went to */
 	TALLY_WAL_TYPE_END,
 };
 
@@ -105,9 +108,35 @@ int tally_wal_append(struct tally_wal *w, const struct tally_wal_rec *r);
 /** Whether records are waiting for a commit. */
 bool tally_wal_pending(const struct tally_wal *w);
 
-/** Write the pending records and fdatasync once. @return 0 or -errno: then the log is failed for good, and
- * what was pending is let go (it may or may not be on disk; nothing after it will be). */
+/** Write the pending records and fdatasync once, after the commit in flight if there is one (waiting
+ * for it). @return 0 or -errno: then the log is failed for good, and what was pending is let go (it may
+ * or may not be on disk; nothing after it will be). */
 int tally_wal_commit(struct tally_wal *w);
+
+/**
+ * The commit pipeline: hand what is pending, sealed as one commit, to the
+ * log's own thread (started at the first call), which writes and syncs it
+ * while the caller goes on appending to the next. One commit is in flight
+ * at a time, so the next one holds everything appended meanwhile: the
+ * group grows with the load. @return 1 started; 0 nothing pending;
+ * -EBUSY one is in flight; or the error the log failed with.
+ */
+int tally_wal_commit_start(struct tally_wal *w);
+
+/**
+ * Whether the commit in flight is over, without blocking unless @p wait.
+ * @return 1 it is, and what it held is durable (tally_wal_position() moved);
+ * 0 none is in flight, or it is still running; -errno it failed, and the log
+ * with it, for good (as tally_wal_commit()).
+ */
+int tally_wal_commit_poll(struct tally_wal *w, bool wait);
+
+/** Whether a commit is in flight. */
+bool tally_wal_in_flight(const struct tally_wal *w);
+
+/** Tests only: the log thread (and a commit made in the caller's thread) waits @p ms before each write,
+ * as a slow disk would; 0 = none. */
+void tally_wal_set_stall(struct tally_wal *w, unsigned ms);
 
 /**
  * Take a snapshot: commit what is pending, then call @p fill, which must

@@ -139,7 +139,7 @@ coord_request(struct tally_node *n, const struct tally_wire_client *c, const str
 				op_free(n, oi);
 				return;
 			}
-			pin->origin = (uint8_t)n->self;
+			opids_pin_set(n, pin, n->self);
 		}
 		origin_apply(n, oi);
 		return;
@@ -150,7 +150,7 @@ coord_request(struct tally_node *n, const struct tally_wire_client *c, const str
 			op_free(n, oi);
 			return;
 		}
-		pin->origin = (uint8_t)origin;
+		opids_pin_set(n, pin, (unsigned)origin);
 	}
 	/* Coordinate: the origin applies it and answers us. */
 	struct tally_wire_client f = *c;
@@ -160,7 +160,11 @@ coord_request(struct tally_node *n, const struct tally_wire_client *c, const str
 	f.w = (uint8_t)w;
 	f.r = (uint8_t)r;
 	o->kind = OP_FORWARD;
-	(void)tally_wire_add_client(&link_txb(n, (unsigned)origin, TALLY_WIRE_CLIENT_REQUEST)->w, &f);
+	/* A forward carries the client's request, none of this node's state:
+	 * it need not wait for our log (out.h). The pin just logged will be
+	 * durable a commit later; a coordinator that dies before then forgets
+	 * it, as before pins were logged. */
+	(void)tally_wire_add_client(&link_txb_no_state(n, (unsigned)origin, TALLY_WIRE_CLIENT_REQUEST)->w, &f);
 	n->coord.forwarded++;
 }
 

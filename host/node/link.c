@@ -54,10 +54,15 @@ link_txb_flush(struct tally_node *n, unsigned peer, unsigned type)
 void
 link_flush_all(struct tally_node *n)
 {
-	for (unsigned p = 0; p < TALLY_MAX_NODES; p++)
-		for (unsigned t = 1; t < TALLY_WIRE_TYPE_END; t++)
-			link_txb_flush(n, p, t);
-	tally_dp_flush(n->link.dp);
+	struct node_link *l = &n->link;
+
+	for (unsigned i = 0; i < l->nopen; i++) {
+		unsigned p = l->open_list[i] / TALLY_WIRE_TYPE_END, t = l->open_list[i] % TALLY_WIRE_TYPE_END;
+		l->tx[p][t].listed = false;
+		link_txb_flush(n, p, t);
+	}
+	l->nopen = 0;
+	tally_dp_flush(l->dp);
 }
 
 struct txb *
@@ -71,6 +76,10 @@ link_txb_no_state(struct tally_node *n, unsigned peer, unsigned type)
 		link_frame_begin(n, &t->w, t->buf, peer, type, 0, &t->seq);
 		t->open = true;
 		t->state = false;
+		if (!t->listed) {
+			t->listed = true;
+			n->link.open_list[n->link.nopen++] = (uint16_t)(peer * TALLY_WIRE_TYPE_END + type);
+		}
 	}
 	return t;
 }

@@ -24,6 +24,7 @@
 /** A frame being filled for one peer and type. */
 struct txb {
 	bool open;
+	bool listed; /* in the node_link's open list since the last link_flush_all() */
 	bool state;  /* a record that carries state was added (else it depends on no log position) */
 	struct tally_wire_writer w;
 	uint64_t seq;
@@ -36,6 +37,10 @@ struct node_link {
 	struct tally_wire_addr addr[TALLY_MAX_NODES]; /* from us to each member (dst_*) */
 	bool mac_known[TALLY_MAX_NODES];
 	struct txb tx[TALLY_MAX_NODES][TALLY_WIRE_TYPE_END];
+	/* The frames opened since the last link_flush_all(), which flushes just
+	 * these: tx is about a megabyte, too much to walk every round. */
+	uint16_t open_list[TALLY_MAX_NODES * TALLY_WIRE_TYPE_END];
+	unsigned nopen;
 };
 
 /** Begin a frame of @p type with @p ref to @p peer in @p buf; *seq (if given) is its sequence. */

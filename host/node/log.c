@@ -2,29 +2,19 @@
  * Copyright (c) 2026 The tally authors
  *
  * The write-ahead log as a node uses it: the records it appends, and the
- * commit after which the acks and writes that waited for it are released.
+ * commit pipeline after whose commits what waited for them is released.
  */
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "state.h"
-
-int
-log_init(struct node_log *l, uint32_t ops)
-{
-	l->commit_ops = calloc(ops, sizeof(*l->commit_ops));
-	return l->commit_ops ? 0 : -ENOMEM;
-}
 
 void
 log_fini(struct node_log *l)
 {
 	tally_wal_close(l->wal);
 	l->wal = NULL;
-	free(l->commit_ops);
 }
 
 /* The log cannot hold what it was given: say so once, and from now on
@@ -109,6 +99,15 @@ log_drop(struct tally_node *n, const uint8_t key[16])
 }
 
 void
+log_pin(struct tally_node *n, uint64_t client, uint64_t seq, unsigned origin, uint64_t unix_ms)
+{
+	struct tally_wal_rec r = { .type = TALLY_WAL_PIN, .client = client, .seq = seq, .origin = (uint8_t)origin,
+				   .p = unix_ms };
+
+	append(n, &r, NULL);
+}
+
+void
 log_peer(struct tally_node *n, unsigned peer, uint64_t pos)
 {
 	struct tally_wal_rec r = { .type = TALLY_WAL_PEER, .origin = (uint8_t)peer, .p = pos };
@@ -122,41 +121,49 @@ log_failed(const struct tally_node *n)
 	return n->log.error != 0 || tally_wal_failed(n->log.wal);
 }
 
-void
-log_op_later(struct tally_node *n, uint32_t oi)
-{
-	n->ops.v[oi].state = ST_COMMIT;
-	n->log.commit_ops[n->log.ncommit_ops++] = oi;
-}
-
 int
 log_commit(struct tally_node *n)
 {
 	struct node_log *l = &n->log;
-	int rc = 0;
 
-	if (l->error == 0 && tally_wal_pending(l->wal)) {
-		if (l->stall_ms > 0) /* tests only: a slow disk, for a kill inside the commit */
-			usleep(l->stall_ms * 1000u);
-		rc = tally_wal_commit(l->wal);
-		if (rc != 0)
+	/* The commit in flight, if it is over. A snapshot (a commit in this
+	 * thread) may have ended it already: the wal says so. */
+	if (l->error == 0 && l->flight) {
+		int rc = tally_wal_commit_poll(l->wal, false);
+		if (rc == 0 && tally_wal_failed(l->wal))
+			rc = -EIO; /* it failed inside a snapshot's commit */
+		if (rc < 0) {
 			fail(n, rc, "write and fdatasync");
-	}
-	if (l->error != 0) {
-		/* Nothing after this can be made durable: answer the writes that
-		 * waited (their effect is in memory only, and never leaves). */
-		for (unsigned i = 0; i < l->ncommit_ops; i++) {
-			reply_op(n, &n->ops.v[l->commit_ops[i]], TALLY_E_IO, 0);
-			op_free(n, l->commit_ops[i]);
+		} else if (!tally_wal_in_flight(l->wal)) {
+			l->flight = false;
+			out_durable(n, l->flight_out);
 		}
-		l->ncommit_ops = 0;
+	}
+	if (l->error != 0)
+		return -EIO;
+	if (l->flight)
+		return 0; /* the next commit starts once it is over, with all that came meanwhile */
+	if (!tally_wal_pending(l->wal)) {
+		out_durable(n, out_now(n)); /* every record appended is durable */
+		return 0;
+	}
+	if (n->now < l->next_start)
+		return 0; /* commit = interval: not yet */
+	l->next_start = n->now + l->interval_ns;
+	/* Hand what is pending to the log thread; the loop goes on. */
+	uint64_t out = out_now(n);
+	int rc = tally_wal_commit_start(l->wal);
+	if (rc < 0) {
+		fail(n, rc, "commit");
 		return -EIO;
 	}
-	out_durable(n);
-	for (unsigned i = 0; i < l->ncommit_ops; i++) {
-		n->ops.v[l->commit_ops[i]].state = ST_COMMITTED;
-		op_ready(n, l->commit_ops[i]);
-	}
-	l->ncommit_ops = 0;
+	l->flight = true;
+	l->flight_out = out;
 	return 0;
+}
+
+bool
+log_durable(const struct tally_node *n, uint64_t pos)
+{
+	return n->out.durable >= pos;
 }

@@ -7,10 +7,10 @@
  * The write-ahead log as a node uses it (host/wal.h underneath): its
  * records, and the commit after which what waited for it is released.
  * Every record moves the output position (out.h), so every frame and reply
- * built after it, replica acks included, waits for the commit; writes
- * applied at their origin wait here and go on the ready queue after it
- * (ops.h), for the poll loop to ship and answer. So an ack means durable,
- * and an answer counts durable copies.
+ * built after it, replica acks, a write's ships and its answer included,
+ * waits for the commit that holds it. So an ack means durable, and an
+ * answer counts durable copies. The log's own thread writes and syncs each
+ * commit (wal.h): the poll loop goes on meanwhile.
  */
 
 #ifndef TALLY_NODE_LOG_H
@@ -25,14 +25,15 @@
 
 struct node_log {
 	struct tally_wal *wal;
-	uint32_t *commit_ops;      /* writes applied here this round (as many as ops) */
-	unsigned ncommit_ops;
+	bool flight;               /* a commit is in flight on the log thread */
+	uint64_t interval_ns;      /* commit = interval: start a commit at most this often (0: sync, at once) */
+	uint64_t next_start;       /* interval: not before this (node_now_ns) */
+	uint64_t flight_out;       /* the output position (out.h) it makes durable */
 	int error;                 /* the negative errno the log failed with, or 0 */
 	uint64_t failed_at;        /* when (node_now_ns) */
-	unsigned stall_ms;         /* tests only (/fault?sync_ms=MS): wait this long before each commit */
+	unsigned stall_ms;         /* tests only (/fault?sync_ms=MS): the log thread waits this long before each commit */
 };
 
-int log_init(struct node_log *l, uint32_t ops);
 void log_fini(struct node_log *l);
 
 /** Log slot @p origin of @p key at (p, nv). */
@@ -48,21 +49,25 @@ void log_recovered(struct tally_node *n, const uint8_t key[16]);
 /** Log that @p key's entry is freed. @return 0 or a negative errno. */
 int log_drop(struct tally_node *n, const uint8_t key[16]);
 
+/** A pin: write (@p client, @p seq) went to @p origin at @p unix_ms (wall clock, for its age after a restart). */
+void log_pin(struct tally_node *n, uint64_t client, uint64_t seq, unsigned origin, uint64_t unix_ms);
+
 /** Member @p peer announced log position @p pos. */
 void log_peer(struct tally_node *n, unsigned peer, uint64_t pos);
 
 /** Whether the log failed: nothing can be made durable any more. */
 bool log_failed(const struct tally_node *n);
 
-/** Write op @p oi was applied here: it goes on the ready queue (ST_COMMITTED) after the commit. */
-void log_op_later(struct tally_node *n, uint32_t oi);
-
 /**
- * Commit what is pending; then release what waited for it (out.h) and put
- * the writes that waited on the ready queue. If the commit fails, the log
- * is failed for good: said once, the writes answered io_error, and nothing
- * that depends on what it did not hold ever leaves. @return 0 or -EIO.
+ * The commit pipeline, once a poll round: if the commit in flight on the
+ * log thread is over, release what waited for it (out.h); if none is in
+ * flight, hand it what is pending. It never waits for the disk. If a commit fails, the log is failed for good:
+ * said once, the writes answered io_error, and nothing that depends on what
+ * it did not hold ever leaves. @return 0 or -EIO.
  */
 int log_commit(struct tally_node *n);
+
+/** Whether output position @p pos (out_now() when something was appended) is durable. */
+bool log_durable(const struct tally_node *n, uint64_t pos);
 
 #endif /* TALLY_NODE_LOG_H */

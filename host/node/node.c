@@ -50,8 +50,6 @@ drain_ready(struct tally_node *n)
 				recovery_finish(n, i);
 			else
 				causal_fetch_finish(n, i);
-		} else if (o->kind == OP_WRITE && o->state == ST_COMMITTED) {
-			origin_committed(n, i);
 		} else if (o->kind == OP_WRITE && o->state == ST_NEW) {
 			origin_apply(n, i);
 		}
@@ -61,7 +59,8 @@ drain_ready(struct tally_node *n)
 static void
 commit(struct tally_node *n)
 {
-	if (log_commit(n) == 0 && n->recovery.complete && persist_recovered(n) == 0)
+	if (log_commit(n) == 0 && n->recovery.complete && log_durable(n, n->recovery.complete_at) &&
+	    persist_recovered(n) == 0)
 		recovery_complete(n); /* the sweep's states are durable now */
 	drain_ready(n);
 }
@@ -149,6 +148,12 @@ tally_node_poll(struct tally_node *n)
 	return work;
 }
 
+bool
+tally_node_committing(const struct tally_node *n)
+{
+	return n->log.flight;
+}
+
 /* ---- life ---- */
 
 static int
@@ -221,7 +226,7 @@ create_parts(struct tally_node *n, char *err, size_t errlen)
 	n->table.meta = calloc(n->table.entries, sizeof(*n->table.meta));
 	uint32_t ops = tally_config_ops(&n->cfg);
 	if (n->table.meta == NULL || regs_init(&n->regs, n->table.entries) != 0 || ops_init(&n->ops, ops) != 0 ||
-	    log_init(&n->log, ops) != 0 || causal_init(&n->causal) != 0 ||
+	    causal_init(&n->causal) != 0 ||
 	    opids_init(&n->opids, n->cfg.retry_capacity, n->cfg.retry_window_ms, n->cfg.heartbeat_ms) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -287,6 +292,8 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 		goto fail;
 	}
 	n->out.dp = n->link.dp;
+	n->out.interval = n->cfg.commit_interval_ms > 0;
+	n->log.interval_ns = (uint64_t)n->cfg.commit_interval_ms * 1000000u;
 	tally_dp_addr(n->link.dp, &n->link.me);
 	for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
 		memcpy(n->link.addr[i].src_mac, n->link.me.src_mac, 6);
@@ -329,7 +336,8 @@ tally_node_destroy(struct tally_node *n)
 		n->now = node_now_ns();
 		commit(n);
 		link_flush_all(n);
-		(void)persist_snapshot(n);
+		if (persist_snapshot(n) == 0 && !log_failed(n))
+			(void)persist_clean_stop(n); /* everything it shipped is in its log */
 	}
 	log_fini(&n->log);
 	out_fini(&n->out);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <xxhash.h>
 
@@ -422,4 +423,53 @@ opids_pin(struct tally_node *n, uint64_t client, uint64_t seq, bool insert)
 	o->pins[i] = (struct pin){ .client = client, .seq = seq, .at = n->now, .next = *chain, .used = true };
 	*chain = i;
 	return &o->pins[i];
+}
+
+static uint64_t
+unix_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void
+opids_pin_set(struct tally_node *n, struct pin *p, unsigned origin)
+{
+	p->origin = (uint8_t)origin;
+	log_pin(n, p->client, p->seq, origin, unix_ms());
+}
+
+void
+opids_pin_restore(struct tally_node *n, uint64_t client, uint64_t seq, unsigned origin, uint64_t age_ns)
+{
+	if (age_ns >= n->opids.keep || origin >= TALLY_MAX_NODES)
+		return;
+	struct pin *p = opids_pin(n, client, seq, false);
+	if (p == NULL)
+		p = opids_pin(n, client, seq, true);
+	if (p == NULL)
+		return;
+	p->origin = (uint8_t)origin;
+	p->at = n->now > age_ns ? n->now - age_ns : 1;
+}
+
+int
+opids_pins_foreach(struct tally_node *n, int (*fn)(void *ctx, uint64_t client, uint64_t seq, unsigned origin,
+						       uint64_t unix_ms),
+		   void *ctx)
+{
+	struct node_opids *o = &n->opids;
+	uint64_t now_ms = unix_ms();
+
+	for (uint64_t i = o->pins_tail; i < o->pins_head; i++) {
+		const struct pin *p = &o->pins[i % o->cap];
+		if (!p->used || n->now - p->at >= o->keep)
+			continue;
+		int rc = fn(ctx, p->client, p->seq, p->origin, now_ms - (n->now - p->at) / 1000000u);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }

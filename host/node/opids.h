@@ -135,6 +135,18 @@ void opids_on_beat(struct tally_node *n, const struct tally_wire_hdr *h, const t
  * new stream to one that restarted. */
 void opids_tick(struct tally_node *n);
 
+/** Pin @p p (fresh from opids_pin(insert)) to @p origin, and log it: a coordinator that restarts still
+ * sends a retry where the write went (the origin may have applied it and died before its note left). */
+void opids_pin_set(struct tally_node *n, struct pin *p, unsigned origin);
+
+/** A logged pin, replayed at start: kept if younger than the window (@p age_ns old). */
+void opids_pin_restore(struct tally_node *n, uint64_t client, uint64_t seq, unsigned origin, uint64_t age_ns);
+
+/** Each pin younger than the window: @p fn(ctx, client, seq, origin, unix_ms) (snapshots). @return the first nonzero. */
+int opids_pins_foreach(struct tally_node *n, int (*fn)(void *ctx, uint64_t client, uint64_t seq, unsigned origin,
+						       uint64_t unix_ms),
+		       void *ctx);
+
 /** Whether a new write may be applied here: its note would not overwrite one younger than the window. */
 bool opids_room(struct tally_node *n);
 

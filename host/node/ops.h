@@ -26,12 +26,12 @@ enum op_kind { OP_FREE = 0, OP_WRITE, OP_FORWARD, OP_READ };
 
 /*
  * ST_NEW: a write to apply (again) at its origin; ST_RECOVER, ST_DEP: a
- * write parked on a recovery or a dependency fetch; ST_COMMIT: applied,
- * waiting for the log commit; ST_COMMITTED: durable, to ship; ST_SHIP:
- * shipped, counting holders; ST_DONE: an internal read that finished, to
- * be concluded by its owner (recovery, causal).
+ * write parked on a recovery or a dependency fetch; ST_SHIP: applied and
+ * shipped (out.h holds what it sends until the log has it), counting
+ * holders; ST_DONE: an internal read that finished, to be concluded by its
+ * owner (recovery, causal).
  */
-enum op_state { ST_NEW = 0, ST_RECOVER, ST_DEP, ST_COMMIT, ST_COMMITTED, ST_SHIP, ST_DONE };
+enum op_state { ST_NEW = 0, ST_RECOVER, ST_DEP, ST_SHIP, ST_DONE };
 
 struct op {
 	uint8_t kind, state;

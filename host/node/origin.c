@@ -2,7 +2,10 @@
  * Copyright (c) 2026 The tally authors
  *
  * Writes at their origin: op id checked, own slot raised and logged, and
- * after the commit shipped to the other targets until W of them hold it.
+ * shipped to the other targets until W of them hold it. What it sends (the
+ * ships, the op-id note, the answer) leaves once the log holds the write:
+ * the output commit (out.h) holds it until then, so the write needs no
+ * second pass after the commit.
  */
 
 #include <errno.h>
@@ -23,6 +26,8 @@ refuse(struct tally_node *n, uint32_t oi, unsigned status)
 	reply_op(n, &n->ops.v[oi], status, 0);
 	op_free(n, oi);
 }
+
+static void shipping(struct tally_node *n, uint32_t oi);
 
 /* A put at this node, the register's origin. */
 static void
@@ -69,7 +74,7 @@ origin_apply_register(struct tally_node *n, uint32_t oi, int dv)
 			n->origin.mv_siblings_max = e->reg.count;
 	}
 	o->mv_counter = e->reg.ctx.slot[n->self];
-	log_op_later(n, oi);
+	shipping(n, oi);
 }
 
 void
@@ -191,7 +196,7 @@ origin_apply(struct tally_node *n, uint32_t oi)
 		table_changed(n, ix, (int)n->self);
 		n->origin.applied++;
 	}
-	log_op_later(n, oi);
+	shipping(n, oi);
 }
 
 /* Ship write @o's state to its targets that do not hold it yet (all but us). */
@@ -211,8 +216,11 @@ ship(struct tally_node *n, struct op *o, bool only_up)
 	}
 }
 
-void
-origin_committed(struct tally_node *n, uint32_t oi)
+/* Write @p oi is applied and logged here: note its op id, ship it, count
+ * ourselves, answer if W hold it. All of that leaves once the log holds it
+ * (out.h): an answer counts only copies in logs, ours included. */
+static void
+shipping(struct tally_node *n, uint32_t oi)
 {
 	struct op *o = &n->ops.v[oi];
 	uint32_t ix = table_find(n, o->key);

@@ -35,9 +35,6 @@ struct origin_stats {
 /** Apply write @p oi here, its origin (or park it on a recovery or a dependency). */
 void origin_apply(struct tally_node *n, uint32_t oi);
 
-/** Write @p oi is durable here (ST_COMMITTED): ship it, count ourselves, answer if W hold it. */
-void origin_committed(struct tally_node *n, uint32_t oi);
-
 /** A replica's REPLICATE_ACK record: writes of ours it now holds. */
 void origin_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot *a);
 

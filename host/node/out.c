@@ -57,7 +57,7 @@ submit(struct tally_node *n, int fd, const struct sockaddr_in *sa, const uint8_t
 		o->stats.dropped++;
 		return;
 	}
-	if (o->qlen == 0 && dep <= o->durable) {
+	if (o->qlen == o->qhead && (dep <= o->durable || o->interval)) {
 		o->stats.direct++;
 		emit(n, fd, sa, buf, len);
 		return;
@@ -83,8 +83,8 @@ submit(struct tally_node *n, int fd, const struct sockaddr_in *sa, const uint8_t
 	memcpy(o->q + o->qlen + sizeof(h), buf, len);
 	o->qlen = need;
 	o->stats.held++;
-	if (o->qlen > o->stats.held_max)
-		o->stats.held_max = o->qlen;
+	if (o->qlen - o->qhead > o->stats.held_max)
+		o->stats.held_max = o->qlen - o->qhead;
 }
 
 void
@@ -107,26 +107,41 @@ out_appended(struct tally_node *n)
 }
 
 void
-out_durable(struct tally_node *n)
+out_durable(struct tally_node *n, uint64_t pos)
 {
 	struct node_out *o = &n->out;
-	size_t at = 0;
+	size_t at = o->qhead;
 
-	o->durable = o->appended;
+	if (pos > o->appended)
+		pos = o->appended;
+	if (pos > o->durable)
+		o->durable = pos;
+	/* Positions rise along the queue: release its front up to the first
+	 * datagram that depends on more. */
 	while (at < o->qlen) {
 		struct out_held h;
 		memcpy(&h, o->q + at, sizeof(h));
+		if (h.dep > o->durable)
+			break;
 		emit(n, h.fd, &h.sa, o->q + at + sizeof(h), h.len);
 		at = (at + sizeof(h) + h.len + 7) & ~(size_t)7;
 	}
-	o->qlen = 0;
+	if (at == o->qlen) {
+		o->qhead = o->qlen = 0;
+	} else if (at > o->qcap / 2) {
+		memmove(o->q, o->q + at, o->qlen - at);
+		o->qlen -= at;
+		o->qhead = 0;
+	} else {
+		o->qhead = at;
+	}
 }
 
 void
 out_failed(struct tally_node *n)
 {
 	struct node_out *o = &n->out;
-	size_t at = 0;
+	size_t at = o->qhead;
 
 	o->failed = true;
 	/* What carries no state may still go (a refusal); the rest never will. */
@@ -139,5 +154,5 @@ out_failed(struct tally_node *n)
 			o->stats.dropped++;
 		at = (at + sizeof(h) + h.len + 7) & ~(size_t)7;
 	}
-	o->qlen = 0;
+	o->qhead = o->qlen = 0;
 }

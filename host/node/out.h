@@ -10,8 +10,9 @@
  * once the log holds that position durably. Until then it is held here, in
  * order. So no peer and no client ever sees state that a kill -9 (or a
  * failed disk) can take back: a node never restarts behind what it showed.
- * The log (log.c) moves the positions: one per record appended, durable at
- * each commit. After the log fails, nothing that depends on what it did not
+ * The log (log.c) moves the positions: one per record appended, durable as
+ * each commit of the log thread ends (a commit covers what was appended
+ * before it began; what came during it waits for the next). After the log fails, nothing that depends on what it did not
  * hold ever leaves (docs/durability.md#storage-errors).
  */
 
@@ -41,8 +42,10 @@ struct node_out {
 	uint64_t appended;  /* records appended to the log, ever */
 	uint64_t durable;   /* of which the log holds durably */
 	bool failed;        /* the log failed: durable never moves again */
-	uint8_t *q;         /* held datagrams, in order (struct out_held + bytes each) */
-	size_t qlen, qcap;
+	bool interval;      /* commit = interval: nothing waits for the log (config.md), but after a
+			       failure what it did not hold still never leaves */
+	uint8_t *q;         /* held datagrams, in order (struct out_held + bytes each), from qhead to qlen */
+	size_t qhead, qlen, qcap;
 	struct out_stats stats;
 };
 
@@ -61,8 +64,8 @@ void out_datagram(struct tally_node *n, int fd, const struct sockaddr_in *sa, co
 /** The log took one more record. */
 void out_appended(struct tally_node *n);
 
-/** The log holds everything appended durably: release what waited for it. */
-void out_durable(struct tally_node *n);
+/** The log holds everything appended up to position @p pos durably: release what waited for it. */
+void out_durable(struct tally_node *n, uint64_t pos);
 
 /** The log failed: drop what waits, and from now on everything that depends on a later position. */
 void out_failed(struct tally_node *n);

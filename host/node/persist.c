@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,15 @@ dedup_visit(void *ctx, uint64_t client, uint64_t highest, const uint64_t *bits, 
 
 	if (d->rc == 0)
 		d->rc = tally_wal_snapshot_add(d->w, &r);
+}
+
+static int
+pin_visit(void *ctx, uint64_t client, uint64_t seq, unsigned origin, uint64_t unix_ms)
+{
+	struct tally_wal_rec r = { .type = TALLY_WAL_PIN, .client = client, .seq = seq, .origin = (uint8_t)origin,
+				   .p = unix_ms };
+
+	return tally_wal_snapshot_add(ctx, &r);
 }
 
 static int
@@ -68,6 +78,8 @@ snapshot_fill(void *ctx, struct tally_wal *w)
 		if (r.p > 0)
 			d.rc = tally_wal_snapshot_add(w, &r);
 	}
+	if (d.rc == 0)
+		d.rc = opids_pins_foreach(n, pin_visit, w);
 	tally_dedup_foreach(n->opids.dedup, dedup_visit, &d);
 	if (d.rc == 0 && tally_dedup_has_evicted(n->opids.dedup)) {
 		struct tally_wal_rec r = { .type = TALLY_WAL_EVICTED, .client = 1 };
@@ -137,13 +149,22 @@ persist_replay(void *ctx, const struct tally_wal_rec *r)
 		if (r->origin < TALLY_MAX_NODES && r->p > n->members.m[r->origin].pos_seen)
 			n->members.m[r->origin].pos_seen = n->members.m[r->origin].pos_logged = r->p;
 		return 0;
+	case TALLY_WAL_PIN: {
+		/* Its age by the wall clock: pins outlive the process, not the window. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+		opids_pin_restore(n, r->client, r->seq, r->origin, now_ms > r->p ? (now_ms - r->p) * 1000000u : 0);
+		return 0;
+	}
 	}
 	return 0;
 }
 
 /* Write the identity file @dir/identity (durably: file, then directory). */
 static int
-write_identity(const char *dir, unsigned self, unsigned epoch, unsigned recovering, char *err, size_t errlen)
+write_identity(const char *dir, unsigned self, unsigned epoch, unsigned recovering, unsigned unsynced, char *err,
+	       size_t errlen)
 {
 	char path[TALLY_CONFIG_PATH_MAX + 32], tmp[TALLY_CONFIG_PATH_MAX + 32];
 	FILE *f;
@@ -151,7 +172,8 @@ write_identity(const char *dir, unsigned self, unsigned epoch, unsigned recoveri
 	snprintf(path, sizeof(path), "%s/identity", dir);
 	snprintf(tmp, sizeof(tmp), "%s/identity.tmp", dir);
 	f = fopen(tmp, "w");
-	if (f == NULL || fprintf(f, "tally node %u epoch %u recovering %u\n", self, epoch, recovering) < 0 ||
+	if (f == NULL || fprintf(f, "tally node %u epoch %u recovering %u unsynced %u\n", self, epoch, recovering,
+				 unsynced) < 0 ||
 	    fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
 		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
 		return -EIO;
@@ -168,15 +190,16 @@ int
 persist_identity(struct tally_node *n, bool bootstrap, char *err, size_t errlen)
 {
 	char path[TALLY_CONFIG_PATH_MAX + 32];
-	unsigned id = 0, epoch = 0, recovering = 0;
+	unsigned id = 0, epoch = 0, recovering = 0, unsynced = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/identity", n->cfg.data_dir);
 	f = fopen(path, "r");
 	if (f != NULL) {
-		int got = fscanf(f, "tally node %u epoch %u recovering %u", &id, &epoch, &recovering);
+		int got = fscanf(f, "tally node %u epoch %u recovering %u unsynced %u", &id, &epoch, &recovering,
+				 &unsynced);
 		fclose(f);
-		if (got != 3) {
+		if (got < 3) {
 			snprintf(err, errlen, "%s: not a tally identity file", path);
 			return -EINVAL;
 		}
@@ -192,21 +215,57 @@ persist_identity(struct tally_node *n, bool bootstrap, char *err, size_t errlen)
 		 * operator knows which (tallyd init says new); unless told, assume
 		 * the worst. */
 		recovering = !bootstrap;
-		if (recovering)
+		if (recovering) {
 			node_note(n, "%s has no identity file: taking it for a lost data directory and recovering this "
 				     "node's counts from every member (a node of a new cluster is made with tallyd init)",
 				  n->cfg.data_dir);
+			/* Its old incarnations' numbers are lost with the directory:
+			 * counting from 0 again could repeat the epoch the others know
+			 * it by, and they would take it for the node they knew (keep
+			 * its table indexes, its stream of op-id notes). A random
+			 * start cannot repeat one. */
+			uint32_t r = 0;
+			if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+				r = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+			epoch = (1u << 20) + r % (1u << 30);
+		}
+	}
+	if (unsynced && !recovering) {
+		/* It ran with commit = interval and did not stop cleanly: its log
+		 * may be behind what it acknowledged and shipped, and raising its
+		 * slots from there would reuse values the others hold (kv679). */
+		recovering = 1;
+		node_note(n, "%s: the last run used commit = interval and did not stop cleanly, so its log may be "
+			     "behind what it shipped: recovering this node's counts from every member, as after a "
+			     "lost disk (docs/durability.md#commit-policies)",
+			  n->cfg.data_dir);
 	}
 	n->epoch = epoch + 1;
 	n->recovering_mode = recovering != 0;
-	return write_identity(n->cfg.data_dir, n->self, n->epoch, recovering, err, errlen);
+	/* Marked unsynced while it runs with commit = interval: only a clean
+	 * stop (persist_clean_stop) clears it. */
+	return write_identity(n->cfg.data_dir, n->self, n->epoch, recovering, n->cfg.commit_interval_ms > 0, err,
+			      errlen);
+}
+
+int
+persist_clean_stop(struct tally_node *n)
+{
+	char err[320];
+
+	if (n->cfg.commit_interval_ms == 0)
+		return 0;
+	int rc = write_identity(n->cfg.data_dir, n->self, n->epoch, n->recovering_mode, 0, err, sizeof(err));
+	if (rc != 0)
+		node_note(n, "stopped with its log synced, but %s: the next start recovers from every member", err);
+	return rc;
 }
 
 int
 persist_recovered(struct tally_node *n)
 {
 	char err[320];
-	int rc = write_identity(n->cfg.data_dir, n->self, n->epoch, 0, err, sizeof(err));
+	int rc = write_identity(n->cfg.data_dir, n->self, n->epoch, 0, n->cfg.commit_interval_ms > 0, err, sizeof(err));
 
 	if (rc != 0)
 		node_note(n, "recovery is complete but %s; still recovering", err);
@@ -219,7 +278,7 @@ int
 persist_recovering(struct tally_node *n)
 {
 	char err[320];
-	int rc = write_identity(n->cfg.data_dir, n->self, n->epoch, 1, err, sizeof(err));
+	int rc = write_identity(n->cfg.data_dir, n->self, n->epoch, 1, n->cfg.commit_interval_ms > 0, err, sizeof(err));
 
 	if (rc != 0)
 		node_note(n, "cannot mark the data directory recovering: %s", err);
@@ -286,7 +345,7 @@ tally_node_recover_dir(const struct tally_config *cfg, char *aside, size_t aside
 		(void)fsync(dfd);
 		close(dfd);
 	}
-	return write_identity(cfg->data_dir, (unsigned)cfg->self, epoch, 1, err, errlen);
+	return write_identity(cfg->data_dir, (unsigned)cfg->self, epoch, 1, 0, err, errlen);
 }
 
 int
@@ -327,5 +386,5 @@ tally_node_init_dir(const struct tally_config *cfg, char *err, size_t errlen)
 			return -ENOTEMPTY;
 		}
 	closedir(d);
-	return write_identity(cfg->data_dir, (unsigned)cfg->self, 0, 0, err, errlen);
+	return write_identity(cfg->data_dir, (unsigned)cfg->self, 0, 0, 0, err, errlen);
 }

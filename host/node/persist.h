@@ -23,8 +23,13 @@
 
 struct tally_node;
 
-/** Read (or create) the identity file; sets the node's epoch and recovering mode. @return 0 or -errno. */
+/** Read (or create) the identity file; sets the node's epoch and recovering mode (also when the last run
+ * used commit = interval and did not stop cleanly). @return 0 or -errno. */
 int persist_identity(struct tally_node *n, bool bootstrap, char *err, size_t errlen);
+
+/** The log is synced and the node stops: under commit = interval, the identity says it stopped cleanly
+ * (the next start needs no recovery). @return 0 or -EIO. */
+int persist_clean_stop(struct tally_node *n);
 
 /** Every key is recovered (and its states logged): the identity file says so. @return 0 or -EIO. */
 int persist_recovered(struct tally_node *n);

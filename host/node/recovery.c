@@ -123,6 +123,7 @@ recovery_tick(struct tally_node *n)
 	}
 	if (all) {
 		n->recovery.complete = true;
+		n->recovery.complete_at = out_now(n);
 		node_note(n, "every member answered the recovery sweep: own slots recovered once the log commits");
 	}
 }

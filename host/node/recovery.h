@@ -47,7 +47,8 @@ struct sweep_peer {
 
 struct node_recovery {
 	struct sweep_peer peer[TALLY_MAX_NODES];
-	bool complete;            /* every member answered: durable after the next commit */
+	bool complete;            /* every member answered: over once complete_at is durable */
+	uint64_t complete_at;     /* the output position (out.h) of what the sweep merged */
 	struct recovery_stats stats;
 };
 

@@ -50,6 +50,12 @@ creply_flush(struct tally_node *n, struct creply *c)
 	if (!c->open)
 		return;
 	c->open = false;
+	/* Under commit = interval nothing waits for the log: the frames that
+	 * ship what this answer acknowledges leave first, so a node that
+	 * crashes after answering has given it to the replicas it recovers
+	 * from (docs/durability.md#commit-policies). */
+	if (n->out.interval && c->state)
+		link_flush_all(n);
 	size_t len = tally_wire_finish(&c->w, reply_cred_key(n, c->cred));
 	/* Clients speak UDP through the kernel: send the payload alone. */
 	out_datagram(n, n->reply.client_fd, &c->sa, c->buf + TALLY_WIRE_L2L4_LEN, (uint16_t)(len - TALLY_WIRE_L2L4_LEN),

@@ -8,7 +8,7 @@ checking the history.
 
     faults.py BUILD_DIR [--time S] [--seed N] [--nemesis KINDS] [--keep DIR]
               [--no-tokens] [--break dedup|tokens] [--expect violations]
-              [--hold S] [--gap S | --every S] [--full-speed]
+              [--hold S] [--gap S | --every S] [--full-speed] [--commit POLICY]
 
 The nemesis runs one fault at a time for --time seconds: it starts a fault,
 holds it 1-4 s, heals it, waits 0.5-2 s, and so on. Then it heals
@@ -80,9 +80,9 @@ def can_make_namespaces(who):
 class Cluster:
     """Nodes in namespaces tf<i>-<tag>, joined by bridge tfbr<tag>."""
 
-    def __init__(self, build, nodes, work, backend=None):
+    def __init__(self, build, nodes, work, backend=None, commit="sync"):
         """backend: every node's offload backend; None: cpu, and sim on the last node."""
-        self.build, self.n, self.work, self.backend = build, nodes, work, backend
+        self.build, self.n, self.work, self.backend, self.commit = build, nodes, work, backend, commit
         self.tag = str(os.getpid())
         self.br = f"tfbr{self.tag}"
         self.procs = [None] * nodes
@@ -144,6 +144,7 @@ n = 3
 w = 2
 r = 2
 key = {KEY}
+commit = {self.commit}
 [node]
 id = {i}
 data_dir = {self.work}/data{i}
@@ -390,6 +391,8 @@ def main():
     ap.add_argument("--keep", help="copy the histories and node logs into this folder")
     ap.add_argument("--hold", type=float, default=None, help="hold each fault S s (default: 1-4 s at random)")
     ap.add_argument("--gap", type=float, default=None, help="wait S s between faults (default: 0.5-2 s at random)")
+    ap.add_argument("--commit", default="sync",
+                    help="the cluster's commit policy: sync (default) or 'interval MS' (docs/durability.md)")
     ap.add_argument("--every", type=float, default=None,
                     help="start a fault every S s on a clock, whatever the last one took (instead of --gap); "
                          "a killed node is restarted at once and not waited for")
@@ -413,10 +416,11 @@ def main():
         print(f"faults: unknown nemesis kind {bad}; choose from {','.join(KINDS)}", file=sys.stderr)
         return 2
     seed = a.seed if a.seed is not None else time.time_ns() % 1000000007
-    log(f"seed {seed} (rerun with --seed {seed}); {a.nodes} nodes, {a.time:.0f} s of faults: {','.join(kinds)}")
+    log(f"seed {seed} (rerun with --seed {seed}); {a.nodes} nodes, commit = {a.commit}, {a.time:.0f} s of faults: "
+        f"{','.join(kinds)}")
     build = os.path.abspath(a.build)
     work = tempfile.mkdtemp(prefix="tally-faults.")
-    cl = Cluster(build, a.nodes, work)
+    cl = Cluster(build, a.nodes, work, commit=a.commit)
     wl = None
 
     def on_term(sig, frame):

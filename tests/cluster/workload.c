@@ -15,8 +15,9 @@
  * Every session has its own op ids (a client id and a sequence) and its own
  * session tokens, which it carries from node to node. A write that ends
  * indeterminate (not op_refused: the cluster cannot tell) is retried later
- * with the same op id through the same node
- * (the rule docs/cluster.md gives clients), and a small share of
+ * with the same op id through the same node, as long as its answer would
+ * still come within the cluster's retry window
+ * (the rules docs/cluster.md gives clients), and a small share of
  * acknowledged writes is sent again as if the answer had been lost: the
  * cluster must apply each op id once. On SIGTERM (or at --duration/--ops) it
  * stops starting operations, retries what is still indeterminate for up to
@@ -76,6 +77,7 @@ static const char usage[] =
 
 struct wop { /* a write to retry */
 	uint64_t seq;
+	uint64_t first_us;       /* its first send: it may be retried only within the retry window */
 	uint8_t op;
 	uint16_t key;
 	uint64_t delta;
@@ -194,8 +196,26 @@ open_clients(struct session *s)
 }
 
 static struct {
-	uint64_t started, ok, fail, info, retries, resubmits, reads_ok, no_token_totals;
+	uint64_t started, ok, fail, info, retries, resubmits, reads_ok, no_token_totals, expired;
 } st;
+
+/* Drop the retries whose answer could come after the cluster's retry window
+ * (docs/cluster.md#the-retry-window): the cluster promises a retry counts
+ * once only within it. They stay indeterminate in the history. */
+static void
+expire_retries(struct session *s, uint64_t t)
+{
+	uint64_t window = (uint64_t)cfg.retry_window_ms * 1000u, deadline = (uint64_t)opt.timeout_ms * 1000u;
+
+	for (unsigned i = 0; i < s->nretry;) {
+		if (t - s->retry[i].first_us + deadline > window) {
+			s->retry[i] = s->retry[--s->nretry];
+			st.expired++;
+		} else {
+			i++;
+		}
+	}
+}
 
 /* Start the session's next operation: a pending retry, or a new one. */
 static void
@@ -204,6 +224,7 @@ start(struct session *s, bool stopping, uint64_t t)
 	char key[16];
 	int rc;
 
+	expire_retries(s, t);
 	bool retry = s->nretry > 0 && t >= s->retry_after_us && (stopping || pick(100) < 30);
 	if (!retry && stopping)
 		return;
@@ -224,6 +245,7 @@ start(struct session *s, bool stopping, uint64_t t)
 		s->cur.node = s->node;
 		s->cur_write = s->cur.op != TALLY_WIRE_OP_GET;
 		s->cur_retry = false;
+		s->cur.first_us = t;
 		if (s->cur_write) {
 			s->cur.seq = ++s->seq;
 			s->cur.delta = 1 + pick(5);
@@ -490,5 +512,9 @@ main(int argc, char **argv)
 	if (st.no_token_totals)
 		fprintf(stderr, "tally-workload: %" PRIu64 " reads without a readable token (logged without p, n)\n",
 			st.no_token_totals);
+	if (st.expired)
+		fprintf(stderr, "tally-workload: %" PRIu64 " writes not retried again: an answer could come after the "
+				"cluster's retry window (%u ms); they stay indeterminate\n",
+			st.expired, cfg.retry_window_ms);
 	return 0;
 }

@@ -227,6 +227,39 @@ test_bad_whole(void **state)
 		      "nodes 0 and 1 have the same address");
 }
 
+/* [cluster] commit: sync (the default), interval, interval MS; anything else refused. */
+static void
+test_commit(void **state)
+{
+	struct tally_config c;
+	char text[512], err[256];
+	static const struct {
+		const char *v;
+		int rc;
+		unsigned ms;
+	} cases[] = {
+		{ "sync", 0, 0 },          { "interval", 0, 10 },     { "interval 25", 0, 25 },
+		{ "interval   7", 0, 7 },  { "interval 10000", 0, 10000 }, { "interval 0", -EINVAL, 0 },
+		{ "interval 10001", -EINVAL, 0 }, { "interval x", -EINVAL, 0 }, { "intervals", -EINVAL, 0 },
+		{ "sometimes", -EINVAL, 0 }, { "", -EINVAL, 0 },
+	};
+
+	(void)state;
+	assert_int_equal(load(base, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.commit_interval_ms, 0);
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s[cluster]\ncommit = %s\n", base, cases[i].v);
+		err[0] = '\0';
+		int rc = load(text, &c, err, sizeof(err));
+		if (rc != cases[i].rc)
+			fail_msg("commit = '%s': %d (%s), want %d", cases[i].v, rc, err, cases[i].rc);
+		if (rc == 0)
+			assert_int_equal(c.commit_interval_ms, cases[i].ms);
+		else if (strstr(err, "commit: ") == NULL)
+			fail_msg("commit = '%s' refused with \"%s\"", cases[i].v, err);
+	}
+}
+
 /* The op table follows write_rate and request_timeout_ms, within its bounds. */
 static void
 test_ops_sizing(void **state)
@@ -309,7 +342,7 @@ main(void)
 		cmocka_unit_test(test_full_file),     cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_lines),     cmocka_unit_test(test_bad_whole),
 		cmocka_unit_test(test_ops_sizing),    cmocka_unit_test(test_client_file),
-		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_missing_file),    cmocka_unit_test(test_commit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

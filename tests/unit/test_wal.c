@@ -9,8 +9,9 @@
  * its offset; a snapshot replaces the old log; a snapshot left unfinished
  * by a crash (snap.tmp) is ignored, a newest snapshot that is incomplete or
  * rotted, or missing under its log, is refused and nothing is removed; the
- * log position counts commits across reopens and snapshots; a missing
- * directory is a clear error.
+ * log position counts commits across reopens and snapshots; the commit
+ * pipeline makes durable, on its own thread, what was pending when each
+ * commit began and nothing later; a missing directory is a clear error.
  */
 
 #include <dirent.h>
@@ -195,6 +196,12 @@ rec(unsigned i)
 		r.origin = (uint8_t)(i % TALLY_MAX_NODES);
 		r.p = i * 31u;
 		break;
+	case TALLY_WAL_PIN:
+		r.client = 0xfeed0000u + i;
+		r.seq = 3 * i + 1;
+		r.origin = (uint8_t)((i + 3) % TALLY_MAX_NODES);
+		r.p = UINT64_C(1796669000000) + i;
+		break;
 	}
 	return r;
 }
@@ -232,6 +239,12 @@ assert_rec_equal(const struct tally_wal_rec *a, const struct tally_wal_rec *b)
 		assert_true(tally_mvreg_equal(a->mv, b->mv));
 		break;
 	case TALLY_WAL_PEER:
+		assert_int_equal(a->origin, b->origin);
+		assert_int_equal(a->p, b->p);
+		break;
+	case TALLY_WAL_PIN:
+		assert_int_equal(a->client, b->client);
+		assert_int_equal(a->seq, b->seq);
 		assert_int_equal(a->origin, b->origin);
 		assert_int_equal(a->p, b->p);
 		break;
@@ -427,6 +440,76 @@ test_position(void **state)
 	remove_dir();
 }
 
+/*
+ * The commit pipeline: a commit handed to the log thread makes durable what
+ * was pending when it began, nothing of what is appended while it runs;
+ * the next one holds all of that at once; a slow disk (the stall) keeps the
+ * commit in flight without blocking the caller; a commit in the caller's
+ * thread or a snapshot waits for the one in flight; what every commit
+ * made durable reads back, in order, after a reopen.
+ */
+static void
+test_pipeline(void **state)
+{
+	struct tally_wal_rec r;
+	unsigned next = 0;
+
+	(void)state;
+	fresh_dir();
+	struct tally_wal *w = open_wal();
+	assert_int_equal(tally_wal_commit_start(w), 0); /* nothing pending */
+	assert_int_equal(tally_wal_commit_poll(w, false), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		r = rec(next++);
+		assert_int_equal(tally_wal_append(w, &r), 0);
+	}
+	tally_wal_set_stall(w, 200);
+	assert_int_equal(tally_wal_commit_start(w), 1);
+	assert_true(tally_wal_in_flight(w));
+	assert_int_equal(tally_wal_commit_start(w), -EBUSY);
+	for (unsigned i = 0; i < 7; i++) { /* while it runs: the next commit's */
+		r = rec(next++);
+		assert_int_equal(tally_wal_append(w, &r), 0);
+	}
+	assert_int_equal(tally_wal_commit_poll(w, false), 0); /* still on the slow disk */
+	assert_int_equal(tally_wal_position(w), 0);
+	assert_int_equal(tally_wal_commit_poll(w, true), 1);
+	assert_false(tally_wal_in_flight(w));
+	assert_int_equal(tally_wal_position(w), 1);
+	assert_true(tally_wal_pending(w)); /* the seven */
+	tally_wal_set_stall(w, 0);
+	assert_int_equal(tally_wal_commit_start(w), 1);
+	while (tally_wal_commit_poll(w, false) == 0)
+		usleep(100);
+	assert_int_equal(tally_wal_position(w), 2);
+	assert_false(tally_wal_pending(w));
+	/* One in flight, then a commit in this thread and a snapshot: each waits for it. */
+	r = rec(next++);
+	assert_int_equal(tally_wal_append(w, &r), 0);
+	assert_int_equal(tally_wal_commit_start(w), 1);
+	r = rec(next++);
+	assert_int_equal(tally_wal_append(w, &r), 0);
+	assert_int_equal(tally_wal_commit(w), 0);
+	assert_false(tally_wal_in_flight(w));
+	assert_int_equal(tally_wal_position(w), 4);
+	r = rec(next++);
+	assert_int_equal(tally_wal_append(w, &r), 0);
+	assert_int_equal(tally_wal_commit_start(w), 1);
+	snap_records = 0;
+	assert_int_equal(tally_wal_snapshot(w, fill, NULL), 0);
+	assert_int_equal(tally_wal_position(w), 5);
+	r = rec(next++);
+	assert_int_equal(tally_wal_append(w, &r), 0);
+	assert_int_equal(tally_wal_commit_start(w), 1);
+	tally_wal_close(w); /* waits for it */
+	w = open_wal();
+	assert_int_equal(tally_wal_position(w), 6);
+	assert_int_equal(seen.n, 1); /* the snapshot held the rest; the log the last */
+	assert_int_equal(seen.r[0].type, rec(next - 1).type);
+	tally_wal_close(w);
+	remove_dir();
+}
+
 static int
 fill(void *ctx, struct tally_wal *w)
 {
@@ -551,6 +634,7 @@ main(void)
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_torn_hole),
 		cmocka_unit_test(test_position),
+		cmocka_unit_test(test_pipeline),
 		cmocka_unit_test(test_bad_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
