@@ -338,6 +338,11 @@ tally_node_destroy(struct tally_node *n)
 		link_flush_all(n);
 		if (persist_snapshot(n) == 0 && !log_failed(n))
 			(void)persist_clean_stop(n); /* everything it shipped is in its log */
+		/* The snapshot made everything durable: send what waited for it
+		 * (the last answers and acks), then go. */
+		commit(n);
+		link_flush_all(n);
+		reply_flush_all(n);
 	}
 	log_fini(&n->log);
 	out_fini(&n->out);

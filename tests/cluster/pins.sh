@@ -65,34 +65,15 @@ EOF
 done
 CFG=$work/node0.ini
 
-start() {
-	ip netns exec "tpn$1-$tag" "$TALLYD" --no-huge -m 256 --no-pci --no-shconf --no-telemetry -l $(($1 % 2)) \
-		--log-level='*:error' "--vdev=net_af_packet0,iface=tpv$1-$tag" -- --config "$work/node$1.ini" \
-		>>"$work/node$1.log" 2>&1 &
-	pids[$1]=$!
-}
-json() { "$CTL" -c "$CFG" -n "$1" -t 500 status --json 2>/dev/null | python3 -c "import json,sys; s=json.load(sys.stdin); print($2)" 2>/dev/null; }
-# wait_for NODE EXPR WANT SECONDS: until NODE's status EXPR prints WANT
-wait_for() {
-	local node=$1 expr=$2 want=$3 got= end=$((SECONDS + $4))
-	while [ "$SECONDS" -lt "$end" ]; do
-		got=$(json "$node" "$expr" || true)
-		[ "$got" = "$want" ] && return 0
-		sleep 0.1
-	done
-	fail "node $node: $expr is '$got', not '$want', after $4 s"
-}
-state_of() { echo "[m['state'] for m in s['members'] if m['id'] == $1][0]"; }
-
-for ((i = 0; i < N; i++)); do start "$i"; done
-for ((i = 0; i < N; i++)); do wait_for "$i" "s['mode'], s['ready']" "normal True" 20; done
+for ((i = 0; i < N; i++)); do ns_start "$i"; done
+for ((i = 0; i < N; i++)); do ns_wait_for "$i" "s['mode'], s['ready']" "normal True" 20; done
 
 # A key whose origin is node 0, found with writes through node 1.
 key=
 for k in $(seq 1 100); do
-	a0=$(json 0 "s['requests']['applied']")
+	a0=$(ns_json 0 "s['requests']['applied']")
 	"$CTL" -c "$CFG" -n 1 incr "pin$k" 1 -W 3 >/dev/null || fail "write of pin$k"
-	a1=$(json 0 "s['requests']['applied']")
+	a1=$(ns_json 0 "s['requests']['applied']")
 	if [ "$a1" -gt "$a0" ]; then key=pin$k; break; fi
 done
 [ -n "$key" ] || fail "no key of 100 has node 0 as its origin"
@@ -105,23 +86,23 @@ echo "$key: origin node 0, reads 1"
 rc=0
 "$CTL" -c "$CFG" -n 1 -t 300 incr "$key" 7 -W 1 --op-id beef:1 >/dev/null 2>&1 || rc=$?
 [ "$rc" = 11 ] || fail "the write whose answer node 0 cannot send exited $rc, not 11 (indeterminate)"
-a=$(json 0 "s['requests']['applied']")
+a=$(ns_json 0 "s['requests']['applied']")
 [ "$a" -gt "$a1" ] || fail "node 0 did not apply the write"
 echo "node 0 applied beef:1 and could tell no one; the client saw indeterminate"
 
 sleep 0.3 # node 1's commit of its pin
 kill -9 "${pids[1]}"
 wait "${pids[1]}" 2>/dev/null || true
-start 1
-wait_for 1 "$(state_of 2)" up 20
-wait_for 1 "$(state_of 0)" down 20
+ns_start 1
+ns_wait_for 1 "$(ns_state_of 2)" up 20
+ns_wait_for 1 "$(ns_state_of 0)" down 20
 rc=0
 "$CTL" -c "$CFG" -n 1 -t 500 incr "$key" 7 -W 1 --op-id beef:1 >/dev/null 2>&1 || rc=$?
 [ "$rc" = 11 ] || fail "the retry through the restarted node 1 exited $rc, not 11: it did not go to node 0"
 echo "node 1, restarted, still sends the retry to node 0 (down): indeterminate"
 
 "$CTL" -c "$CFG" -n 0 fault clear >/dev/null || fail "clearing node 0's faults"
-wait_for 1 "$(state_of 0)" up 20
+ns_wait_for 1 "$(ns_state_of 0)" up 20
 end=$((SECONDS + 20))
 while :; do
 	rc=0

@@ -75,33 +75,14 @@ EOF
 done
 CFG=$work/node0.ini
 
-start() {
-	ip netns exec "trn$1-$tag" "$TALLYD" --no-huge -m 256 --no-pci --no-shconf --no-telemetry -l $(($1 % 2)) \
-		--log-level='*:error' "--vdev=net_af_packet0,iface=trv$1-$tag" -- --config "$work/node$1.ini" \
-		>>"$work/node$1.log" 2>&1 &
-	pids[$1]=$!
-}
-stop() { kill "${pids[$1]}"; wait "${pids[$1]}" 2>/dev/null || true; pids[$1]=; }
-json() { "$CTL" -c "$CFG" -n "$1" -t 500 status --json 2>/dev/null | python3 -c "import json,sys; s=json.load(sys.stdin); print($2)" 2>/dev/null; }
-# wait_for NODE EXPR WANT SECONDS: until NODE's status EXPR prints WANT
-wait_for() {
-	local node=$1 expr=$2 want=$3 secs=$4 got= end=$((SECONDS + $4))
-	while [ "$SECONDS" -lt "$end" ]; do
-		got=$(json "$node" "$expr" || true)
-		[ "$got" = "$want" ] && return 0
-		sleep 0.1
-	done
-	fail "node $node: $expr is '$got', not '$want', after $secs s"
-}
-
 echo "== 1. a new cluster started without tallyd init"
-for ((i = 0; i < N; i++)); do start "$i"; done
+for ((i = 0; i < N; i++)); do ns_start "$i"; done
 for ((i = 0; i < N; i++)); do
-	wait_for "$i" "s['mode'], s.get('ready')" "normal True" 20
+	ns_wait_for "$i" "s['mode'], s.get('ready')" "normal True" 20
 done
 echo "every node swept the others and is normal and ready"
 "$CTL" -c "$CFG" incr first 3 >/dev/null || fail "a write after the sweep"
-for ((i = 0; i < N; i++)); do stop "$i"; done
+for ((i = 0; i < N; i++)); do ns_stop "$i"; done
 rm -rf "$work"/data* "$work"/node*.log
 
 echo "== 2. tallyd init, then the first start"
@@ -110,26 +91,26 @@ for ((i = 0; i < N; i++)); do
 done
 out=$("$TALLYD" init --config "$work/node0.ini" 2>&1) && fail "a second tallyd init succeeded: $out"
 echo "$out" | grep -q "already the data directory of node 0" || fail "a second init said: $out"
-for ((i = 0; i < N; i++)); do start "$i"; done
+for ((i = 0; i < N; i++)); do ns_start "$i"; done
 for ((i = 0; i < N; i++)); do
-	wait_for "$i" "s['node']" "$i" 20
-	[ "$(json "$i" "s['mode']")" = normal ] || fail "node $i did not start normal after tallyd init"
+	ns_wait_for "$i" "s['node']" "$i" 20
+	[ "$(ns_json "$i" "s['mode']")" = normal ] || fail "node $i did not start normal after tallyd init"
 done
-for ((i = 0; i < N; i++)); do wait_for "$i" "s.get('ready')" True 20; done
+for ((i = 0; i < N; i++)); do ns_wait_for "$i" "s.get('ready')" True 20; done
 echo "every node started normal and became ready"
 for k in $(seq 1 12); do "$CTL" -c "$CFG" incr "k$k" "$k" -W 3 >/dev/null || fail "write of k$k"; done
 
 echo "== 3. node 0 loses its disk while node 2 is stopped"
-stop 2
+ns_stop 2
 kill -9 "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null || true
 rm -rf "$work/data0"
-wait_for 1 "[m['state'] for m in s['members'] if m['id'] == 0][0]" down 10
-start 0
-wait_for 0 "s['mode']" recovering 20
-wait_for 0 "[m['state'] for m in s['members'] if m['id'] == 1][0]" up 10
-[ "$(json 0 "s.get('ready')")" = False ] || fail "a recovering node says it is ready"
-detail=$(json 0 "s['ready_detail']")
+ns_wait_for 1 "[m['state'] for m in s['members'] if m['id'] == 0][0]" down 10
+ns_start 0
+ns_wait_for 0 "s['mode']" recovering 20
+ns_wait_for 0 "[m['state'] for m in s['members'] if m['id'] == 1][0]" up 10
+[ "$(ns_json 0 "s.get('ready')")" = False ] || fail "a recovering node says it is ready"
+detail=$(ns_json 0 "s['ready_detail']")
 echo "node 0: $detail"
 echo "$detail" | grep -q "node 2 (down)" || fail "node 0's ready_detail does not name node 2: $detail"
 # Writes of new keys that node 0 originates are refused, and say whom it waits for.
@@ -144,8 +125,8 @@ for k in $(seq 1 20); do
 done
 echo "node 0 refused $refused of 20 new keys as recovering"
 [ "$refused" -ge 1 ] || fail "no write was refused as recovering"
-start 2
-wait_for 0 "s['mode'], s['ready']" "normal True" 30
+ns_start 2
+ns_wait_for 0 "s['mode'], s['ready']" "normal True" 30
 echo "node 2 is back: node 0 finished its recovery and is normal and ready"
 for k in $(seq 1 12); do
 	"$CTL" -c "$CFG" -n 0 incr "k$k" 1 -W 3 >/dev/null || fail "write of k$k after the recovery"
@@ -165,9 +146,9 @@ echo "== 4. a retry of a write the lost disk had applied counts once"
 # retry is answered op_refused (outcome unknown) or ok, never applied again.
 keys=()
 for k in $(seq 1 200); do
-	a0=$(json 0 "s['requests']['applied']")
+	a0=$(ns_json 0 "s['requests']['applied']")
 	"$CTL" -c "$CFG" -n 1 incr "once$k" 5 -W 3 --op-id "5eed:$k" >/dev/null || fail "write of once$k"
-	a1=$(json 0 "s['requests']['applied']")
+	a1=$(ns_json 0 "s['requests']['applied']")
 	[ "$a1" -gt "$a0" ] && keys+=("$k")
 	[ "${#keys[@]}" -ge 10 ] && break
 done
@@ -175,8 +156,8 @@ done
 kill -9 "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null || true
 rm -rf "$work/data0"
-wait_for 1 "[m['state'] for m in s['members'] if m['id'] == 0][0]" down 10
-start 0
+ns_wait_for 1 "[m['state'] for m in s['members'] if m['id'] == 0][0]" down 10
+ns_start 0
 declare -A done_=()
 end=$((SECONDS + 30))
 while [ "${#done_[@]}" -lt "${#keys[@]}" ] && [ "$SECONDS" -lt "$end" ]; do
@@ -192,7 +173,7 @@ while [ "${#done_[@]}" -lt "${#keys[@]}" ] && [ "$SECONDS" -lt "$end" ]; do
 	done
 done
 [ "${#done_[@]}" -eq "${#keys[@]}" ] || fail "only ${#done_[@]} of ${#keys[@]} retries were answered in 30 s"
-wait_for 0 "s['mode'], s['ready']" "normal True" 30
+ns_wait_for 0 "s['mode'], s['ready']" "normal True" 30
 for k in "${keys[@]}"; do
 	v=$("$CTL" -c "$CFG" -n 2 get "once$k" -R 3) || fail "read of once$k"
 	[ "$v" = 5 ] || fail "once$k reads $v after its retry (answered ${done_[$k]}), not 5: applied twice"
@@ -201,13 +182,13 @@ echo "${#keys[@]} retries through node 1 after node 0 lost its disk: none applie
 	"($(printf '%s\n' "${done_[@]}" | grep -c '^16$') answered op_refused)"
 
 echo "== 5. commit = interval: a node that did not stop cleanly recovers first"
-wait_for 0 "s['mode'], s['ready']" "normal True" 30
-for ((i = 0; i < N; i++)); do stop "$i"; done
+ns_wait_for 0 "s['mode'], s['ready']" "normal True" 30
+for ((i = 0; i < N; i++)); do ns_stop "$i"; done
 for ((i = 0; i < N; i++)); do
 	sed -i 's/^key = /commit = interval 5000\nkey = /' "$work/node$i.ini"
-	start "$i"
+	ns_start "$i"
 done
-for ((i = 0; i < N; i++)); do wait_for "$i" "s['mode'], s['ready'], s['wal']['commit']" "normal True interval" 30; done
+for ((i = 0; i < N; i++)); do ns_wait_for "$i" "s['mode'], s['ready'], s['wal']['commit']" "normal True interval" 30; done
 grep -q "unsynced 1" "$work/data1/identity" || fail "node 1's identity does not say it runs unsynced: $(cat "$work/data1/identity")"
 "$CTL" -c "$CFG" -n 1 status | grep -q "commit: interval 5000 ms" || fail "tallyctl status does not show the policy"
 echo "started again under commit = interval: every node normal, node 1's identity says unsynced 1"
@@ -215,10 +196,10 @@ echo "started again under commit = interval: every node normal, node 1's identit
 ivk=()
 total=0
 for k in $(seq 1 100); do
-	a0=$(json 1 "s['requests']['applied']")
+	a0=$(ns_json 1 "s['requests']['applied']")
 	"$CTL" -c "$CFG" -n 1 incr "iv$k" "$k" -W 1 >/dev/null || fail "write of iv$k at W = 1"
 	total=$((total + k))
-	a1=$(json 1 "s['requests']['applied']")
+	a1=$(ns_json 1 "s['requests']['applied']")
 	[ "$a1" -gt "$a0" ] && ivk+=("$k")
 	[ "${#ivk[@]}" -ge 6 ] && break
 done
@@ -230,10 +211,10 @@ for k in "${ivk[@]}"; do
 done
 kill -9 "${pids[1]}"
 wait "${pids[1]}" 2>/dev/null || true
-start 1
-wait_for 1 "s['mode']" recovering 20
+ns_start 1
+ns_wait_for 1 "s['mode']" recovering 20
 grep -q "did not stop cleanly" "$work/node1.log" || fail "node 1 did not say why it recovers"
-wait_for 1 "s['mode'], s['ready']" "normal True" 30
+ns_wait_for 1 "s['mode'], s['ready']" "normal True" 30
 sum=0
 for k in $(seq 1 "$last"); do
 	v=$("$CTL" -c "$CFG" -n 1 get "iv$k" -R 3) || fail "read of iv$k"
@@ -248,10 +229,10 @@ for k in $(seq 1 "$last"); do sum=$((sum + $("$CTL" -c "$CFG" -n 2 get "iv$k" -R
 [ "$sum" = $((total + ${#ivk[@]})) ] ||
 	fail "after the recovery ${#ivk[@]} more increments sum to $sum, not $((total + ${#ivk[@]}))"
 echo "node 1, killed with -9 under commit = interval, recovered from every member; counts exact ($sum)"
-stop 1
+ns_stop 1
 grep -q "unsynced 0" "$work/data1/identity" || fail "a clean stop left: $(cat "$work/data1/identity")"
-start 1
-wait_for 1 "s['mode'], s['ready']" "normal True" 30
+ns_start 1
+ns_wait_for 1 "s['mode'], s['ready']" "normal True" 30
 grep -c "did not stop cleanly" "$work/node1.log" | grep -qx 1 || fail "node 1 recovered after a clean stop"
 echo "stopped cleanly (SIGTERM): its identity says unsynced 0 and it restarts normal"
 echo "all recovery checks passed"
