@@ -325,7 +325,6 @@ fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 			if (n->members.m[i].present)
 				(void)tally_dp_set_fault(n->link.dp, n->link.addr[i].dst_ip, NULL);
 		n->broken_dedup = n->broken_tokens = false;
-		n->log.stall_ms = 0;
 		tally_wal_set_stall(n->log.wal, 0);
 		node_note(n, "fault injection: cleared");
 		return snprintf(buf, cap, "{\"faults\":\"cleared\"}\n"), 200;
@@ -343,7 +342,6 @@ fault_json(struct tally_node *n, const char *q, char *buf, size_t cap)
 		return snprintf(buf, cap, "{\"broken\":\"%s\"}\n", dedup ? "dedup" : "tokens"), 200;
 	}
 	if (sscanf(q, "sync_ms=%u", &ms) == 1) {
-		n->log.stall_ms = ms;
 		tally_wal_set_stall(n->log.wal, ms);
 		node_note(n, "fault injection: every log commit waits %u ms first", ms);
 		return snprintf(buf, cap, "{\"sync_ms\":%u}\n", ms), 200;

@@ -31,7 +31,6 @@ struct node_log {
 	uint64_t flight_out;       /* the output position (out.h) it makes durable */
 	int error;                 /* the negative errno the log failed with, or 0 */
 	uint64_t failed_at;        /* when (node_now_ns) */
-	unsigned stall_ms;         /* tests only (/fault?sync_ms=MS): the log thread waits this long before each commit */
 };
 
 void log_fini(struct node_log *l);

@@ -5,8 +5,8 @@
 /**
  * @file
  * The operations in flight at a node: a fixed pool (tally_config_ops), indexed by
- * key, and the ready queue. An operation that waited for something (a log
- * commit, a recovery, a dependency) is put on the ready queue by the part
+ * key, and the ready queue. An operation that waited for something (a
+ * recovery, a dependency, its members' confirmation) is put on the ready queue by the part
  * that saw it happen, and the poll loop (node.c) resumes it: no part calls
  * back into a higher one to resume an operation.
  */
