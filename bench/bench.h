@@ -91,6 +91,21 @@ int tally_bench_cluster_rate(const char *tallyd, const char *backend, unsigned r
 /** The tallyd built beside this tally-bench (BUILD/host/tallyd). @return 0 or a negative errno. */
 int tally_bench_tallyd_path(char *out, size_t len);
 
+/**
+ * The disk's own commit: @p n appends of 64 bytes to a new file in @p dir,
+ * each followed by fdatasync(), as a log commit does. @return 0 with the
+ * p50 and p99 in microseconds, or -errno.
+ */
+int tally_bench_fdatasync(const char *dir, unsigned n, double *p50_us, double *p99_us);
+
+/** A node's poll-loop accounting, from its /status ("loop"). */
+struct tally_bench_loop {
+	uint64_t rounds, busy_rounds, busy_cycles, engine_cycles, tsc_hz;
+};
+
+/** Read the "loop" figures of the node whose status port is @p host:@p port. @return 0 or -errno. */
+int tally_bench_node_loop(const char *host, uint16_t port, struct tally_bench_loop *out);
+
 /** Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t tally_bench_now_ns(void);
 

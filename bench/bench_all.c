@@ -311,9 +311,9 @@ tally_bench_all_main(int argc, char **argv)
 	json_array_extend(clusters, ns ? json_object_get(ns, "runs") : NULL);
 
 	/* ---- the comparison table ---- */
-	struct line lines[64];
+	struct line lines[128];
 	unsigned nl = 0;
-#define ADD(w, s, v, u) (nl < 64 ? (void)(lines[nl++] = (struct line){ (w), (s), (v), (u) }) : (void)0)
+#define ADD(w, s, v, u) (nl < 128 ? (void)(lines[nl++] = (struct line){ (w), (s), (v), (u) }) : (void)0)
 	double scalar = NAN, simd = NAN, rtl322 = NAN, line = TALLY_BENCH_100GBE_MIN_PPS;
 	const char *simd_name = "simd";
 	if (kern != NULL) {
@@ -366,18 +366,21 @@ tally_bench_all_main(int argc, char **argv)
 		json_t *r;
 		json_array_foreach(clusters, k, r) {
 			const char *b = json_string_value(json_object_get(r, "backend"));
-			static char names[4][7][64];
-			unsigned bi = k < 4 ? (unsigned)k : 3;
+			const char *c = json_string_value(json_object_get(r, "commit"));
+			static char names[8][8][80];
+			unsigned bi = k < 8 ? (unsigned)k : 7;
 			for (unsigned w = 0; w < 3; w++) {
-				snprintf(names[bi][w], 64, "cluster (%s): write p50 at W=%u", b, w + 1);
+				snprintf(names[bi][w], 80, "cluster (%s, %s): write p50 at W=%u", b, c ? c : "sync", w + 1);
 				ADD(names[bi][w], "cluster", num(r, w == 0 ? "latency.0.p50_us" : w == 1 ? "latency.1.p50_us" : "latency.2.p50_us"), "us");
 			}
 			for (unsigned w = 0; w < 3; w++) {
 				char path[32];
 				snprintf(path, sizeof(path), "rate.%u.per_sec", w);
-				snprintf(names[bi][3 + w], 64, "cluster (%s): increments/s at W=%u", b, w + 1);
+				snprintf(names[bi][3 + w], 80, "cluster (%s, %s): increments/s at W=%u", b, c ? c : "sync", w + 1);
 				ADD(names[bi][3 + w], "cluster", num(r, path), "incr/s");
 			}
+			snprintf(names[bi][6], 80, "cluster (%s, %s): host ns per increment at W=1", b, c ? c : "sync");
+			ADD(names[bi][6], "cluster", num(r, "rate.0.host_ns_per_incr"), "ns");
 		}
 	}
 	if (red != NULL) {
@@ -407,7 +410,7 @@ tally_bench_all_main(int argc, char **argv)
 	       cpu, sysconf(_SC_NPROCESSORS_ONLN), dir);
 	printf("%-52s %-10s %16s  %s\n", "figure", "bench", "value", "unit");
 	for (unsigned i = 0; i < nl; i++)
-		printf("%-52s %-10s %16.4g  %s\n", lines[i].what, lines[i].source, lines[i].value, lines[i].unit);
+		printf("%-56s %-10s %16.4g  %s\n", lines[i].what, lines[i].source, lines[i].value, lines[i].unit);
 
 	FILE *f = open_in(dir, "all.json");
 	if (f != NULL) {
@@ -487,8 +490,10 @@ tally_bench_all_main(int argc, char **argv)
 				snprintf(a, sizeof(a), "rate.%u.per_sec", w);
 				snprintf(b, sizeof(b), "latency.%u.p50_us", w);
 				snprintf(c, sizeof(c), "latency.%u.p99_us", w);
-				fprintf(f, "\"%s W=%u\" %g %g %g\n", json_string_value(json_object_get(r, "backend")), w + 1,
-					num(r, a), num(r, b), num(r, c));
+				const char *cm = json_string_value(json_object_get(r, "commit"));
+				fprintf(f, "\"%s %s W=%u\" %g %g %g\n", json_string_value(json_object_get(r, "backend")),
+					cm != NULL && strcmp(cm, "interval") == 0 ? "intv" : "sync", w + 1, num(r, a), num(r, b),
+					num(r, c));
 			}
 		fclose(f);
 	}

@@ -49,6 +49,10 @@ struct rate_row {
 	unsigned w;
 	uint64_t ops;
 	double secs, per_sec;
+	/* Host time per acknowledged increment, over every node: the poll
+	 * rounds that did work (busy), and of that the offload engine's calls;
+	 * negative when a status page did not answer. */
+	double busy_ns, engine_ns, busy_share;
 };
 
 /* Session tokens: the same operations with and without a token. */
@@ -59,6 +63,7 @@ struct tok_row {
 
 struct run {
 	const char *backend;
+	const char *commit; /* sync, or interval (10 ms) */
 	struct lat_row lat[3];
 	struct rate_row rate[3];
 	struct tok_row tok[4];
@@ -74,7 +79,29 @@ static struct {
 	char prefix[24];
 	unsigned replicas; /* of the embedded cluster: 3 (three nodes), or 1 (two nodes, n = 1) */
 	const char *commit; /* its commit policy (tallyd --commit), NULL: the default, sync */
-} target = { "127.0.0.1", 7471, { 0 }, "", 3, NULL };
+	/* the nodes' status ports, whose poll-loop figures the rate sums */
+	char admin_host[TALLY_MAX_NODES][INET_ADDRSTRLEN];
+	uint16_t admin_port[TALLY_MAX_NODES];
+	unsigned nadmin;
+} target = { "127.0.0.1", 7471, { 0 }, "", 3, NULL, { "127.0.0.1", "127.0.0.1", "127.0.0.1" }, { 7472, 7482, 7492 }, 3 };
+
+/* Every node's poll-loop figures summed. @return 0, or -1 when one did not answer. */
+static int
+loops(struct tally_bench_loop *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; i < target.nadmin; i++) {
+		struct tally_bench_loop l;
+		if (tally_bench_node_loop(target.admin_host[i], target.admin_port[i], &l) != 0)
+			return -1;
+		sum->rounds += l.rounds;
+		sum->busy_rounds += l.busy_rounds;
+		sum->busy_cycles += l.busy_cycles;
+		sum->engine_cycles += l.engine_cycles;
+		sum->tsc_hz = l.tsc_hz;
+	}
+	return 0;
+}
 
 static pid_t
 spawn(const char *tallyd, const char *backend)
@@ -251,6 +278,8 @@ rate(unsigned w, uint64_t total, unsigned inflight, unsigned batch, struct rate_
 {
 	tally_client_t *c = client(batch);
 	struct tally_client_result res[512];
+	struct tally_bench_loop l0, l1;
+	bool have_loops = loops(&l0) == 0;
 	uint64_t sent = 0, acked = 0, t0 = tally_bench_now_ns();
 	char key[48];
 	int rc = 0;
@@ -286,6 +315,15 @@ rate(unsigned w, uint64_t total, unsigned inflight, unsigned batch, struct rate_
 	tally_client_close(c);
 	if (rc != 0)
 		return rc;
+	row->busy_ns = row->engine_ns = row->busy_share = -1;
+	if (have_loops && loops(&l1) == 0 && total > 0) {
+		double hz = (double)l1.tsc_hz;
+		row->busy_ns = (double)(l1.busy_cycles - l0.busy_cycles) / hz * 1e9 / (double)total;
+		row->engine_ns = (double)(l1.engine_cycles - l0.engine_cycles) / hz * 1e9 / (double)total;
+		row->busy_share = l1.rounds > l0.rounds ? (double)(l1.busy_rounds - l0.busy_rounds) /
+								  (double)(l1.rounds - l0.rounds)
+							: 0;
+	}
 	/* Every acknowledged increment is there: the 1000 keys sum to the total. */
 	c = client(1);
 	int64_t sum = 0, v;
@@ -314,14 +352,19 @@ rate(unsigned w, uint64_t total, unsigned inflight, unsigned batch, struct rate_
 }
 
 static int
-run_backend(const char *tallyd, const char *backend, unsigned nlat, uint64_t nrate, struct run *r)
+run_backend(const char *tallyd, const char *backend, const char *commit, unsigned nlat, uint64_t nrate,
+	    struct run *r)
 {
 	static const unsigned ws[3] = { 1, 2, 3 };
+	target.commit = commit != NULL && strcmp(commit, "sync") != 0 ? commit : NULL;
 	pid_t pid = tallyd != NULL ? spawn(tallyd, backend) : 0;
+	target.commit = NULL;
 
 	r->backend = backend;
+	r->commit = commit != NULL ? commit : "config";
 	if (tallyd != NULL)
-		fprintf(stderr, "tally-bench cluster: starting the embedded cluster (%s backend)\n", backend);
+		fprintf(stderr, "tally-bench cluster: starting the embedded cluster (%s backend, commit = %s)\n", backend,
+			r->commit);
 	if (wait_ready(pid) != 0) {
 		fprintf(stderr, "tally-bench cluster: %s did not come up (is port %u free?)\n",
 			tallyd != NULL ? "the embedded cluster" : "the cluster", target.port);
@@ -363,6 +406,7 @@ tally_bench_cluster_rate(const char *tallyd, const char *backend, unsigned repli
 	struct rate_row row;
 
 	target.replicas = replicas;
+	target.nadmin = replicas == 1 ? 2 : 3;
 	target.commit = commit;
 	pid_t pid = spawn(tallyd, backend);
 	target.commit = NULL;
@@ -396,32 +440,88 @@ tally_bench_tallyd_path(char *out, size_t len)
 	return 0;
 }
 
+/* The disk's own fdatasync, measured in the same run. */
+struct disk {
+	char dir[256];
+	unsigned n;
+	bool ok;
+	double p50_us, p99_us;
+};
+
+static void
+measure_disk(const char *dir, bool quick, struct disk *d)
+{
+	snprintf(d->dir, sizeof(d->dir), "%s", dir);
+	d->n = quick ? 50 : 500;
+	fprintf(stderr, "tally-bench cluster: the disk's own fdatasync in %s (%u times)\n", dir, d->n);
+	int rc = tally_bench_fdatasync(dir, d->n, &d->p50_us, &d->p99_us);
+	d->ok = rc == 0;
+	if (rc != 0)
+		snprintf(d->dir, sizeof(d->dir), "%s: %s", dir, strerror(-rc));
+}
+
+/* The directory that holds @p path (a node's data directory): where its log's disk is. */
+static const char *
+parent_dir(const char *path)
+{
+	static char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return ".";
+	if (slash == dir)
+		return "/";
+	*slash = '\0';
+	return dir;
+}
+
 /* Print the tables of @p nb runs and write them to @p json (when given). */
 static int
-report(const struct run *runs, unsigned nb, const char *where, const char *json)
+report(const struct run *runs, unsigned nb, const char *where, const struct disk *disk, const char *json)
 {
 	char cpu[128];
 	tally_bench_cpu_model(cpu, sizeof(cpu));
 	printf("tally-bench cluster: %s;\n%s, %ld cores\n\n", where, cpu, sysconf(_SC_NPROCESSORS_ONLN));
+	if (disk->ok)
+		printf("the disk's own commit (64-byte append + fdatasync in %s, %u times): p50 %.0f us, p99 %.0f us\n\n",
+		       disk->dir, disk->n, disk->p50_us, disk->p99_us);
+	else
+		printf("the disk's own commit: not measured (%s)\n\n", disk->dir);
 	printf("write latency, one increment at a time through node 0 (microseconds)\n");
-	printf("%-8s %-4s %8s %8s %8s %8s %8s\n", "backend", "W", "n", "p50", "p99", "mean", "max");
+	printf("%-8s %-9s %-4s %8s %8s %8s %8s %8s %10s\n", "backend", "commit", "W", "n", "p50", "p99", "mean", "max",
+	       "p50/fsync");
 	for (unsigned i = 0; i < nb; i++)
-		for (unsigned k = 0; k < 3; k++)
-			printf("%-8s %-4u %8u %8.0f %8.0f %8.0f %8.0f\n", runs[i].backend, runs[i].lat[k].w,
-			       runs[i].lat[k].n, runs[i].lat[k].p50_us, runs[i].lat[k].p99_us, runs[i].lat[k].mean_us,
-			       runs[i].lat[k].max_us);
+		for (unsigned k = 0; k < 3; k++) {
+			const struct lat_row *l = &runs[i].lat[k];
+			char ratio[16] = "-";
+			if (disk->ok && disk->p50_us > 0)
+				snprintf(ratio, sizeof(ratio), "%.2fx", l->p50_us / disk->p50_us);
+			printf("%-8s %-9s %-4u %8u %8.0f %8.0f %8.0f %8.0f %10s\n", runs[i].backend, runs[i].commit, l->w,
+			       l->n, l->p50_us, l->p99_us, l->mean_us, l->max_us, ratio);
+		}
 	printf("\nsession tokens: incr then get on one key, alternating, through node 0 (microseconds)\n");
-	printf("%-8s %-20s %8s %8s %8s\n", "backend", "operation", "p50", "p99", "mean");
+	printf("%-8s %-9s %-20s %8s %8s %8s\n", "backend", "commit", "operation", "p50", "p99", "mean");
 	for (unsigned i = 0; i < nb; i++)
 		for (unsigned k = 0; k < 4; k++)
-			printf("%-8s %-20s %8.0f %8.0f %8.0f\n", runs[i].backend, runs[i].tok[k].what, runs[i].tok[k].l.p50_us,
-			       runs[i].tok[k].l.p99_us, runs[i].tok[k].l.mean_us);
-	printf("\nincrements per second, one client, 512 in flight, 23 per datagram, 1000 keys\n");
-	printf("%-8s %-4s %10s %8s %12s\n", "backend", "W", "ops", "seconds", "incr/s");
+			printf("%-8s %-9s %-20s %8.0f %8.0f %8.0f\n", runs[i].backend, runs[i].commit, runs[i].tok[k].what,
+			       runs[i].tok[k].l.p50_us, runs[i].tok[k].l.p99_us, runs[i].tok[k].l.mean_us);
+	printf("\nincrements per second, one client, 512 in flight, 23 per datagram, 1000 keys;\n"
+	       "host ns per increment: the nodes' busy poll rounds (all nodes summed) over the increments,\n"
+	       "and of that the offload engine's calls (on sim, the Verilated NIC: a real card's work)\n");
+	printf("%-8s %-9s %-4s %10s %8s %12s %10s %10s %10s %8s\n", "backend", "commit", "W", "ops", "seconds", "incr/s",
+	       "host ns", "engine ns", "host-eng", "busy");
 	for (unsigned i = 0; i < nb; i++)
-		for (unsigned k = 0; k < 3; k++)
-			printf("%-8s %-4u %10" PRIu64 " %8.2f %12.0f\n", runs[i].backend, runs[i].rate[k].w,
-			       runs[i].rate[k].ops, runs[i].rate[k].secs, runs[i].rate[k].per_sec);
+		for (unsigned k = 0; k < 3; k++) {
+			const struct rate_row *r = &runs[i].rate[k];
+			if (r->busy_ns >= 0)
+				printf("%-8s %-9s %-4u %10" PRIu64 " %8.2f %12.0f %10.0f %10.0f %10.0f %7.0f%%\n",
+				       runs[i].backend, runs[i].commit, r->w, r->ops, r->secs, r->per_sec, r->busy_ns,
+				       r->engine_ns, r->busy_ns - r->engine_ns, r->busy_share * 100);
+			else
+				printf("%-8s %-9s %-4u %10" PRIu64 " %8.2f %12.0f %10s %10s %10s %8s\n", runs[i].backend,
+				       runs[i].commit, r->w, r->ops, r->secs, r->per_sec, "-", "-", "-", "-");
+		}
 	printf("\nEvery write answered ok and every key summed to the acknowledged increments.\n");
 
 	if (json != NULL) {
@@ -434,9 +534,17 @@ report(const struct run *runs, unsigned nb, const char *where, const char *json)
 		tally_bench_json_str(f, cpu);
 		fprintf(f, ",\"cluster\":");
 		tally_bench_json_str(f, where);
+		if (disk->ok) {
+			fprintf(f, ",\"fdatasync\":{\"p50_us\":");
+			tally_bench_json_num(f, disk->p50_us);
+			fprintf(f, ",\"p99_us\":");
+			tally_bench_json_num(f, disk->p99_us);
+			fprintf(f, "}");
+		}
 		fprintf(f, ",\"runs\":[");
 		for (unsigned i = 0; i < nb; i++) {
-			fprintf(f, "%s{\"backend\":\"%s\",\"latency\":[", i ? "," : "", runs[i].backend);
+			fprintf(f, "%s{\"backend\":\"%s\",\"commit\":\"%s\",\"latency\":[", i ? "," : "",
+				runs[i].backend, runs[i].commit);
 			for (unsigned k = 0; k < 3; k++) {
 				const struct lat_row *l = &runs[i].lat[k];
 				fprintf(f, "%s{\"w\":%u,\"n\":%u,\"p50_us\":", k ? "," : "", l->w, l->n);
@@ -445,6 +553,10 @@ report(const struct run *runs, unsigned nb, const char *where, const char *json)
 				tally_bench_json_num(f, l->p99_us);
 				fprintf(f, ",\"mean_us\":");
 				tally_bench_json_num(f, l->mean_us);
+				if (disk->ok && disk->p50_us > 0) {
+					fprintf(f, ",\"p50_vs_fdatasync\":");
+					tally_bench_json_num(f, l->p50_us / disk->p50_us);
+				}
 				fprintf(f, "}");
 			}
 			fprintf(f, "],\"tokens\":[");
@@ -462,6 +574,14 @@ report(const struct run *runs, unsigned nb, const char *where, const char *json)
 				const struct rate_row *r = &runs[i].rate[k];
 				fprintf(f, "%s{\"w\":%u,\"ops\":%" PRIu64 ",\"per_sec\":", k ? "," : "", r->w, r->ops);
 				tally_bench_json_num(f, r->per_sec);
+				if (r->busy_ns >= 0) {
+					fprintf(f, ",\"host_ns_per_incr\":");
+					tally_bench_json_num(f, r->busy_ns);
+					fprintf(f, ",\"engine_ns_per_incr\":");
+					tally_bench_json_num(f, r->engine_ns);
+					fprintf(f, ",\"busy_round_share\":");
+					tally_bench_json_num(f, r->busy_share);
+				}
 				fprintf(f, "}");
 			}
 			fprintf(f, "]}");
@@ -476,16 +596,23 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: tally-bench cluster [--backend sim|cpu|both] [--quick] [--json FILE] [--tallyd PATH]\n"
-		"       tally-bench cluster --config FILE [--label NAME] [--quick] [--json FILE]\n"
+		"Usage: tally-bench cluster [--backend sim|cpu|both] [--commit sync|interval|both] [--quick]\n"
+		"                           [--requests N] [--json FILE] [--tallyd PATH]\n"
+		"       tally-bench cluster --config FILE [--label NAME] [--quick] [--requests N] [--json FILE]\n"
 		"\n"
 		"Start tallyd's embedded cluster (3 nodes, n = 3) and measure it through\n"
 		"libtallyclient over loopback: write latency p50/p99 at W = 1, 2, 3 (one\n"
-		"increment at a time through node 0), and increments per second with one\n"
-		"client keeping 512 in flight, 23 per datagram. Needs ports 7471..7492 free.\n"
+		"increment at a time through node 0) beside the disk's own fdatasync p50,\n"
+		"measured first in the same run; and increments per second with one client\n"
+		"keeping 512 in flight, 23 per datagram, with the host's nanoseconds per\n"
+		"increment (the nodes' busy poll rounds, read from their status pages).\n"
+		"Each backend runs with each commit policy asked for, on a fresh cluster.\n"
+		"Needs ports 7471..7492 free.\n"
 		"\n"
 		"  --backend B   sim (the Verilated NIC), cpu, or both (default)\n"
+		"  --commit P    sync, interval (10 ms), or both (default)\n"
 		"  --quick       fewer operations (a smoke test)\n"
+		"  --requests N  increments per rate run (default 100000; --quick: 5000)\n"
 		"  --json FILE   write the figures as JSON\n"
 		"  --tallyd PATH the tallyd to start (default: the one built beside tally-bench)\n"
 		"  --config FILE measure the running cluster of this configuration instead\n"
@@ -501,9 +628,11 @@ tally_bench_cluster_main(int argc, char **argv)
 		{ "backend", required_argument, NULL, 'b' }, { "quick", no_argument, NULL, 'q' },
 		{ "json", required_argument, NULL, 'j' },    { "tallyd", required_argument, NULL, 't' },
 		{ "config", required_argument, NULL, 'c' },  { "label", required_argument, NULL, 'l' },
+		{ "commit", required_argument, NULL, 'm' },  { "requests", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
-	const char *backend = "both", *json = NULL, *config = NULL, *label = "config";
+	const char *backend = "both", *commit = "both", *json = NULL, *config = NULL, *label = "config";
+	uint64_t requests = 0;
 	char tallyd[PATH_MAX] = "";
 	bool quick = false;
 	int ch;
@@ -529,6 +658,13 @@ tally_bench_cluster_main(int argc, char **argv)
 		case 'l':
 			label = optarg;
 			break;
+		case 'm':
+			commit = optarg;
+			break;
+		case 'r':
+			if (tally_bench_opt_u64("cluster", "requests", optarg, 1000, 100000000, &requests) != 0)
+				return TALLY_BENCH_EXIT_USAGE;
+			break;
 		case 'h':
 			usage(stdout);
 			return TALLY_BENCH_EXIT_OK;
@@ -539,6 +675,10 @@ tally_bench_cluster_main(int argc, char **argv)
 	}
 	if (strcmp(backend, "sim") != 0 && strcmp(backend, "cpu") != 0 && strcmp(backend, "both") != 0) {
 		fprintf(stderr, "tally-bench cluster: --backend: want sim, cpu or both, not '%s'\n", backend);
+		return TALLY_BENCH_EXIT_USAGE;
+	}
+	if (strcmp(commit, "sync") != 0 && strcmp(commit, "interval") != 0 && strcmp(commit, "both") != 0) {
+		fprintf(stderr, "tally-bench cluster: --commit: want sync, interval or both, not '%s'\n", commit);
 		return TALLY_BENCH_EXIT_USAGE;
 	}
 	snprintf(target.prefix, sizeof(target.prefix), "b%x-", (unsigned)getpid());
@@ -555,17 +695,27 @@ tally_bench_cluster_main(int argc, char **argv)
 		inet_ntop(AF_INET, &a, target.host, sizeof(target.host));
 		target.port = cfg.client_port;
 		memcpy(target.key, cfg.key, 32);
+		target.nadmin = 0;
+		for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+			if (!cfg.members[i].present)
+				continue;
+			struct in_addr m = { htonl(cfg.admin_bind_set ? cfg.admin_ip : cfg.members[i].ip) };
+			inet_ntop(AF_INET, &m, target.admin_host[target.nadmin], sizeof(target.admin_host[0]));
+			target.admin_port[target.nadmin++] = cfg.admin_port;
+		}
 		unsigned nlat = quick ? 200 : 2000;
-		uint64_t nrate = quick ? 5000 : 100000;
+		uint64_t nrate = requests ? requests : quick ? 5000 : 100000;
 		struct run r;
+		struct disk disk;
 		fprintf(stderr, "tally-bench cluster: the cluster of %s (%u members, n = %u), through node 0 at %s:%u\n",
 			config, cfg.nmembers, cfg.n, target.host, target.port);
-		if (run_backend(NULL, label, nlat, nrate, &r) != 0)
+		measure_disk(parent_dir(cfg.data_dir), quick, &disk);
+		if (run_backend(NULL, label, cfg.commit_interval_ms ? "interval" : "sync", nlat, nrate, &r) != 0)
 			return TALLY_BENCH_EXIT_FAIL;
 		char where[512];
 		snprintf(where, sizeof(where), "the cluster of %.200s (%u members, n = %u), client to node 0 at %s:%u",
 			 config, cfg.nmembers, cfg.n, target.host, target.port);
-		return report(&r, 1, where, json);
+		return report(&r, 1, where, &disk, json);
 	}
 	if (tallyd[0] == '\0' && tally_bench_tallyd_path(tallyd, sizeof(tallyd)) != 0)
 		return TALLY_BENCH_EXIT_FAIL;
@@ -581,12 +731,23 @@ tally_bench_cluster_main(int argc, char **argv)
 		list[nb++] = "sim";
 	if (strcmp(backend, "sim") != 0)
 		list[nb++] = "cpu";
+	const char *commits[2];
+	unsigned nc = 0;
+	if (strcmp(commit, "interval") != 0)
+		commits[nc++] = "sync";
+	if (strcmp(commit, "sync") != 0)
+		commits[nc++] = "interval";
 	unsigned nlat = quick ? 200 : 2000;
-	uint64_t nrate = quick ? 5000 : 100000;
-	struct run runs[2];
+	uint64_t nrate = requests ? requests : quick ? 5000 : 100000;
+	struct run runs[4];
+	struct disk disk;
+	measure_disk("/tmp", quick, &disk); /* where the embedded cluster keeps its logs */
+	unsigned nr = 0;
 	for (unsigned i = 0; i < nb; i++)
-		if (run_backend(tallyd, list[i], nlat, nrate, &runs[i]) != 0)
-			return TALLY_BENCH_EXIT_FAIL;
+		for (unsigned k = 0; k < nc; k++)
+			if (run_backend(tallyd, list[i], commits[k], nlat, nrate, &runs[nr++]) != 0)
+				return TALLY_BENCH_EXIT_FAIL;
 
-	return report(runs, nb, "embedded cluster of 3 nodes (n = 3) in one tallyd, one thread; client over UDP loopback", json);
+	return report(runs, nr, "embedded cluster of 3 nodes (n = 3) in one tallyd, one thread; client over UDP loopback",
+		      &disk, json);
 }

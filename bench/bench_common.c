@@ -15,6 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "bench.h"
 
@@ -379,5 +385,92 @@ tally_bench_opt_end(const char *cmd, int argc, char **argv)
 		fprintf(stderr, "tally-bench %s: unexpected argument '%s'\n", cmd, argv[optind]);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int
+cmp_u64_asc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int
+tally_bench_fdatasync(const char *dir, unsigned n, double *p50_us, double *p99_us)
+{
+	char path[4200];
+	uint64_t *ns = calloc(n, sizeof(*ns));
+	uint8_t rec[64];
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/tally-bench-fsync-XXXXXX", dir);
+	int fd = ns != NULL ? mkstemp(path) : -1;
+	if (fd < 0) {
+		free(ns);
+		return -errno;
+	}
+	unlink(path);
+	memset(rec, 0xa5, sizeof(rec));
+	for (unsigned i = 0; i < n && rc == 0; i++) {
+		uint64_t t0 = tally_bench_now_ns();
+		if (write(fd, rec, sizeof(rec)) != (ssize_t)sizeof(rec) || fdatasync(fd) != 0)
+			rc = errno ? -errno : -EIO;
+		ns[i] = tally_bench_now_ns() - t0;
+	}
+	close(fd);
+	if (rc == 0) {
+		qsort(ns, n, sizeof(*ns), cmp_u64_asc);
+		*p50_us = (double)ns[n / 2] / 1e3;
+		*p99_us = (double)ns[(size_t)n * 99 / 100] / 1e3;
+	}
+	free(ns);
+	return rc;
+}
+
+/* The number after "name": in @p s (the first one), or -1 when absent. */
+static int
+json_u64(const char *s, const char *name, uint64_t *out)
+{
+	char pat[64];
+
+	snprintf(pat, sizeof(pat), "\"%s\":", name);
+	const char *p = strstr(s, pat);
+	if (p == NULL)
+		return -1;
+	*out = strtoull(p + strlen(pat), NULL, 10);
+	return 0;
+}
+
+int
+tally_bench_node_loop(const char *host, uint16_t port, struct tally_bench_loop *out)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	static char buf[1 << 17];
+	size_t len = 0;
+	ssize_t got;
+
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return -EINVAL;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct timeval tv = { 2, 0 };
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	static const char req[] = "GET /status HTTP/1.0\r\n\r\n";
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || write(fd, req, sizeof(req) - 1) != sizeof(req) - 1) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	while (len < sizeof(buf) - 1 && (got = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	buf[len] = '\0';
+	const char *loop = strstr(buf, "\"loop\":{");
+	if (loop == NULL || json_u64(loop, "busy_cycles", &out->busy_cycles) != 0 ||
+	    json_u64(loop, "engine_cycles", &out->engine_cycles) != 0 || json_u64(loop, "tsc_hz", &out->tsc_hz) != 0 ||
+	    json_u64(loop, "busy_rounds", &out->busy_rounds) != 0 || json_u64(loop, "rounds", &out->rounds) != 0 ||
+	    out->tsc_hz == 0)
+		return -EPROTO;
 	return 0;
 }

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "cycles.h"
 #include "ixmap.h"
 #include "offload.h"
 #include "offload_backend.h"
@@ -211,7 +212,10 @@ tally_offload_rx(tally_offload_t *o, const void *const *frames, const uint16_t *
 		 struct tally_offload_rxinfo *info, struct tally_offload_completion *compl,
 		 unsigned max_compl, unsigned *ncompl)
 {
+	uint64_t t0 = tally_cycles();
 	unsigned done = o->be->rx(o->b, frames, lens, n, info, compl, max_compl, ncompl);
+
+	o->st.engine_cycles += tally_cycles() - t0;
 
 	for (unsigned i = 0; i < done; i++) {
 		o->st.frames++;
@@ -235,6 +239,7 @@ unsigned
 tally_offload_apply_slots(tally_offload_t *o, const struct tally_wire_slot *recs, unsigned n,
 			  struct tally_offload_completion *compl)
 {
+	uint64_t t0 = tally_cycles();
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
@@ -242,6 +247,7 @@ tally_offload_apply_slots(tally_offload_t *o, const struct tally_wire_slot *recs
 		    o->be->merge_slot(o->b, &recs[i], compl ? &compl[i] : NULL) != 0)
 			break;
 	}
+	o->st.engine_cycles += tally_cycles() - t0;
 	o->st.records_host += i;
 	return i;
 }
@@ -249,11 +255,13 @@ tally_offload_apply_slots(tally_offload_t *o, const struct tally_wire_slot *recs
 unsigned
 tally_offload_apply_states(tally_offload_t *o, const struct tally_wire_state *states, unsigned n)
 {
+	uint64_t t0 = tally_cycles();
 	unsigned i;
 
 	for (i = 0; i < n; i++)
 		if (states[i].index >= o->entries || o->be->merge_state(o->b, &states[i]) != 0)
 			break;
+	o->st.engine_cycles += tally_cycles() - t0;
 	o->st.records_host += i;
 	return i;
 }
@@ -263,7 +271,10 @@ tally_offload_read(const tally_offload_t *o, uint32_t index, tally_pncounter_t *
 {
 	if (index >= o->entries || !o->used[index])
 		return -EINVAL;
-	return o->be->read(o->b, index, out);
+	uint64_t t0 = tally_cycles();
+	int rc = o->be->read(o->b, index, out);
+	((tally_offload_t *)o)->st.engine_cycles += tally_cycles() - t0; /* accounting, not state */
+	return rc;
 }
 
 int
@@ -272,7 +283,10 @@ tally_offload_compare(const tally_offload_t *o, uint32_t index, const tally_vec_
 {
 	if (index >= o->entries || !o->used[index])
 		return -EINVAL;
-	return o->be->compare(o->b, index, p, n, order_p, order_n);
+	uint64_t t0 = tally_cycles();
+	int rc = o->be->compare(o->b, index, p, n, order_p, order_n);
+	((tally_offload_t *)o)->st.engine_cycles += tally_cycles() - t0;
+	return rc;
 }
 
 void

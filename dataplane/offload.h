@@ -82,6 +82,8 @@ struct tally_offload_stats {
 	uint64_t records_merged;                  /**< by the engine in rx */
 	uint64_t records_host;                    /**< applied through apply_slots/apply_states */
 	uint64_t keys_used, keys_capacity;
+	uint64_t engine_cycles;                   /**< spent in the backend's rx and merges (cycles.h):
+						       on the sim backend, the model of the NIC's work */
 };
 
 /** Build an engine. @return it, or NULL with *err = -EINVAL (bad config), -ENOENT (unknown backend or kernels), -ENOMEM. */

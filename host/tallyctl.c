@@ -932,6 +932,13 @@ run_status(const struct opts *o, const struct target *t)
 		       num(w, "commit_interval_ms"));
 	else if (policy != NULL)
 		printf("commit: sync (an ack counts replicas whose log holds the write)\n");
+	json_t *lp = json_object_get(s, "loop");
+	if (lp != NULL && num(lp, "tsc_hz") > 0 && num(lp, "rounds") > 0)
+		printf("poll loop: %.1f %% of %" JSON_INTEGER_FORMAT " rounds did work, taking %.3f s (%.3f s of them in "
+		       "the offload engine)\n",
+		       100.0 * (double)num(lp, "busy_rounds") / (double)num(lp, "rounds"), num(lp, "rounds"),
+		       (double)num(lp, "busy_cycles") / (double)num(lp, "tsc_hz"),
+		       (double)num(lp, "engine_cycles") / (double)num(lp, "tsc_hz"));
 	json_decref(s);
 	return 0;
 }

@@ -228,6 +228,9 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	put(&o, "\"output\":{\"direct\":%" PRIu64 ",\"held\":%" PRIu64 ",\"dropped\":%" PRIu64
 		",\"held_max_bytes\":%" PRIu64 "},",
 	    n->out.stats.direct, n->out.stats.held, n->out.stats.dropped, n->out.stats.held_max);
+	put(&o, "\"loop\":{\"rounds\":%" PRIu64 ",\"busy_rounds\":%" PRIu64 ",\"busy_cycles\":%" PRIu64
+		",\"engine_cycles\":%" PRIu64 ",\"tsc_hz\":%" PRIu64 "},",
+	    n->loop.rounds, n->loop.busy_rounds, n->loop.busy_cycles, es.engine_cycles, n->loop.tsc_hz);
 	put(&o, "\"dedup\":{\"clients\":%" PRIu64 ",\"evictions\":%" PRIu64 "}}\n", dd.clients, dd.evictions);
 	return o.len;
 }

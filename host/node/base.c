@@ -6,6 +6,7 @@
  */
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -100,4 +101,14 @@ vec_covers(const tally_vec_t *a, const tally_vec_t *b)
 	tally_vv_order_t o = tally_vv_compare(a, b);
 
 	return o == TALLY_VV_EQUAL || o == TALLY_VV_AFTER;
+}
+
+void *
+node_calloc(size_t count, size_t size)
+{
+	uint8_t *p = calloc(count, size);
+
+	for (size_t i = 0; p != NULL && i < count * size; i += 4096)
+		((volatile uint8_t *)p)[i] = 0;
+	return p;
 }

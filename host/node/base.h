@@ -14,6 +14,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "gcounter.h"
@@ -62,6 +63,10 @@ struct reply_to {
 
 /** The monotonic clock, in ns. */
 uint64_t node_now_ns(void);
+
+/** calloc(), with every page touched now: the poll loop must not take a page fault the first
+ * time it reaches each (as DPDK pins its hugepages). For the big tables that fill as load comes. */
+void *node_calloc(size_t count, size_t size);
 
 static inline uint64_t
 ms_ns(unsigned ms)

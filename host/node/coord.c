@@ -152,6 +152,9 @@ coord_request(struct tally_node *n, const struct tally_wire_client *c, const str
 		}
 		opids_pin_set(n, pin, (unsigned)origin);
 	}
+	/* Our answer will relay the origin's: it waits for the pin, not for
+	 * whatever our log takes meanwhile. */
+	o->pin_dep = out_now(n);
 	/* Coordinate: the origin applies it and answers us. */
 	struct tally_wire_client f = *c;
 	f.deadline_ms = (uint32_t)((deadline - n->now) / 1000000u * 9 / 10);
@@ -187,10 +190,7 @@ coord_on_answer(struct tally_node *n, const struct tally_wire_client *c)
 			if (pin != NULL)
 				pin->used = false;
 		}
-		/* The origin's token, relayed as it is. */
-		o->toklen = c->token_len <= sizeof(o->tok) ? c->token_len : 0;
-		memcpy(o->tok, c->token, o->toklen);
-		reply_op(n, o, c->status, c->value);
+		reply_relay(n, o, c);
 		op_free(n, j);
 		return;
 	}

@@ -38,8 +38,14 @@ on_replicate_ack(struct tally_node *n, const struct tally_wire_frame *f)
 		struct tally_wire_slot s;
 
 		tally_wire_get_slot(f, i, &s);
-		handoff_on_ack(n, f->hdr.sender, &s);
-		origin_on_ack(n, f->hdr.sender, &s);
+		/* One read of the key's state for both: on an offload NIC each
+		 * read is a trip to the card. */
+		uint32_t ix = table_find(n, s.key);
+		tally_pncounter_t st;
+		if (ix == NIL || table_state(n, ix, &st) != 0)
+			continue;
+		handoff_on_ack(n, f->hdr.sender, &s, ix, &st);
+		origin_on_ack(n, f->hdr.sender, &s, &st);
 	}
 }
 

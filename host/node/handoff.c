@@ -35,16 +35,14 @@ handoff_unconfirmed(const struct tally_node *n, const struct keymeta *k, const t
 }
 
 void
-handoff_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot *a)
+handoff_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot *a, uint32_t ix,
+	       const tally_pncounter_t *s)
 {
-	uint32_t ix = table_find(n, a->key);
-	tally_pncounter_t s;
-
-	if (ix == NIL || a->origin >= TALLY_MAX_NODES)
+	if (a->origin >= TALLY_MAX_NODES)
 		return;
 	n->table.meta[ix].peer_ix[from] = a->index;
 	/* A hint offered to a preferred node: is our slot held there now? */
-	if (table_state(n, ix, &s) == 0 && a->p >= s.p.slot[a->origin] && a->n >= s.n.slot[a->origin])
+	if (a->p >= s->p.slot[a->origin] && a->n >= s->n.slot[a->origin])
 		n->table.meta[ix].handoff_ok[from] |= NODE_BIT(a->origin);
 }
 

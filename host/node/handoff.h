@@ -32,8 +32,10 @@ struct node_handoff {
 
 
 
-/** A replica's ack says it holds slot a->origin of a key at (p, n): its index, and what it confirms. */
-void handoff_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot *a);
+/** A replica's ack says it holds slot a->origin of the key of our row @p ix, whose state is @p s,
+ * at (p, n): its index, and what it confirms. */
+void handoff_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot *a, uint32_t ix,
+		    const tally_pncounter_t *s);
 
 /** A replica holds register @p key up to @p ctx. */
 void handoff_on_mv_ack(struct tally_node *n, unsigned from, const uint8_t key[16], const tally_vec_t *ctx);

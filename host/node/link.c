@@ -48,7 +48,7 @@ link_txb_flush(struct tally_node *n, unsigned peer, unsigned type)
 		return;
 	t->open = false;
 	if (t->w.count > 0)
-		out_frame(n, t->buf, (uint16_t)tally_wire_finish(&t->w, &n->link_key), t->state ? out_now(n) : OUT_NO_STATE);
+		out_frame(n, t->buf, (uint16_t)tally_wire_finish(&t->w, &n->link_key), t->dep);
 }
 
 void
@@ -75,7 +75,7 @@ link_txb_no_state(struct tally_node *n, unsigned peer, unsigned type)
 	if (!t->open) {
 		link_frame_begin(n, &t->w, t->buf, peer, type, 0, &t->seq);
 		t->open = true;
-		t->state = false;
+		t->dep = OUT_NO_STATE;
 		if (!t->listed) {
 			t->listed = true;
 			n->link.open_list[n->link.nopen++] = (uint16_t)(peer * TALLY_WIRE_TYPE_END + type);
@@ -89,7 +89,9 @@ link_txb(struct tally_node *n, unsigned peer, unsigned type)
 {
 	struct txb *t = link_txb_no_state(n, peer, type);
 
-	t->state = true;
+	/* The caller adds a record of state the log holds by now (every
+	 * change is appended as it is made): what it depends on. */
+	t->dep = out_now(n);
 	return t;
 }
 

@@ -25,7 +25,8 @@
 struct txb {
 	bool open;
 	bool listed; /* in the node_link's open list since the last link_flush_all() */
-	bool state;  /* a record that carries state was added (else it depends on no log position) */
+	uint64_t dep; /* the log position its records' state depends on (out.h): out_now() when the
+			 last record carrying state was added; OUT_NO_STATE if none did */
 	struct tally_wire_writer w;
 	uint64_t seq;
 	uint8_t buf[FRAME_BUF];

@@ -31,6 +31,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
+
+#include "cycles.h"
 #include "dispatch.h"
 #include "persist.h"
 #include "state.h"
@@ -130,6 +133,7 @@ unsigned
 tally_node_poll(struct tally_node *n)
 {
 	unsigned work = 0;
+	uint64_t t0 = tally_cycles(), sent = n->out.stats.sent;
 
 	n->now = node_now_ns();
 	work += tally_dp_poll(n->link.dp);
@@ -145,6 +149,11 @@ tally_node_poll(struct tally_node *n)
 	link_flush_all(n);
 	reply_flush_all(n);
 	snapshot_when_due(n);
+	n->loop.rounds++;
+	if (work > 0 || n->out.stats.sent != sent) {
+		n->loop.busy_rounds++;
+		n->loop.busy_cycles += tally_cycles() - t0;
+	}
 	return work;
 }
 
@@ -223,7 +232,7 @@ create_parts(struct tally_node *n, char *err, size_t errlen)
 		return rc;
 	}
 	n->table.entries = n->cfg.table_entries;
-	n->table.meta = calloc(n->table.entries, sizeof(*n->table.meta));
+	n->table.meta = node_calloc(n->table.entries, sizeof(*n->table.meta));
 	uint32_t ops = tally_config_ops(&n->cfg);
 	if (n->table.meta == NULL || regs_init(&n->regs, n->table.entries) != 0 || ops_init(&n->ops, ops) != 0 ||
 	    causal_init(&n->causal) != 0 ||
@@ -253,6 +262,7 @@ tally_node_create(const struct tally_node_params *p, char *err, size_t errlen)
 	for (unsigned i = 0; i < ADMIN_CONNS; i++)
 		n->admin.conn[i].fd = -1;
 	n->now = n->started = n->last_snapshot = n->ae.last_refill = node_now_ns();
+	n->loop.tsc_hz = tally_cycles_are_ns() ? 1000000000u : rte_get_tsc_hz();
 	if (tally_wire_node_key(&n->link_key, n->cfg.key) != 0 || tally_token_key(n->token_key, n->cfg.key) != 0) {
 		snprintf(err, errlen, "libsodium failed to initialise");
 		goto fail;

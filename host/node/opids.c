@@ -30,13 +30,13 @@ opids_init(struct node_opids *o, uint32_t capacity, unsigned window_ms, unsigned
 	o->chain_mask--;
 	o->dedup = tally_dedup_create(NULL, &rc);
 	o->noted = tally_dedup_create(NULL, &rc);
-	o->notes = calloc(capacity, sizeof(*o->notes));
-	o->pins = calloc(capacity, sizeof(*o->pins));
+	o->notes = node_calloc(capacity, sizeof(*o->notes));
+	o->pins = node_calloc(capacity, sizeof(*o->pins));
 	o->chains = malloc(((size_t)o->chain_mask + 1) * sizeof(*o->chains));
 	if (o->chains != NULL)
 		memset(o->chains, 0xff, ((size_t)o->chain_mask + 1) * sizeof(*o->chains));
 	for (unsigned t = 0; t < TALLY_MAX_NODES; t++) {
-		o->rx[t].seen = calloc(((size_t)capacity + 63) / 64, sizeof(uint64_t));
+		o->rx[t].seen = node_calloc(((size_t)capacity + 63) / 64, sizeof(uint64_t));
 		o->rx[t].need = UINT64_MAX;
 		ok = ok && o->rx[t].seen != NULL;
 	}

@@ -6,6 +6,7 @@
  */
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,8 +16,8 @@ int
 ops_init(struct node_ops *p, uint32_t cap)
 {
 	p->cap = cap;
-	p->v = calloc(cap, sizeof(*p->v));
-	p->live = calloc(cap, sizeof(*p->live));
+	p->v = node_calloc(cap, sizeof(*p->v));
+	p->live = node_calloc(cap, sizeof(*p->live));
 	if (p->v == NULL || p->live == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < OP_HASH; i++)
@@ -52,7 +53,7 @@ op_new(struct tally_node *n, unsigned kind, const uint8_t key[16])
 		return NIL;
 	struct op *o = &p->v[i];
 	p->free_op = o->hnext;
-	memset(o, 0, sizeof(*o));
+	memset(o, 0, offsetof(struct op, got)); /* the rest is written before it is read */
 	o->kind = (uint8_t)kind;
 	memcpy(o->key, key, 16);
 	o->parked = o->next_parked = NIL;

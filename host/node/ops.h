@@ -40,7 +40,7 @@ struct op {
 	bool replied, recover;     /* recover: an internal read of every member (kv679) */
 	bool fetch;                /* an internal read that pulls a dependency's state here */
 	uint8_t key[16];
-	uint8_t keybytes[TALLY_WIRE_CLIENT_STR_MAX], keylen;
+	uint8_t keylen;
 	uint64_t client, seq;
 	uint64_t delta;
 	uint64_t deadline, linger, next_send;
@@ -51,7 +51,6 @@ struct op {
 	/* read */
 	tally_nodemask_t answered;
 	uint64_t req_seq[TALLY_MAX_NODES];
-	tally_pncounter_t got[TALLY_MAX_NODES];
 	tally_pncounter_t merged;
 	uint32_t parked;           /* recover, fetch: first write op waiting for it */
 	uint32_t next_parked;      /* write: next op waiting for the same read */
@@ -62,22 +61,28 @@ struct op {
 	bool held;                 /* write: waits for members to confirm our log position (origin.c) */
 	uint64_t started;
 	uint64_t gen;              /* tells a reused entry from the op that was freed */
-	/* session: the state the request's token says the session has seen */
-	bool has_need;
-	tally_pncounter_t need;
-	/* a causal write: the dependency (another key's token) it waits for */
-	bool causal;
+	bool has_need;             /* session: the request's token said what it has seen (need) */
+	bool causal;               /* a causal write: it waits for dep_key's state (dep_need) */
 	uint8_t dep_key[16];
-	tally_pncounter_t dep_need;
-	uint8_t dep_tok[TALLY_TOKEN_LEN];
 	/* an MV-register op: the put's value and context, the dot counter it made; a read's merge */
 	bool mv, has_ctx;
-	tally_vec_t ctx;
-	uint8_t val[TALLY_MVREG_VALUE_MAX], vlen;
+	uint8_t vlen;
 	uint64_t mv_counter;
 	tally_mvreg_t *mvr;
 	bool mv_differ, mv_lww;
-	uint8_t tok[TALLY_TOKEN_LEN], toklen; /* the token to answer with */
+	uint8_t toklen;
+	uint64_t pin_dep;          /* forward: the log position of its pin (reply_relay) */
+
+	/* Not zeroed by op_new() (they are most of an op's bytes): each is
+	 * written before it is read, and read only under the guard named. */
+	tally_pncounter_t got[TALLY_MAX_NODES]; /* read: what node t answered, under answered */
+	tally_pncounter_t need;    /* under has_need */
+	tally_pncounter_t dep_need; /* under causal */
+	uint8_t dep_tok[TALLY_TOKEN_LEN]; /* under causal */
+	tally_vec_t ctx;           /* under has_ctx */
+	uint8_t val[TALLY_MVREG_VALUE_MAX]; /* vlen bytes */
+	uint8_t keybytes[TALLY_WIRE_CLIENT_STR_MAX]; /* keylen bytes */
+	uint8_t tok[TALLY_TOKEN_LEN]; /* the token to answer with: toklen bytes */
 };
 
 struct node_ops {

@@ -253,12 +253,9 @@ shipping(struct tally_node *n, uint32_t oi)
 }
 
 void
-origin_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot *a)
+origin_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot *a, const tally_pncounter_t *s)
 {
-	uint32_t ix;
-	tally_pncounter_t s;
-
-	if (a->origin != n->self || (ix = table_find(n, a->key)) == NIL || table_state(n, ix, &s) != 0)
+	if (a->origin != n->self)
 		return;
 	for (uint32_t i = op_bucket(n, a->key), next; i != NIL; i = next) {
 		struct op *o = &n->ops.v[i];
@@ -269,7 +266,7 @@ origin_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot 
 			continue;
 		o->holders |= NODE_BIT(from);
 		if (!o->replied && write_held(o))
-			reply_value(n, o, &s);
+			reply_value(n, o, s);
 		if (o->holders == o->targets)
 			op_free(n, i);
 	}

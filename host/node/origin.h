@@ -35,8 +35,8 @@ struct origin_stats {
 /** Apply write @p oi here, its origin (or park it on a recovery or a dependency). */
 void origin_apply(struct tally_node *n, uint32_t oi);
 
-/** A replica's REPLICATE_ACK record: writes of ours it now holds. */
-void origin_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot *a);
+/** A replica's REPLICATE_ACK record: writes of ours it now holds (@p s: the key's state here). */
+void origin_on_ack(struct tally_node *n, unsigned from, const struct tally_wire_slot *a, const tally_pncounter_t *s);
 
 /** A replica's register ack: puts of ours it now holds. */
 void origin_on_mv_ack(struct tally_node *n, unsigned from, const uint8_t key[16], const tally_vec_t *ctx);

@@ -42,6 +42,7 @@ out_now(const struct tally_node *n)
 static void
 emit(struct tally_node *n, int fd, const struct sockaddr_in *sa, const uint8_t *buf, uint16_t len)
 {
+	n->out.stats.sent++;
 	if (fd < 0)
 		(void)tally_dp_send(n->out.dp, buf, len);
 	else

@@ -33,6 +33,7 @@ struct out_stats {
 	uint64_t direct;       /* sent at once: nothing they depend on was still pending */
 	uint64_t dropped;      /* never sent: they depend on what the log failed to hold */
 	uint64_t held_max;     /* the most bytes held at once */
+	uint64_t sent;         /* frames and datagrams that left, held or not */
 };
 
 struct tally_dp;

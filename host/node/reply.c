@@ -59,7 +59,7 @@ creply_flush(struct tally_node *n, struct creply *c)
 	size_t len = tally_wire_finish(&c->w, reply_cred_key(n, c->cred));
 	/* Clients speak UDP through the kernel: send the payload alone. */
 	out_datagram(n, n->reply.client_fd, &c->sa, c->buf + TALLY_WIRE_L2L4_LEN, (uint16_t)(len - TALLY_WIRE_L2L4_LEN),
-		     c->state ? out_now(n) : OUT_NO_STATE);
+		     c->dep);
 }
 
 void
@@ -69,20 +69,28 @@ reply_flush_all(struct tally_node *n)
 		creply_flush(n, &n->reply.open[i]);
 }
 
+/* Add record @p rp to @p to's reply. @p relay: it relays another node's
+ * answer, and depends only on position @p relay_dep of our log (the pin of
+ * a forwarded write, coord.c), not on our state. */
 static void
-reply_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wire_client *rp)
+reply_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wire_client *rp, bool relay,
+	  uint64_t relay_dep)
 {
 	struct tally_wire_client r = *rp;
 
 	/* A refusal with no value and no token tells nothing of the node's
 	 * state: it need not wait for the log (and still goes after it failed). */
 	bool state = r.status == TALLY_OK || r.value != 0 || r.token_len > 0 || r.value_len > 0;
+	uint64_t dep = !state ? OUT_NO_STATE : relay ? relay_dep : out_now(n);
 
 	if (r.status < TALLY_STATUS_END && r.sib_index == 0)
 		n->reply.stats.replies[r.status]++;
 	if (to->node) {
 		unsigned t = TALLY_WIRE_CLIENT_REPLY;
-		(void)tally_wire_add_client(&(state ? link_txb(n, to->peer, t) : link_txb_no_state(n, to->peer, t))->w, &r);
+		struct txb *b = link_txb_no_state(n, to->peer, t);
+		if (dep > b->dep)
+			b->dep = dep;
+		(void)tally_wire_add_client(&b->w, &r);
 		return;
 	}
 	struct creply *c = creply_for(n, to);
@@ -99,8 +107,11 @@ reply_rec(struct tally_node *n, const struct reply_to *to, const struct tally_wi
 		(void)tally_wire_begin(&c->w, c->buf, sizeof(c->buf), 0, &a, &h);
 		c->open = true;
 		c->state = false;
+		c->dep = OUT_NO_STATE;
 	}
-	c->state |= state;
+	c->state |= state && !relay;
+	if (dep > c->dep)
+		c->dep = dep;
 	(void)tally_wire_add_client(&c->w, &r);
 }
 
@@ -117,7 +128,24 @@ reply_to(struct tally_node *n, const struct reply_to *to, unsigned cop, uint64_t
 		memcpy(r.key, keybytes, keylen);
 	if (toklen > 0)
 		memcpy(r.token, tok, toklen);
-	reply_rec(n, to, &r);
+	reply_rec(n, to, &r, false, 0);
+}
+
+void
+reply_relay(struct tally_node *n, struct op *o, const struct tally_wire_client *answer)
+{
+	struct tally_wire_client r = {
+		.op = o->cop, .status = answer->status, .value = answer->value, .client = o->client, .seq = o->seq,
+		.key_len = o->keylen,
+		.token_len = answer->token_len <= TALLY_TOKEN_LEN ? answer->token_len : 0, /* the origin's, as it is */
+	};
+
+	if (o->replied)
+		return;
+	o->replied = true;
+	memcpy(r.key, o->keybytes, o->keylen);
+	memcpy(r.token, answer->token, r.token_len);
+	reply_rec(n, &o->to, &r, true, o->pin_dep);
 }
 
 void
@@ -163,7 +191,7 @@ reply_siblings(struct tally_node *n, struct op *o)
 		memcpy(r.key, o->keybytes, o->keylen);
 		memcpy(r.val, o->mvr->sib[i].value, o->mvr->sib[i].len);
 		memcpy(r.token, tok, TALLY_TOKEN_LEN);
-		reply_rec(n, &o->to, &r);
+		reply_rec(n, &o->to, &r, false, 0);
 	}
 	o->replied = true;
 }

@@ -27,7 +27,8 @@ struct op;
 
 struct creply {
 	bool open;
-	bool state; /* a record carries state: the datagram waits for the log (out.h) */
+	bool state;   /* a record carries this node's state */
+	uint64_t dep; /* the log position its records depend on (out.h) */
 	struct sockaddr_in sa;
 	uint32_t cred;
 	struct tally_wire_writer w;
@@ -61,6 +62,10 @@ void reply_to(struct tally_node *n, const struct reply_to *to, unsigned cop, uin
 	      const uint8_t *keybytes, unsigned keylen, unsigned status, int64_t value, const uint8_t *tok,
 	      unsigned toklen);
 
+
+/** Answer forwarded write @p o with its origin's @p answer (status, value, token), as it is: it
+ * depends on no state of ours, only on our log holding the write's pin (o->pin_dep). */
+void reply_relay(struct tally_node *n, struct op *o, const struct tally_wire_client *answer);
 
 /** Answer op @p o (once; never an internal read) with @p status and @p value, and its token if it has one. */
 void reply_op(struct tally_node *n, struct op *o, unsigned status, int64_t value);

@@ -43,6 +43,16 @@
 #include "reply.h"
 #include "table.h"
 
+/* The poll loop's own accounting (node.c), as DPDK's power-aware examples
+ * tell busy polls from idle ones: the rounds that did work (took a frame, a
+ * datagram or a status request, or sent something) and the cycles they
+ * took. What an increment costs the host is busy cycles over increments;
+ * the process's CPU time is not, as a busy-polling node burns it idle. */
+struct node_loop {
+	uint64_t rounds, busy_rounds, busy_cycles;
+	uint64_t tsc_hz;          /* cycles per second of tally_cycles() */
+};
+
 struct tally_node {
 	/* the node's own */
 	struct tally_config cfg;
@@ -79,6 +89,7 @@ struct tally_node {
 	struct coord_stats coord;
 	struct node_clients clients;
 	struct node_admin admin;
+	struct node_loop loop;
 };
 
 #endif /* TALLY_NODE_STATE_H */
