@@ -130,6 +130,8 @@ tally_wire_record_size(unsigned type)
 		return 64 + TALLY_WIRE_TOKEN_MAX;
 	case TALLY_WIRE_MVSTATE:
 		return 64 + TALLY_WIRE_VEC_BYTES + 64;
+	case TALLY_WIRE_NOTE:
+		return 64;
 	default:
 		return 0;
 	}
@@ -221,6 +223,9 @@ record_ok(unsigned type, const uint8_t *r)
 	}
 	case TALLY_WIRE_READ_REQUEST:
 		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && all_zero(r + 5, 3) && all_zero(r + 24, 40);
+	case TALLY_WIRE_NOTE: /* op, then client, seq, index, base, skip_from at 8..47 */
+		return r[0] >= TALLY_WIRE_OP_INCR && r[0] <= TALLY_WIRE_OP_PUT && all_zero(r + 1, 7) &&
+		       all_zero(r + 48, 16);
 	case TALLY_WIRE_READ_REPLY:
 	case TALLY_WIRE_REPAIR:
 		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && r[5] == 0 && le16(r + 6) <= 1 &&
@@ -390,6 +395,15 @@ void
 tally_wire_get_slot(const struct tally_wire_frame *f, unsigned i, struct tally_wire_slot *out)
 {
 	slot_decode(rec(f, i), out);
+}
+
+void
+tally_wire_get_note(const struct tally_wire_frame *f, unsigned i, struct tally_wire_note *out)
+{
+	const uint8_t *r = rec(f, i);
+
+	*out = (struct tally_wire_note){ .op = r[0], .client = le64(r + 8), .seq = le64(r + 16), .index = le64(r + 24),
+					 .base = le64(r + 32), .skip_from = le64(r + 40) };
 }
 
 void
@@ -593,6 +607,23 @@ tally_wire_add_slot(struct tally_wire_writer *w, const struct tally_wire_slot *s
 	if (r == NULL)
 		return rc;
 	slot_encode(r, s);
+	return commit(w, r);
+}
+
+int
+tally_wire_add_note(struct tally_wire_writer *w, const struct tally_wire_note *nt)
+{
+	int rc = 0;
+	uint8_t *r = reserve(w, w->type == TALLY_WIRE_NOTE, &rc);
+
+	if (r == NULL)
+		return rc;
+	r[0] = nt->op;
+	put64(r + 8, nt->client);
+	put64(r + 16, nt->seq);
+	put64(r + 24, nt->index);
+	put64(r + 32, nt->base);
+	put64(r + 40, nt->skip_from);
 	return commit(w, r);
 }
 

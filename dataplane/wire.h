@@ -51,6 +51,7 @@ enum tally_wire_type {
 	TALLY_WIRE_CLIENT_REPLY = 8,
 	TALLY_WIRE_CAUSAL = 9,
 	TALLY_WIRE_MVSTATE = 10,
+	TALLY_WIRE_NOTE = 11,
 	TALLY_WIRE_TYPE_END,
 };
 
@@ -117,6 +118,19 @@ struct tally_wire_slot {
 	uint8_t origin;
 	uint8_t key[TALLY_WIRE_KEY_ID_LEN];
 	uint64_t p, n;
+};
+
+/**
+ * Op-id note record (NOTE): the sender applied the write of op id
+ * (client, seq) as its origin (docs/cluster.md#op-ids-a-retry-counts-once).
+ * index is the note's place in the sender's ring, base the first index of
+ * the sender's stream to the receiver, skip_from where the run of ring
+ * entries the stream skipped before this one began.
+ */
+struct tally_wire_note {
+	uint8_t op; /**< enum tally_wire_op of the write */
+	uint64_t client, seq;
+	uint64_t index, base, skip_from;
 };
 
 /**
@@ -251,6 +265,7 @@ void tally_wire_get_digest(const struct tally_wire_frame *f, unsigned i, struct 
 void tally_wire_get_client(const struct tally_wire_frame *f, unsigned i, struct tally_wire_client *out);
 void tally_wire_get_causal(const struct tally_wire_frame *f, unsigned i, struct tally_wire_causal *out);
 void tally_wire_get_mvstate(const struct tally_wire_frame *f, unsigned i, struct tally_wire_mvstate *out);
+void tally_wire_get_note(const struct tally_wire_frame *f, unsigned i, struct tally_wire_note *out);
 
 /** Builds one frame in a caller's buffer. finish() appends the MAC trailer. */
 struct tally_wire_writer {
@@ -287,6 +302,7 @@ int tally_wire_add_digest(struct tally_wire_writer *w, const struct tally_wire_d
 int tally_wire_add_client(struct tally_wire_writer *w, const struct tally_wire_client *r);
 int tally_wire_add_causal(struct tally_wire_writer *w, const struct tally_wire_causal *r);
 int tally_wire_add_mvstate(struct tally_wire_writer *w, const struct tally_wire_mvstate *r);
+int tally_wire_add_note(struct tally_wire_writer *w, const struct tally_wire_note *r);
 
 /**
  * Complete the frame: record count, IPv4 and UDP lengths, IPv4 checksum and

@@ -37,6 +37,7 @@ localparam logic [7:0] T_CLIENT_REQUEST = 8'd7;
 localparam logic [7:0] T_CLIENT_REPLY = 8'd8;
 localparam logic [7:0] T_CAUSAL = 8'd9;
 localparam logic [7:0] T_MVSTATE = 8'd10;
+localparam logic [7:0] T_NOTE = 8'd11;
 
 // Frame layout.
 localparam int BEAT_BYTES = 64;

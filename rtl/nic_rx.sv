@@ -129,7 +129,7 @@ endfunction
 // beats per record for a frame type; 0 for an unknown type
 function automatic logic [4:0] record_beats(input logic [7:0] t);
     case (t)
-        T_REPLICATE, T_REPLICATE_ACK, T_READ_REQUEST: return 5'd1;
+        T_REPLICATE, T_REPLICATE_ACK, T_READ_REQUEST, T_NOTE: return 5'd1;
         T_READ_REPLY, T_REPAIR: return 5'(1 + 2 * VB);
         T_DIGEST: return 5'(1 + VB);
         T_CLIENT_REQUEST, T_CLIENT_REPLY: return 5'd6;
@@ -149,6 +149,9 @@ function automatic logic record_bad(input logic [511:0] d, input logic [7:0] t, 
             ok = byte_at(d, 4) == 8'd1 && byte_at(d, 5) < 8'(NODES) && zero(d, 6, 8) && zero(d, 40, 64);
         T_READ_REQUEST:
             ok = byte_at(d, 4) == 8'd1 && zero(d, 5, 8) && zero(d, 24, 64);
+        T_NOTE:
+            // op, then client, seq, index, base, skip_from at 8..47
+            ok = byte_at(d, 0) >= 8'd1 && byte_at(d, 0) <= 8'd4 && zero(d, 1, 8) && zero(d, 48, 64);
         T_READ_REPLY, T_REPAIR:
             if (ph == 5'd0) begin
                 ok = byte_at(d, 4) == 8'd1 && byte_at(d, 5) == 8'd0 && byte_at(d, 7) == 8'd0 &&

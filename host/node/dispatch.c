@@ -49,7 +49,7 @@ on_replicate_ack(struct tally_node *n, const struct tally_wire_frame *f)
 	}
 }
 
-/* CLIENT_REPLY from a node: a note of an op id it applied, or an answer to a write we forwarded. */
+/* CLIENT_REPLY from a node: an answer to a write we forwarded (an op id it applied, when ok). */
 static void
 on_client_reply(struct tally_node *n, const struct tally_wire_frame *f)
 {
@@ -58,9 +58,21 @@ on_client_reply(struct tally_node *n, const struct tally_wire_frame *f)
 
 		tally_wire_get_client(f, i, &c);
 		if (c.status == TALLY_OK && c.op != TALLY_WIRE_OP_GET && c.sib_index == 0)
-			opids_on_note(n, &f->hdr, &c);
+			opids_on_answer(n, &f->hdr, &c);
 		if (c.key_len > 0)
 			coord_on_answer(n, &c);
+	}
+}
+
+/* NOTE from a node: op ids it applied, in its stream to us. */
+static void
+on_note(struct tally_node *n, const struct tally_wire_frame *f)
+{
+	for (unsigned i = 0; i < f->hdr.count; i++) {
+		struct tally_wire_note nt;
+
+		tally_wire_get_note(f, i, &nt);
+		opids_on_note(n, &f->hdr, &nt);
 	}
 }
 
@@ -258,6 +270,9 @@ dispatch_host_frame(void *ctx, struct tally_dp *dp, const struct tally_dp_host_f
 		break;
 	case TALLY_WIRE_MVSTATE:
 		on_mvstate(n, f);
+		break;
+	case TALLY_WIRE_NOTE:
+		on_note(n, f);
 		break;
 	default:
 		break;

@@ -144,34 +144,13 @@ opids_note(struct tally_node *n, uint64_t client, uint64_t seq, unsigned op)
 /* ---- the stream of notes to each member ---- */
 
 static void
-put_le64(uint8_t *p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void
 note_send(struct tally_node *n, unsigned to, uint64_t index, uint64_t gap)
 {
 	const struct opnote *e = &n->opids.notes[index % n->opids.cap];
-	struct tally_wire_client r = {
-		.op = e->op, .status = TALLY_OK, .client = e->client, .seq = e->seq,
-		.value = (int64_t)index, .value_len = 16,
-	};
+	struct tally_wire_note r = { .op = e->op, .client = e->client, .seq = e->seq, .index = index,
+				     .base = n->opids.tx[to].base, .skip_from = gap };
 
-	put_le64(r.val, n->opids.tx[to].base);
-	put_le64(r.val + 8, gap);
-	(void)tally_wire_add_client(&link_txb(n, to, TALLY_WIRE_CLIENT_REPLY)->w, &r);
+	(void)tally_wire_add_note(&link_txb(n, to, TALLY_WIRE_NOTE)->w, &r);
 	n->opids.stats.notes_sent++;
 }
 
@@ -306,11 +285,12 @@ rx_check_caught(struct tally_node *n, unsigned from)
 		n->members.m[from].notes_caught = true;
 }
 
-void
-opids_on_note(struct tally_node *n, const struct tally_wire_hdr *h, const struct tally_wire_client *c)
+/* Node @p from applied op id (client, seq) of op @p op. */
+static void
+noted(struct tally_node *n, unsigned from, unsigned op, uint64_t client, uint64_t seq)
 {
 	struct node_opids *o = &n->opids;
-	tally_opid_t id = { c->client, c->seq };
+	tally_opid_t id = { client, seq };
 
 	/* Kept, and so passed on to every member: one that did not get it from
 	 * its origin (which died before it was sent again) gets it from us. Not
@@ -318,15 +298,27 @@ opids_on_note(struct tally_node *n, const struct tally_wire_hdr *h, const struct
 	if (tally_dedup_check(o->dedup, id) != TALLY_DEDUP_DUPLICATE &&
 	    tally_dedup_check(o->noted, id) == TALLY_DEDUP_NEW) {
 		(void)tally_dedup_record(o->noted, id);
-		note_keep(n, c->client, c->seq, c->op, h->sender < TALLY_MAX_NODES ? h->sender : n->self);
+		note_keep(n, client, seq, op, from < TALLY_MAX_NODES ? from : n->self);
 	}
 	o->stats.notes_in++;
-	if (c->key_len != 0 || h->sender >= TALLY_MAX_NODES || !n->members.m[h->sender].present)
-		return; /* a reply to a write we forwarded: not of a stream */
-	if (c->value_len != 16 || c->value < 0)
-		return; /* not a note of a stream */
+}
+
+void
+opids_on_answer(struct tally_node *n, const struct tally_wire_hdr *h, const struct tally_wire_client *c)
+{
+	noted(n, h->sender, c->op, c->client, c->seq); /* not of a stream */
+}
+
+void
+opids_on_note(struct tally_node *n, const struct tally_wire_hdr *h, const struct tally_wire_note *nt)
+{
+	struct node_opids *o = &n->opids;
+
+	noted(n, h->sender, nt->op, nt->client, nt->seq);
+	if (h->sender >= TALLY_MAX_NODES || !n->members.m[h->sender].present)
+		return;
 	struct note_rx *r = &o->rx[h->sender];
-	uint64_t index = (uint64_t)c->value, base = get_le64(c->val), gap = get_le64(c->val + 8);
+	uint64_t index = nt->index, base = nt->base, gap = nt->skip_from;
 	if (r->epoch != h->epoch || r->base != base) {
 		if (gap != base)
 			return; /* not the first of a stream we have not seen begin: wait for that one again */

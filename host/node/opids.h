@@ -124,9 +124,11 @@ void opids_applied(struct tally_node *n, uint64_t client, uint64_t seq);
 /** Op id (client, seq) of op @p op is durable here: note it to every live member, and keep it. */
 void opids_note(struct tally_node *n, uint64_t client, uint64_t seq, unsigned op);
 
-/** A CLIENT_REPLY record from node @p h->sender that says it applied an op id: a note of its stream
- * to us, or a reply to a write we forwarded. */
-void opids_on_note(struct tally_node *n, const struct tally_wire_hdr *h, const struct tally_wire_client *c);
+/** A NOTE record of node @p h->sender's stream to us: it applied op id (client, seq). */
+void opids_on_note(struct tally_node *n, const struct tally_wire_hdr *h, const struct tally_wire_note *nt);
+
+/** An answer from node @p h->sender to a write we forwarded: it applied that op id. */
+void opids_on_answer(struct tally_node *n, const struct tally_wire_hdr *h, const struct tally_wire_client *c);
 
 /** What a heartbeat from node @p h->sender says of the notes (vector slots 1 to 5; link_heartbeat). */
 void opids_on_beat(struct tally_node *n, const struct tally_wire_hdr *h, const tally_vec_t *v);

@@ -629,12 +629,11 @@ check_client_forge(void)
 	failures += send_cluster(opt.node, buf + TALLY_WIRE_L2L4_LEN, tally_wire_finish(&w, &cred) - TALLY_WIRE_L2L4_LEN);
 
 	/* 2. An op-id note: "node O applied op (C, 1)", so a later write with that id would be refused. */
-	h = (struct tally_wire_hdr){ .type = TALLY_WIRE_CLIENT_REPLY, .sender = (uint16_t)opt.origin, .epoch = opt.epoch,
+	h = (struct tally_wire_hdr){ .type = TALLY_WIRE_NOTE, .sender = (uint16_t)opt.origin, .epoch = opt.epoch,
 				     .seq = seq++ };
-	struct tally_wire_client note = { .op = TALLY_WIRE_OP_INCR, .status = TALLY_OK, .client = 0xf0f0f0f0f0f0f0f0u,
-					  .seq = 1, .value = 0, .value_len = 16 };
+	struct tally_wire_note note = { .op = TALLY_WIRE_OP_INCR, .client = 0xf0f0f0f0f0f0f0f0u, .seq = 1 };
 	tally_wire_begin(&w, buf, sizeof(buf), 0, &a, &h);
-	tally_wire_add_client(&w, &note);
+	tally_wire_add_note(&w, &note);
 	failures += send_cluster(opt.node, buf + TALLY_WIRE_L2L4_LEN, tally_wire_finish(&w, &cred) - TALLY_WIRE_L2L4_LEN);
 
 	/* 3. A heartbeat: node O saw N's log at a position far ahead (N would take its disk for restored). */

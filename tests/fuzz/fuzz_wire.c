@@ -74,6 +74,12 @@ check_roundtrip(const struct tally_wire_frame *f, const uint8_t *payload, size_t
 			rc = tally_wire_add_causal(&w, &r);
 			break;
 		}
+		case TALLY_WIRE_NOTE: {
+			struct tally_wire_note r;
+			tally_wire_get_note(f, i, &r);
+			rc = tally_wire_add_note(&w, &r);
+			break;
+		}
 		default: {
 			struct tally_wire_client r;
 			tally_wire_get_client(f, i, &r);

@@ -77,6 +77,12 @@ main(int argc, char **argv)
 				rc = tally_wire_add_causal(&w, &ca);
 				break;
 			}
+			case TALLY_WIRE_NOTE: {
+				struct tally_wire_note nt = { .op = (uint8_t)(1 + i), .client = 9, .seq = i + 1, .index = 10 + i,
+							      .base = 10, .skip_from = 4 };
+				rc = tally_wire_add_note(&w, &nt);
+				break;
+			}
 			default:
 				rc = tally_wire_add_client(&w, &c);
 			}

@@ -149,6 +149,7 @@ test_other_types_roundtrip(void **state)
 			struct tally_wire_slot sl;
 			struct tally_wire_causal ca;
 			struct tally_wire_mvstate mv;
+			struct tally_wire_note nt;
 		} in[3], out;
 
 		assert_int_equal(tally_wire_begin(&w, buf, BUF, 1500, &addr, &h), 0);
@@ -206,6 +207,15 @@ test_other_types_roundtrip(void **state)
 					in[i].ca.dep[b] = (uint8_t)prng_next(&g);
 				rc = tally_wire_add_causal(&w, &in[i].ca);
 				break;
+			case TALLY_WIRE_NOTE:
+				in[i].nt.op = (uint8_t)(TALLY_WIRE_OP_INCR + i);
+				in[i].nt.client = prng_next(&g);
+				in[i].nt.seq = prng_next(&g);
+				in[i].nt.index = prng_next(&g);
+				in[i].nt.base = prng_next(&g);
+				in[i].nt.skip_from = prng_next(&g);
+				rc = tally_wire_add_note(&w, &in[i].nt);
+				break;
 			default:
 				random_client(&g, &in[i].c, type == TALLY_WIRE_CLIENT_REQUEST);
 				rc = tally_wire_add_client(&w, &in[i].c);
@@ -245,6 +255,14 @@ test_other_types_roundtrip(void **state)
 			case TALLY_WIRE_MVSTATE:
 				tally_wire_get_mvstate(&f, i, &out.mv);
 				sz = sizeof(out.mv);
+				break;
+			case TALLY_WIRE_NOTE: /* field by field: padding follows op */
+				tally_wire_get_note(&f, i, &out.nt);
+				if (out.nt.op != in[i].nt.op || out.nt.client != in[i].nt.client ||
+				    out.nt.seq != in[i].nt.seq || out.nt.index != in[i].nt.index ||
+				    out.nt.base != in[i].nt.base || out.nt.skip_from != in[i].nt.skip_from)
+					fail_msg("type %u record %d does not round-trip", type, i);
+				sz = 0;
 				break;
 			default:
 				tally_wire_get_client(&f, i, &out.c);
@@ -354,6 +372,70 @@ test_drop_reasons(void **state)
 	assert_int_equal(tally_wire_client_id(bad + TALLY_WIRE_L2L4_LEN, 20, &id), TALLY_WIRE_DROP_SHORT);
 }
 
+/* A NOTE record: op 1..4, bytes 1..7 and 48..63 zero, or the frame is bad_record. */
+static void
+test_note_checks(void **state)
+{
+	static uint8_t buf[BUF];
+	struct tally_wire_hdr h = { .type = TALLY_WIRE_NOTE, .sender = sender_for(TALLY_WIRE_NOTE), .seq = 9 };
+	struct tally_wire_note nt = { .op = TALLY_WIRE_OP_PUT, .client = 7, .seq = 3, .index = 100, .base = 90,
+				      .skip_from = UINT64_MAX };
+	struct tally_wire_slot s;
+	struct tally_wire_writer w;
+	struct tally_wire_frame f;
+	struct prng g;
+	size_t len;
+
+	(void)state;
+	prop_init(&g, 1500);
+	assert_int_equal(tally_wire_record_size(TALLY_WIRE_NOTE), 64);
+	for (uint8_t op = 0; op <= TALLY_WIRE_OP_PUT + 1; op++) {
+		bool ok = op >= TALLY_WIRE_OP_INCR && op <= TALLY_WIRE_OP_PUT;
+
+		/* the writer refuses what the decoder would drop */
+		nt.op = op;
+		assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+		assert_int_equal(tally_wire_add_note(&w, &nt), ok ? 0 : -EINVAL);
+		/* the decoder drops it, here in the second record */
+		nt.op = TALLY_WIRE_OP_INCR;
+		assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+		assert_int_equal(tally_wire_add_note(&w, &nt), 0);
+		assert_int_equal(tally_wire_add_note(&w, &nt), 0);
+		buf[128 + 64] = op;
+		len = tally_wire_finish(&w, &keys);
+		assert_int_equal(len, 42 + 86 + 2 * 64 + 16);
+		assert_int_equal(tally_wire_decode(buf, len, &keys, &f), ok ? TALLY_WIRE_OK : TALLY_WIRE_DROP_BAD_RECORD);
+	}
+	for (unsigned at = 1; at < 64; at++) {
+		bool reserved = at < 8 || at >= 48;
+
+		assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+		assert_int_equal(tally_wire_add_note(&w, &nt), 0);
+		buf[128 + at] ^= (uint8_t)(1 + prng_below(&g, 255));
+		len = tally_wire_finish(&w, &keys);
+		if (tally_wire_decode(buf, len, &keys, &f) != (reserved ? TALLY_WIRE_DROP_BAD_RECORD : TALLY_WIRE_OK))
+			fail_msg("byte %u of a note record: %s", at,
+				 tally_wire_verdict_name(tally_wire_decode(buf, len, &keys, &f)));
+	}
+	/* only NOTE frames take note records, and they come from a node */
+	prop_init(&g, 1501);
+	random_slot(&g, &s);
+	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+	assert_int_equal(tally_wire_add_slot(&w, &s), -EINVAL);
+	h.type = TALLY_WIRE_REPLICATE;
+	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+	assert_int_equal(tally_wire_add_note(&w, &nt), -EINVAL);
+	h = (struct tally_wire_hdr){ .type = TALLY_WIRE_NOTE, .sender = TALLY_MAX_NODES };
+	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), -EINVAL);
+	h.sender = TALLY_MAX_NODES - 1;
+	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+	assert_int_equal(tally_wire_add_note(&w, &nt), 0);
+	buf[42 + 8] = (uint8_t)TALLY_MAX_NODES;
+	buf[42 + 9] = (uint8_t)(TALLY_MAX_NODES >> 8);
+	len = tally_wire_finish(&w, &keys);
+	assert_int_equal(tally_wire_decode(buf, len, &keys, &f), TALLY_WIRE_DROP_BAD_HEADER);
+}
+
 /* No single-bit flip of a valid frame is accepted. */
 static void
 test_bit_flips_never_accepted(void **state)
@@ -458,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_replicate_roundtrip),
 		cmocka_unit_test(test_other_types_roundtrip),
 		cmocka_unit_test(test_drop_reasons),
+		cmocka_unit_test(test_note_checks),
 		cmocka_unit_test(test_bit_flips_never_accepted),
 		cmocka_unit_test(test_writer_limits),
 	};

@@ -1435,6 +1435,14 @@ build_valid(struct prng *g, struct frame *f, uint8_t type, unsigned mtu, int cou
 			rc = tally_wire_add_causal(&w, &c);
 			break;
 		}
+		case TALLY_WIRE_NOTE: {
+			struct tally_wire_note nt = {
+				.op = (uint8_t)(1 + prng_below(g, 4)), .client = prng_next(g), .seq = prng_next(g),
+				.index = prng_next(g), .base = prng_next(g), .skip_from = prng_next(g),
+			};
+			rc = tally_wire_add_note(&w, &nt);
+			break;
+		}
 		default: {
 			struct tally_wire_client c;
 			rand_client(g, &c, type == TALLY_WIRE_CLIENT_REQUEST);
@@ -1580,6 +1588,14 @@ break_record(struct prng *g, uint8_t type, uint8_t *r, char *what, size_t wl)
 			}
 			break;
 		}
+		case TALLY_WIRE_NOTE:
+			if (v % 3 == 0) {
+				r[0] = prng_below(g, 3) == 0 ? 0 : (uint8_t)edge(g, TALLY_WIRE_OP_PUT + 1, 255);
+				snprintf(what, wl, "op %u", r[0]);
+				return;
+			}
+			o = v % 3 == 1 ? 1 + (unsigned)prng_below(g, 7) : 48 + (unsigned)prng_below(g, 16);
+			break;
 		case TALLY_WIRE_READ_REQUEST:
 		case TALLY_WIRE_DIGEST:
 			if (v % 3 == 0) {
