@@ -64,6 +64,7 @@ struct tok_row {
 struct run {
 	const char *backend;
 	const char *commit; /* sync, or interval (10 ms) */
+	const char *lcores; /* "one": one thread polls every node; "node": each node on an lcore of its own */
 	struct lat_row lat[3];
 	struct rate_row rate[3];
 	struct tok_row tok[4];
@@ -79,11 +80,12 @@ static struct {
 	char prefix[24];
 	unsigned replicas; /* of the embedded cluster: 3 (three nodes), or 1 (two nodes, n = 1) */
 	const char *commit; /* its commit policy (tallyd --commit), NULL: the default, sync */
+	bool lcore_per_node; /* tallyd --lcore-per-node */
 	/* the nodes' status ports, whose poll-loop figures the rate sums */
 	char admin_host[TALLY_MAX_NODES][INET_ADDRSTRLEN];
 	uint16_t admin_port[TALLY_MAX_NODES];
 	unsigned nadmin;
-} target = { "127.0.0.1", 7471, { 0 }, "", 3, NULL, { "127.0.0.1", "127.0.0.1", "127.0.0.1" }, { 7472, 7482, 7492 }, 3 };
+} target = { "127.0.0.1", 7471, { 0 }, "", 3, NULL, false, { "127.0.0.1", "127.0.0.1", "127.0.0.1" }, { 7472, 7482, 7492 }, 3 };
 
 /* Every node's poll-loop figures summed. @return 0, or -1 when one did not answer. */
 static int
@@ -109,7 +111,7 @@ spawn(const char *tallyd, const char *backend)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		char *argv[12];
+		char *argv[16];
 		unsigned a = 0;
 		argv[a++] = (char *)tallyd;
 		argv[a++] = "--backend";
@@ -124,6 +126,8 @@ spawn(const char *tallyd, const char *backend)
 			argv[a++] = "--commit";
 			argv[a++] = (char *)target.commit;
 		}
+		if (target.lcore_per_node)
+			argv[a++] = "--lcore-per-node";
 		argv[a++] = "-q";
 		argv[a] = NULL;
 		execv(tallyd, argv);
@@ -351,20 +355,29 @@ rate(unsigned w, uint64_t total, unsigned inflight, unsigned batch, struct rate_
 	return 0;
 }
 
+static const char *
+target_lcores_text(const char *lcores)
+{
+	return strcmp(lcores, "node") == 0 ? "an lcore per node" : strcmp(lcores, "one") == 0 ? "one lcore" : lcores;
+}
+
 static int
-run_backend(const char *tallyd, const char *backend, const char *commit, unsigned nlat, uint64_t nrate,
-	    struct run *r)
+run_backend(const char *tallyd, const char *backend, const char *commit, const char *lcores, unsigned nlat,
+	    uint64_t nrate, struct run *r)
 {
 	static const unsigned ws[3] = { 1, 2, 3 };
 	target.commit = commit != NULL && strcmp(commit, "sync") != 0 ? commit : NULL;
+	target.lcore_per_node = lcores != NULL && strcmp(lcores, "node") == 0;
 	pid_t pid = tallyd != NULL ? spawn(tallyd, backend) : 0;
 	target.commit = NULL;
+	target.lcore_per_node = false;
 
 	r->backend = backend;
 	r->commit = commit != NULL ? commit : "config";
+	r->lcores = lcores != NULL ? lcores : "config";
 	if (tallyd != NULL)
-		fprintf(stderr, "tally-bench cluster: starting the embedded cluster (%s backend, commit = %s)\n", backend,
-			r->commit);
+		fprintf(stderr, "tally-bench cluster: starting the embedded cluster (%s backend, commit = %s, %s)\n",
+			backend, r->commit, target_lcores_text(r->lcores));
 	if (wait_ready(pid) != 0) {
 		fprintf(stderr, "tally-bench cluster: %s did not come up (is port %u free?)\n",
 			tallyd != NULL ? "the embedded cluster" : "the cluster", target.port);
@@ -489,38 +502,39 @@ report(const struct run *runs, unsigned nb, const char *where, const struct disk
 	else
 		printf("the disk's own commit: not measured (%s)\n\n", disk->dir);
 	printf("write latency, one increment at a time through node 0 (microseconds)\n");
-	printf("%-8s %-9s %-4s %8s %8s %8s %8s %8s %10s\n", "backend", "commit", "W", "n", "p50", "p99", "mean", "max",
-	       "p50/fsync");
+	printf("%-8s %-9s %-6s %-4s %8s %8s %8s %8s %8s %10s\n", "backend", "commit", "lcores", "W", "n", "p50", "p99",
+	       "mean", "max", "p50/fsync");
 	for (unsigned i = 0; i < nb; i++)
 		for (unsigned k = 0; k < 3; k++) {
 			const struct lat_row *l = &runs[i].lat[k];
 			char ratio[16] = "-";
 			if (disk->ok && disk->p50_us > 0)
 				snprintf(ratio, sizeof(ratio), "%.2fx", l->p50_us / disk->p50_us);
-			printf("%-8s %-9s %-4u %8u %8.0f %8.0f %8.0f %8.0f %10s\n", runs[i].backend, runs[i].commit, l->w,
-			       l->n, l->p50_us, l->p99_us, l->mean_us, l->max_us, ratio);
+			printf("%-8s %-9s %-6s %-4u %8u %8.0f %8.0f %8.0f %8.0f %10s\n", runs[i].backend, runs[i].commit,
+			       runs[i].lcores, l->w, l->n, l->p50_us, l->p99_us, l->mean_us, l->max_us, ratio);
 		}
 	printf("\nsession tokens: incr then get on one key, alternating, through node 0 (microseconds)\n");
-	printf("%-8s %-9s %-20s %8s %8s %8s\n", "backend", "commit", "operation", "p50", "p99", "mean");
+	printf("%-8s %-9s %-6s %-20s %8s %8s %8s\n", "backend", "commit", "lcores", "operation", "p50", "p99", "mean");
 	for (unsigned i = 0; i < nb; i++)
 		for (unsigned k = 0; k < 4; k++)
-			printf("%-8s %-9s %-20s %8.0f %8.0f %8.0f\n", runs[i].backend, runs[i].commit, runs[i].tok[k].what,
+			printf("%-8s %-9s %-6s %-20s %8.0f %8.0f %8.0f\n", runs[i].backend, runs[i].commit, runs[i].lcores,
+			       runs[i].tok[k].what,
 			       runs[i].tok[k].l.p50_us, runs[i].tok[k].l.p99_us, runs[i].tok[k].l.mean_us);
 	printf("\nincrements per second, one client, 512 in flight, 23 per datagram, 1000 keys;\n"
 	       "host ns per increment: the nodes' busy poll rounds (all nodes summed) over the increments,\n"
 	       "and of that the offload engine's calls (on sim, the Verilated NIC: a real card's work)\n");
-	printf("%-8s %-9s %-4s %10s %8s %12s %10s %10s %10s %8s\n", "backend", "commit", "W", "ops", "seconds", "incr/s",
-	       "host ns", "engine ns", "host-eng", "busy");
+	printf("%-8s %-9s %-6s %-4s %10s %8s %12s %10s %10s %10s %8s\n", "backend", "commit", "lcores", "W", "ops",
+	       "seconds", "incr/s", "host ns", "engine ns", "host-eng", "busy");
 	for (unsigned i = 0; i < nb; i++)
 		for (unsigned k = 0; k < 3; k++) {
 			const struct rate_row *r = &runs[i].rate[k];
 			if (r->busy_ns >= 0)
-				printf("%-8s %-9s %-4u %10" PRIu64 " %8.2f %12.0f %10.0f %10.0f %10.0f %7.0f%%\n",
-				       runs[i].backend, runs[i].commit, r->w, r->ops, r->secs, r->per_sec, r->busy_ns,
+				printf("%-8s %-9s %-6s %-4u %10" PRIu64 " %8.2f %12.0f %10.0f %10.0f %10.0f %7.0f%%\n",
+				       runs[i].backend, runs[i].commit, runs[i].lcores, r->w, r->ops, r->secs, r->per_sec, r->busy_ns,
 				       r->engine_ns, r->busy_ns - r->engine_ns, r->busy_share * 100);
 			else
-				printf("%-8s %-9s %-4u %10" PRIu64 " %8.2f %12.0f %10s %10s %10s %8s\n", runs[i].backend,
-				       runs[i].commit, r->w, r->ops, r->secs, r->per_sec, "-", "-", "-", "-");
+				printf("%-8s %-9s %-6s %-4u %10" PRIu64 " %8.2f %12.0f %10s %10s %10s %8s\n", runs[i].backend,
+				       runs[i].commit, runs[i].lcores, r->w, r->ops, r->secs, r->per_sec, "-", "-", "-", "-");
 		}
 	printf("\nEvery write answered ok and every key summed to the acknowledged increments.\n");
 
@@ -543,8 +557,8 @@ report(const struct run *runs, unsigned nb, const char *where, const struct disk
 		}
 		fprintf(f, ",\"runs\":[");
 		for (unsigned i = 0; i < nb; i++) {
-			fprintf(f, "%s{\"backend\":\"%s\",\"commit\":\"%s\",\"latency\":[", i ? "," : "",
-				runs[i].backend, runs[i].commit);
+			fprintf(f, "%s{\"backend\":\"%s\",\"commit\":\"%s\",\"lcores\":\"%s\",\"latency\":[", i ? "," : "",
+				runs[i].backend, runs[i].commit, runs[i].lcores);
 			for (unsigned k = 0; k < 3; k++) {
 				const struct lat_row *l = &runs[i].lat[k];
 				fprintf(f, "%s{\"w\":%u,\"n\":%u,\"p50_us\":", k ? "," : "", l->w, l->n);
@@ -596,8 +610,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: tally-bench cluster [--backend sim|cpu|both] [--commit sync|interval|both] [--quick]\n"
-		"                           [--requests N] [--json FILE] [--tallyd PATH]\n"
+		"Usage: tally-bench cluster [--backend sim|cpu|both] [--commit sync|interval|both]\n"
+		"                           [--lcores one|node|both] [--quick] [--requests N] [--json FILE]\n"
+		"                           [--tallyd PATH]\n"
 		"       tally-bench cluster --config FILE [--label NAME] [--quick] [--requests N] [--json FILE]\n"
 		"\n"
 		"Start tallyd's embedded cluster (3 nodes, n = 3) and measure it through\n"
@@ -606,11 +621,14 @@ usage(FILE *f)
 		"measured first in the same run; and increments per second with one client\n"
 		"keeping 512 in flight, 23 per datagram, with the host's nanoseconds per\n"
 		"increment (the nodes' busy poll rounds, read from their status pages).\n"
-		"Each backend runs with each commit policy asked for, on a fresh cluster.\n"
+		"Each backend runs with each commit policy and lcore layout asked for, on a\n"
+		"fresh cluster.\n"
 		"Needs ports 7471..7492 free.\n"
 		"\n"
 		"  --backend B   sim (the Verilated NIC), cpu, or both (default)\n"
 		"  --commit P    sync, interval (10 ms), or both (default)\n"
+		"  --lcores L    one (default: one thread polls every node and the switch),\n"
+		"                node (tallyd --lcore-per-node), or both\n"
 		"  --quick       fewer operations (a smoke test)\n"
 		"  --requests N  increments per rate run (default 100000; --quick: 5000)\n"
 		"  --json FILE   write the figures as JSON\n"
@@ -629,9 +647,10 @@ tally_bench_cluster_main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },    { "tallyd", required_argument, NULL, 't' },
 		{ "config", required_argument, NULL, 'c' },  { "label", required_argument, NULL, 'l' },
 		{ "commit", required_argument, NULL, 'm' },  { "requests", required_argument, NULL, 'r' },
+		{ "lcores", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
-	const char *backend = "both", *commit = "both", *json = NULL, *config = NULL, *label = "config";
+	const char *backend = "both", *commit = "both", *lcores = "one", *json = NULL, *config = NULL, *label = "config";
 	uint64_t requests = 0;
 	char tallyd[PATH_MAX] = "";
 	bool quick = false;
@@ -661,6 +680,9 @@ tally_bench_cluster_main(int argc, char **argv)
 		case 'm':
 			commit = optarg;
 			break;
+		case 'L':
+			lcores = optarg;
+			break;
 		case 'r':
 			if (tally_bench_opt_u64("cluster", "requests", optarg, 1000, 100000000, &requests) != 0)
 				return TALLY_BENCH_EXIT_USAGE;
@@ -675,6 +697,10 @@ tally_bench_cluster_main(int argc, char **argv)
 	}
 	if (strcmp(backend, "sim") != 0 && strcmp(backend, "cpu") != 0 && strcmp(backend, "both") != 0) {
 		fprintf(stderr, "tally-bench cluster: --backend: want sim, cpu or both, not '%s'\n", backend);
+		return TALLY_BENCH_EXIT_USAGE;
+	}
+	if (strcmp(lcores, "one") != 0 && strcmp(lcores, "node") != 0 && strcmp(lcores, "both") != 0) {
+		fprintf(stderr, "tally-bench cluster: --lcores: want one, node or both, not '%s'\n", lcores);
 		return TALLY_BENCH_EXIT_USAGE;
 	}
 	if (strcmp(commit, "sync") != 0 && strcmp(commit, "interval") != 0 && strcmp(commit, "both") != 0) {
@@ -710,7 +736,7 @@ tally_bench_cluster_main(int argc, char **argv)
 		fprintf(stderr, "tally-bench cluster: the cluster of %s (%u members, n = %u), through node 0 at %s:%u\n",
 			config, cfg.nmembers, cfg.n, target.host, target.port);
 		measure_disk(parent_dir(cfg.data_dir), quick, &disk);
-		if (run_backend(NULL, label, cfg.commit_interval_ms ? "interval" : "sync", nlat, nrate, &r) != 0)
+		if (run_backend(NULL, label, cfg.commit_interval_ms ? "interval" : "sync", NULL, nlat, nrate, &r) != 0)
 			return TALLY_BENCH_EXIT_FAIL;
 		char where[512];
 		snprintf(where, sizeof(where), "the cluster of %.200s (%u members, n = %u), client to node 0 at %s:%u",
@@ -739,15 +765,24 @@ tally_bench_cluster_main(int argc, char **argv)
 		commits[nc++] = "interval";
 	unsigned nlat = quick ? 200 : 2000;
 	uint64_t nrate = requests ? requests : quick ? 5000 : 100000;
-	struct run runs[4];
+	const char *threads[2];
+	unsigned nt = 0;
+	if (strcmp(lcores, "node") != 0)
+		threads[nt++] = "one";
+	if (strcmp(lcores, "one") != 0)
+		threads[nt++] = "node";
+	struct run runs[8];
 	struct disk disk;
 	measure_disk("/tmp", quick, &disk); /* where the embedded cluster keeps its logs */
 	unsigned nr = 0;
 	for (unsigned i = 0; i < nb; i++)
 		for (unsigned k = 0; k < nc; k++)
-			if (run_backend(tallyd, list[i], commits[k], nlat, nrate, &runs[nr++]) != 0)
-				return TALLY_BENCH_EXIT_FAIL;
+			for (unsigned t = 0; t < nt; t++)
+				if (run_backend(tallyd, list[i], commits[k], threads[t], nlat, nrate, &runs[nr++]) != 0)
+					return TALLY_BENCH_EXIT_FAIL;
 
-	return report(runs, nr, "embedded cluster of 3 nodes (n = 3) in one tallyd, one thread; client over UDP loopback",
+	return report(runs, nr,
+		      "embedded cluster of 3 nodes (n = 3) in one tallyd (lcores one: one thread polls all three and "
+		      "the switch; node: each node on an lcore of its own); client over UDP loopback",
 		      &disk, json);
 }

@@ -10,6 +10,7 @@
  */
 
 #include <arpa/inet.h>
+#include <sched.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +27,8 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -85,6 +88,10 @@ static const char usage[] =
 	"                      counts replicas whose log holds the write) or interval[=MS]\n"
 	"                      (the log synced every MS, default 10; an ack counts\n"
 	"                      replicas that applied it in memory; docs/durability.md)\n"
+	"      --lcore-per-node  embedded cluster: each node polls on an lcore (a thread)\n"
+	"                      of its own, lcores 1..M spread over the CPUs this process\n"
+	"                      may use, the switch on lcore 0; without it, one thread\n"
+	"                      polls every node and the switch (docs/cluster.md)\n"
 	"      --lww-prefix P   embedded cluster: MV-registers whose keys start with P are\n"
 	"                       last-writer-wins (concurrent writes keep one value;\n"
 	"                       docs/sessions.md); up to 8 times\n"
@@ -122,6 +129,7 @@ struct opts {
 	unsigned nlww;
 	bool faults;
 	bool commit_set;
+	bool lcore_per_node;
 };
 
 /* ---- the embedded cluster's switch ---- */
@@ -132,7 +140,7 @@ struct embedded {
 	uint16_t port[EMBEDDED_NODES];
 	struct rte_ring *rx[EMBEDDED_NODES], *tx[EMBEDDED_NODES];
 	uint32_t ip[EMBEDDED_NODES];
-	bool cut[EMBEDDED_NODES];
+	bool cut[EMBEDDED_NODES]; /* set by a node's status port, read by the switch: __atomic */
 	struct rte_mempool *pool;
 	uint64_t switched, dropped_cut;
 	char dir[200];
@@ -145,7 +153,7 @@ deliver(struct embedded *e, unsigned to, struct rte_mbuf *m)
 	if (rte_ring_enqueue(e->rx[to], m) != 0)
 		rte_pktmbuf_free(m);
 	else
-		e->switched++;
+		__atomic_store_n(&e->switched, e->switched + 1, __ATOMIC_RELAXED); /* the switch alone writes it */
 }
 
 /* Move frames from each port's tx ring to the rx ring of the port with the
@@ -170,23 +178,24 @@ switch_poll(struct embedded *e)
 									: 0;
 			bool sent = false;
 
-			if (e->cut[i]) {
-				e->dropped_cut++;
+			if (__atomic_load_n(&e->cut[i], __ATOMIC_RELAXED)) {
+				__atomic_store_n(&e->dropped_cut, e->dropped_cut + 1, __ATOMIC_RELAXED);
 				rte_pktmbuf_free(m);
 				continue;
 			}
 			for (unsigned j = 0; j < e->n; j++) {
 				if (j == i)
 					continue;
+				bool cut = __atomic_load_n(&e->cut[j], __ATOMIC_RELAXED);
 				if (rte_is_broadcast_ether_addr(dst)) {
-					if (e->cut[j])
+					if (cut)
 						continue;
 					struct rte_mbuf *c = rte_pktmbuf_copy(m, e->pool, 0, UINT32_MAX);
 					if (c != NULL)
 						deliver(e, j, c);
 				} else if (dst_ip == e->ip[j]) {
-					if (e->cut[j]) {
-						e->dropped_cut++;
+					if (cut) {
+						__atomic_store_n(&e->dropped_cut, e->dropped_cut + 1, __ATOMIC_RELAXED);
 						break;
 					}
 					deliver(e, j, m);
@@ -214,10 +223,10 @@ embedded_admin(void *ctx, const char *path, char *out, size_t cap)
 			snprintf(out, cap, "{\"error\":\"no node %s in this cluster of %u\"}\n", path + 19, e->n);
 			return 400;
 		}
-		e->cut[id] = true;
+		__atomic_store_n(&e->cut[id], true, __ATOMIC_RELAXED);
 	} else if (strcmp(path, "/partition?heal") == 0) {
 		for (unsigned i = 0; i < e->n; i++)
-			e->cut[i] = false;
+			__atomic_store_n(&e->cut[i], false, __ATOMIC_RELAXED);
 	} else if (strcmp(path, "/partition") != 0) {
 		snprintf(out, cap, "{\"error\":\"try /status, /partition, /partition?isolate=N, /partition?heal\"}\n");
 		return 404;
@@ -225,13 +234,13 @@ embedded_admin(void *ctx, const char *path, char *out, size_t cap)
 	size_t len = (size_t)snprintf(out, cap, "{\"isolated\":[");
 	bool first = true;
 	for (unsigned i = 0; i < e->n && len < cap; i++)
-		if (e->cut[i]) {
+		if (__atomic_load_n(&e->cut[i], __ATOMIC_RELAXED)) {
 			len += (size_t)snprintf(out + len, cap - len, "%s%u", first ? "" : ",", i);
 			first = false;
 		}
 	if (len < cap)
-		snprintf(out + len, cap - len, "],\"switched\":%" PRIu64 ",\"dropped\":%" PRIu64 "}\n", e->switched,
-			 e->dropped_cut);
+		snprintf(out + len, cap - len, "],\"switched\":%" PRIu64 ",\"dropped\":%" PRIu64 "}\n",
+			 __atomic_load_n(&e->switched, __ATOMIC_RELAXED), __atomic_load_n(&e->dropped_cut, __ATOMIC_RELAXED));
 	return code;
 }
 
@@ -340,6 +349,73 @@ embedded_stop(struct embedded *e)
 		remove_tree(e->dir);
 }
 
+/* ---- the poll loops ---- */
+
+/*
+ * Poll @p k nodes, and the switch when @p sw is given, until stopped. When
+ * a round finds nothing to do, sleep a little, longer the longer it stays
+ * idle (up to @p idle_max_us), so an idle loop leaves the CPU to others
+ * (docs/cluster.md: the price is that long on the first frame). While a
+ * node's log commit is in flight on its thread, at most 5 us: what waits
+ * for it goes out in the round after it ends.
+ */
+static void
+poll_until_stopped(struct tally_node *const *nodes, unsigned k, struct embedded *sw, unsigned idle_max_us)
+{
+	unsigned idle_us = 0;
+
+	while (!stop) {
+		unsigned work = 0;
+		bool committing = false;
+		for (unsigned i = 0; i < k; i++) {
+			work += tally_node_poll(nodes[i]);
+			if (sw != NULL)
+				work += switch_poll(sw);
+			committing = committing || tally_node_committing(nodes[i]);
+		}
+		if (k == 0 && sw != NULL)
+			work += switch_poll(sw);
+		if (work > 0) {
+			idle_us = 0;
+			continue;
+		}
+		idle_us = committing ? 5 : idle_us ? (idle_us * 2 > idle_max_us ? idle_max_us : idle_us * 2) : 5;
+		struct timespec ts = { 0, (long)idle_us * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* An embedded node on an lcore of its own. */
+static int
+node_lcore(void *arg)
+{
+	struct tally_node *n = arg;
+
+	poll_until_stopped(&n, 1, NULL, 200);
+	return 0;
+}
+
+/* --lcores for --lcore-per-node: lcore 0 (the switch) and 1..nodes, spread
+ * round-robin over the CPUs this process may run on (taskset is kept). */
+static int
+lcores_arg(unsigned nodes, char *out, size_t cap)
+{
+	cpu_set_t set;
+	unsigned cpus[CPU_SETSIZE], nc = 0;
+	size_t len = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return -1;
+	for (unsigned c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[nc++] = c;
+	if (nc == 0)
+		return -1;
+	for (unsigned l = 0; l <= nodes && len < cap; l++)
+		len += (size_t)snprintf(out + len, cap - len, "%s%u@%u", l ? "," : "", l, cpus[l % nc]);
+	return len < cap ? 0 : -1;
+}
+
 /* ---- main ---- */
 
 /* The net_af_packet vdev for --iface: its ring frames and blocks follow
@@ -392,6 +468,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "nodes", required_argument, NULL, 'M' },    { "replicas", required_argument, NULL, 'N' },
 		{ "table-entries", required_argument, NULL, 'T' }, { "lww-prefix", required_argument, NULL, 'L' },
 		{ "fault-injection", no_argument, NULL, 'F' }, { "commit", required_argument, NULL, 'C' },
+		{ "lcore-per-node", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -420,6 +497,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'F':
 			o->faults = true;
+			break;
+		case 'P':
+			o->lcore_per_node = true;
 			break;
 		case 'C': {
 			char *end;
@@ -497,6 +577,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "tallyd: with --config, the file sets data_dir, backend, n, table_entries and commit\n");
 		return 2;
 	}
+	if (o->config != NULL && o->lcore_per_node) {
+		fprintf(stderr, "tallyd: --lcore-per-node is for the embedded cluster; a node of --config runs on one lcore\n");
+		return 2;
+	}
 	if (o->nodes == 0)
 		o->nodes = 3;
 	if (o->replicas == 0)
@@ -538,8 +622,17 @@ main(int argc, char **argv)
 	} else {
 		static char *defaults[] = { "tallyd", "--no-huge", "-m", "512", "--no-shconf", "--no-pci",
 					    "--no-telemetry", "-l", "0", "--log-level", "*:error" };
+		static char lcores[512];
 		for (unsigned i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
 			eal_argv[eal_argc++] = defaults[i];
+		if (o.lcore_per_node) {
+			if (lcores_arg(o.nodes, lcores, sizeof(lcores)) != 0) {
+				fprintf(stderr, "tallyd: --lcore-per-node: cannot read which CPUs this process may use\n");
+				return 1;
+			}
+			eal_argv[7] = "--lcores"; /* for "-l 0" */
+			eal_argv[8] = lcores;
+		}
 	}
 
 	struct tally_config cfg;
@@ -623,32 +716,29 @@ main(int argc, char **argv)
 		}
 	}
 
-	/* Poll; when a round finds nothing to do, sleep a little, longer the
-	 * longer it stays idle (up to 200 us), so an idle node leaves the CPU to
-	 * others (docs/cluster.md: the price is up to 200 us on the first frame).
-	 * While a log commit is in flight on its thread, at most 5 us: what
-	 * waits for it goes out in the round after it ends. */
-	unsigned idle_us = 0;
-	while (!stop) {
-		unsigned work = 0;
-		bool committing = false;
-		if (one != NULL) {
-			work += tally_node_poll(one);
-			committing = tally_node_committing(one);
-		} else {
-			for (unsigned i = 0; i < e.n; i++) {
-				work += tally_node_poll(e.node[i]);
-				work += switch_poll(&e);
-				committing = committing || tally_node_committing(e.node[i]);
+	if (one != NULL) {
+		poll_until_stopped(&one, 1, NULL, 200);
+	} else if (!o.lcore_per_node) {
+		poll_until_stopped(e.node, e.n, &e, 200);
+	} else {
+		/* Each node on a worker lcore of its own; the switch here, on the
+		 * main lcore, backing off less: every frame between nodes waits
+		 * for it. */
+		unsigned lcore = rte_get_main_lcore(), started = 0;
+		for (unsigned i = 0; i < e.n; i++) {
+			lcore = rte_get_next_lcore(lcore, 1, 0);
+			if (lcore >= RTE_MAX_LCORE || rte_eal_remote_launch(node_lcore, e.node[i], lcore) != 0) {
+				fprintf(stderr, "tallyd: --lcore-per-node: no worker lcore for node %u (EAL has %u lcores; "
+						"give --lcores with one for the switch and one per node)\n",
+					i, rte_lcore_count());
+				stop = 1;
+				break;
 			}
+			started++;
 		}
-		if (work > 0) {
-			idle_us = 0;
-			continue;
-		}
-		idle_us = committing ? 5 : idle_us ? (idle_us * 2 > 200 ? 200 : idle_us * 2) : 5;
-		struct timespec ts = { 0, (long)idle_us * 1000 };
-		nanosleep(&ts, NULL);
+		if (started == e.n)
+			poll_until_stopped(NULL, 0, &e, 100);
+		rte_eal_mp_wait_lcore();
 	}
 	if (!o.quiet)
 		fprintf(stderr, "tallyd: stopping\n");

@@ -407,7 +407,7 @@ admin_credential(const struct tally_node *n, const char *req, const char *path)
 static void
 admin_respond(struct tally_node *n, struct admin_conn *c)
 {
-	static char body[65536];
+	static _Thread_local char body[65536]; /* a node per lcore: one per thread */
 	char head[256], path[256] = "";
 	int code = 404;
 	size_t len = 0;

@@ -60,7 +60,7 @@ datagram(struct tally_node *n, const uint8_t *p, size_t len, const struct sockad
 unsigned
 clients_poll(struct tally_node *n)
 {
-	static uint8_t bufs[CLIENT_BURST][TALLY_WIRE_MAX_PAYLOAD + 64];
+	static _Thread_local uint8_t bufs[CLIENT_BURST][TALLY_WIRE_MAX_PAYLOAD + 64]; /* one per lcore */
 	struct mmsghdr msgs[CLIENT_BURST];
 	struct iovec iov[CLIENT_BURST];
 	struct sockaddr_in sa[CLIENT_BURST];

@@ -16,8 +16,10 @@
 # 4. W = 1, R = 1 can be stale: a node cut off keeps answering R = 1 with
 #    its old value; R = 2 there is unavailable, never stale; after healing
 #    it converges without any read (the origin hands the writes back)
-# 5. hinted handoff on 4 nodes with n = 3: writes while a preferred node is
-#    cut off go to the next node with a hint, handed back when it returns
+# 5. hinted handoff on 4 nodes with n = 3, each node on an lcore of its own
+#    (--lcore-per-node): quorum reads see every acknowledged write; writes
+#    while a preferred node is cut off go to the next node with a hint,
+#    handed back when it returns
 # 6. a full key table: table_full, nothing else lost
 # 7. tallyctl fails fast: an unknown node id (exit 3) and a node whose
 #    client port answers ICMP port unreachable (exit 4) end at once, not
@@ -157,8 +159,11 @@ done
 echo "after healing, node 2 answers R = 1 with 15: converged without a read"
 stop
 
-say "5. hinted handoff: 4 nodes, n = 3"
-start --nodes=4 --replicas=3
+say "5. hinted handoff: 4 nodes, n = 3, an lcore per node"
+start --nodes=4 --replicas=3 --lcore-per-node
+threads=$(ls /proc/"$pid"/task | wc -l)
+[ "$threads" -ge 8 ] || die "--lcore-per-node: tallyd runs $threads threads, want the main lcore, 4 node lcores and 4 log threads at least"
+"$CHECK" quorum --nodes 4 --ops 120 -W 2 -R 2 --seed 51 || die "W=2 R=2 with an lcore per node"
 "$CTL" partition isolate 3 >/dev/null
 wait_down 0 3
 for k in $(seq 1 24); do "$CTL" -n 0 incr "h$k" "$k" -W 2 >/dev/null || die "write h$k"; done
