@@ -81,11 +81,12 @@ static struct {
 	unsigned replicas; /* of the embedded cluster: 3 (three nodes), or 1 (two nodes, n = 1) */
 	const char *commit; /* its commit policy (tallyd --commit), NULL: the default, sync */
 	bool lcore_per_node; /* tallyd --lcore-per-node */
+	unsigned keys;       /* the rate runs' keys (--keys) */
 	/* the nodes' status ports, whose poll-loop figures the rate sums */
 	char admin_host[TALLY_MAX_NODES][INET_ADDRSTRLEN];
 	uint16_t admin_port[TALLY_MAX_NODES];
 	unsigned nadmin;
-} target = { "127.0.0.1", 7471, { 0 }, "", 3, NULL, false, { "127.0.0.1", "127.0.0.1", "127.0.0.1" }, { 7472, 7482, 7492 }, 3 };
+} target = { "127.0.0.1", 7471, { 0 }, "", 3, NULL, false, 1000, { "127.0.0.1", "127.0.0.1", "127.0.0.1" }, { 7472, 7482, 7492 }, 3 };
 
 /* Every node's poll-loop figures summed. @return 0, or -1 when one did not answer. */
 static int
@@ -290,7 +291,7 @@ rate(unsigned w, uint64_t total, unsigned inflight, unsigned batch, struct rate_
 
 	while (acked < total) {
 		while (sent < total && tally_client_in_flight(c) < inflight) {
-			snprintf(key, sizeof(key), "%srate-w%u-%" PRIu64, target.prefix, w, sent % 1000);
+			snprintf(key, sizeof(key), "%srate-w%u-%" PRIu64, target.prefix, w, sent % target.keys);
 			if (tally_client_submit(c, TALLY_WIRE_OP_INCR, key, strlen(key), 1, w, NULL) != 0)
 				break;
 			sent++;
@@ -328,10 +329,10 @@ rate(unsigned w, uint64_t total, unsigned inflight, unsigned batch, struct rate_
 								  (double)(l1.rounds - l0.rounds)
 							: 0;
 	}
-	/* Every acknowledged increment is there: the 1000 keys sum to the total. */
+	/* Every acknowledged increment is there: the keys sum to the total. */
 	c = client(1);
 	int64_t sum = 0, v;
-	for (unsigned k = 0; k < 1000 && k < total; k++) {
+	for (unsigned k = 0; k < target.keys && k < total; k++) {
 		snprintf(key, sizeof(key), "%srate-w%u-%u", target.prefix, w, k);
 		int rc2 = tally_client_get(c, key, target.replicas, &v);
 		if (rc2 != TALLY_OK) {
@@ -520,9 +521,9 @@ report(const struct run *runs, unsigned nb, const char *where, const struct disk
 			printf("%-8s %-9s %-6s %-20s %8.0f %8.0f %8.0f\n", runs[i].backend, runs[i].commit, runs[i].lcores,
 			       runs[i].tok[k].what,
 			       runs[i].tok[k].l.p50_us, runs[i].tok[k].l.p99_us, runs[i].tok[k].l.mean_us);
-	printf("\nincrements per second, one client, 512 in flight, 23 per datagram, 1000 keys;\n"
+	printf("\nincrements per second, one client, 512 in flight, 23 per datagram, %u keys;\n"
 	       "host ns per increment: the nodes' busy poll rounds (all nodes summed) over the increments,\n"
-	       "and of that the offload engine's calls (on sim, the Verilated NIC: a real card's work)\n");
+	       "and of that the offload engine's calls (on sim, the Verilated NIC: a real card's work)\n", target.keys);
 	printf("%-8s %-9s %-6s %-4s %10s %8s %12s %10s %10s %10s %8s\n", "backend", "commit", "lcores", "W", "ops",
 	       "seconds", "incr/s", "host ns", "engine ns", "host-eng", "busy");
 	for (unsigned i = 0; i < nb; i++)
@@ -548,6 +549,7 @@ report(const struct run *runs, unsigned nb, const char *where, const struct disk
 		tally_bench_json_str(f, cpu);
 		fprintf(f, ",\"cluster\":");
 		tally_bench_json_str(f, where);
+		fprintf(f, ",\"keys\":%u", target.keys);
 		if (disk->ok) {
 			fprintf(f, ",\"fdatasync\":{\"p50_us\":");
 			tally_bench_json_num(f, disk->p50_us);
@@ -631,6 +633,8 @@ usage(FILE *f)
 		"                node (tallyd --lcore-per-node), or both\n"
 		"  --quick       fewer operations (a smoke test)\n"
 		"  --requests N  increments per rate run (default 100000; --quick: 5000)\n"
+		"  --keys K      the rate runs spread their increments over K keys (default\n"
+		"                1000; fewer keys are hotter, and more of their updates coalesce)\n"
 		"  --json FILE   write the figures as JSON\n"
 		"  --tallyd PATH the tallyd to start (default: the one built beside tally-bench)\n"
 		"  --config FILE measure the running cluster of this configuration instead\n"
@@ -647,7 +651,7 @@ tally_bench_cluster_main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },    { "tallyd", required_argument, NULL, 't' },
 		{ "config", required_argument, NULL, 'c' },  { "label", required_argument, NULL, 'l' },
 		{ "commit", required_argument, NULL, 'm' },  { "requests", required_argument, NULL, 'r' },
-		{ "lcores", required_argument, NULL, 'L' },
+		{ "lcores", required_argument, NULL, 'L' },  { "keys", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	const char *backend = "both", *commit = "both", *lcores = "one", *json = NULL, *config = NULL, *label = "config";
@@ -683,6 +687,13 @@ tally_bench_cluster_main(int argc, char **argv)
 		case 'L':
 			lcores = optarg;
 			break;
+		case 'k': {
+			uint64_t k;
+			if (tally_bench_opt_u64("cluster", "keys", optarg, 1, 100000, &k) != 0)
+				return TALLY_BENCH_EXIT_USAGE;
+			target.keys = (unsigned)k;
+			break;
+		}
 		case 'r':
 			if (tally_bench_opt_u64("cluster", "requests", optarg, 1000, 100000000, &requests) != 0)
 				return TALLY_BENCH_EXIT_USAGE;

@@ -610,6 +610,40 @@ tally_wire_add_slot(struct tally_wire_writer *w, const struct tally_wire_slot *s
 	return commit(w, r);
 }
 
+/* Record @p i of writer @p w, if it is a slot record there. */
+static uint8_t *
+writer_slot(const struct tally_wire_writer *w, unsigned i)
+{
+	if ((w->type != TALLY_WIRE_REPLICATE && w->type != TALLY_WIRE_REPLICATE_ACK) || i >= w->count)
+		return NULL;
+	return w->buf + TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN + (size_t)i * w->rec_size;
+}
+
+int
+tally_wire_peek_slot(const struct tally_wire_writer *w, unsigned i, struct tally_wire_slot *out)
+{
+	const uint8_t *r = writer_slot(w, i);
+
+	if (r == NULL)
+		return -EINVAL;
+	slot_decode(r, out);
+	return 0;
+}
+
+int
+tally_wire_raise_slot(struct tally_wire_writer *w, unsigned i, uint64_t p, uint64_t n)
+{
+	uint8_t *r = writer_slot(w, i);
+
+	if (r == NULL)
+		return -EINVAL;
+	if (p > le64(r + 24))
+		put64(r + 24, p);
+	if (n > le64(r + 32))
+		put64(r + 32, n);
+	return 0;
+}
+
 int
 tally_wire_add_note(struct tally_wire_writer *w, const struct tally_wire_note *nt)
 {

@@ -304,6 +304,16 @@ int tally_wire_add_causal(struct tally_wire_writer *w, const struct tally_wire_c
 int tally_wire_add_mvstate(struct tally_wire_writer *w, const struct tally_wire_mvstate *r);
 int tally_wire_add_note(struct tally_wire_writer *w, const struct tally_wire_note *r);
 
+/** Slot record @p i already added to @p w (a REPLICATE or REPLICATE_ACK writer). @return 0, or -EINVAL. */
+int tally_wire_peek_slot(const struct tally_wire_writer *w, unsigned i, struct tally_wire_slot *out);
+
+/**
+ * Raise slot record @p i of @p w to at least (@p p, @p n): a later state of
+ * the same slot replaces an earlier one in a frame not yet finished (slot
+ * values only grow, so the frame then carries the newest). @return 0, or -EINVAL.
+ */
+int tally_wire_raise_slot(struct tally_wire_writer *w, unsigned i, uint64_t p, uint64_t n);
+
 /**
  * Complete the frame: record count, IPv4 and UDP lengths, IPv4 checksum and
  * the MAC under @p key (the link's). @return the frame's length in bytes.

@@ -226,8 +226,9 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	    n->log.error ? (int64_t)((n->now - n->log.failed_at) / 1000000u) : -1, ws.position,
 	    n->cfg.commit_interval_ms ? "interval" : "sync", n->cfg.commit_interval_ms);
 	put(&o, "\"output\":{\"direct\":%" PRIu64 ",\"held\":%" PRIu64 ",\"dropped\":%" PRIu64
-		",\"held_max_bytes\":%" PRIu64 "},",
-	    n->out.stats.direct, n->out.stats.held, n->out.stats.dropped, n->out.stats.held_max);
+		",\"held_max_bytes\":%" PRIu64 ",\"slots_coalesced\":%" PRIu64 "},",
+	    n->out.stats.direct, n->out.stats.held, n->out.stats.dropped, n->out.stats.held_max,
+	    n->link.stats.slots_coalesced);
 	put(&o, "\"loop\":{\"rounds\":%" PRIu64 ",\"busy_rounds\":%" PRIu64 ",\"busy_cycles\":%" PRIu64
 		",\"engine_cycles\":%" PRIu64 ",\"tsc_hz\":%" PRIu64 "},",
 	    n->loop.rounds, n->loop.busy_rounds, n->loop.busy_cycles, es.engine_cycles, n->loop.tsc_hz);

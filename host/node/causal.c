@@ -127,7 +127,7 @@ send_slot(struct tally_node *n, unsigned peer, const uint8_t key[16], uint32_t i
 		.kind = TALLY_WIRE_KIND_PNCOUNTER, .origin = (uint8_t)origin, .p = p, .n = nv,
 	};
 	memcpy(s.key, key, 16);
-	(void)tally_wire_add_slot(&link_txb(n, peer, TALLY_WIRE_REPLICATE)->w, &s);
+	link_add_slot(n, peer, &s);
 }
 
 void

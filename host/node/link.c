@@ -75,6 +75,8 @@ link_txb_no_state(struct tally_node *n, unsigned peer, unsigned type)
 	if (!t->open) {
 		link_frame_begin(n, &t->w, t->buf, peer, type, 0, &t->seq);
 		t->open = true;
+		if (type == TALLY_WIRE_REPLICATE)
+			memset(t->slot_at, 0, sizeof(t->slot_at));
 		t->dep = OUT_NO_STATE;
 		if (!t->listed) {
 			t->listed = true;
@@ -169,4 +171,26 @@ link_mv_ack(struct tally_node *n, unsigned peer, const uint8_t key[16], const ta
 
 	memcpy(m.key, key, 16);
 	(void)tally_wire_add_mvstate(&link_txb(n, peer, TALLY_WIRE_MVSTATE)->w, &m);
+}
+
+void
+link_add_slot(struct tally_node *n, unsigned peer, const struct tally_wire_slot *s)
+{
+	struct txb *t = link_txb(n, peer, TALLY_WIRE_REPLICATE);
+	unsigned h = (unsigned)(s->key[0] ^ s->key[7] ^ s->origin) & 255u, j = h;
+	struct tally_wire_slot old;
+
+	/* The key id is a hash already; a frame holds at most 138 records. */
+	for (unsigned k = 0; k < 256; k++, j = (h + k) & 255u) {
+		if (t->slot_at[j] == 0)
+			break;
+		if (tally_wire_peek_slot(&t->w, t->slot_at[j] - 1u, &old) == 0 && old.origin == s->origin &&
+		    memcmp(old.key, s->key, sizeof(old.key)) == 0) {
+			(void)tally_wire_raise_slot(&t->w, t->slot_at[j] - 1u, s->p, s->n);
+			n->link.stats.slots_coalesced++;
+			return;
+		}
+	}
+	if (tally_wire_add_slot(&t->w, s) == 0 && t->slot_at[j] == 0)
+		t->slot_at[j] = (uint8_t)t->w.count;
 }

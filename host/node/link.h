@@ -29,11 +29,20 @@ struct txb {
 			 last record carrying state was added; OUT_NO_STATE if none did */
 	struct tally_wire_writer w;
 	uint64_t seq;
+	/* REPLICATE: where each key and origin's record is in the frame (record
+	 * number + 1, by open addressing on the key id), so a later state of
+	 * the slot raises that record instead of adding one (link_add_slot) */
+	uint8_t slot_at[256];
 	uint8_t buf[FRAME_BUF];
+};
+
+struct link_stats {
+	uint64_t slots_coalesced; /* REPLICATE records that raised one already in the frame */
 };
 
 struct node_link {
 	struct tally_dp *dp;
+	struct link_stats stats;
 	struct tally_wire_addr me;                    /* our own addresses (src_*) */
 	struct tally_wire_addr addr[TALLY_MAX_NODES]; /* from us to each member (dst_*) */
 	bool mac_known[TALLY_MAX_NODES];
@@ -50,6 +59,10 @@ void link_frame_begin(struct tally_node *n, struct tally_wire_writer *w, uint8_t
 
 /** Finish a frame begun with link_frame_begin() and send it once the log holds what is in memory now (out.h). */
 void link_send(struct tally_node *n, struct tally_wire_writer *w, uint8_t *buf);
+
+/** Ship slot state @p s to @p peer in its open REPLICATE frame: raise the record of the same key
+ * and origin if the frame has one (one record per key and origin per frame), else add one. */
+void link_add_slot(struct tally_node *n, unsigned peer, const struct tally_wire_slot *s);
 
 /** The frame of @p type open to @p peer, with room for a record (which may carry state: the
  * frame waits for the log like any other). */

@@ -372,6 +372,48 @@ test_drop_reasons(void **state)
 	assert_int_equal(tally_wire_client_id(bad + TALLY_WIRE_L2L4_LEN, 20, &id), TALLY_WIRE_DROP_SHORT);
 }
 
+/* A slot record in a frame not yet finished can be raised, never lowered; the frame still decodes. */
+static void
+test_raise_slot(void **state)
+{
+	static uint8_t buf[BUF];
+	struct tally_wire_hdr h = { .type = TALLY_WIRE_REPLICATE, .sender = 1, .seq = 5 };
+	struct tally_wire_slot a = { .index = 3, .kind = TALLY_WIRE_KIND_PNCOUNTER, .origin = 1, .p = 10, .n = 4 }, b = a, got;
+	struct tally_wire_writer w;
+	struct tally_wire_frame f;
+	struct tally_wire_note nt = { .op = TALLY_WIRE_OP_INCR, .client = 1, .seq = 1 };
+
+	(void)state;
+	memset(a.key, 0x11, sizeof(a.key));
+	memset(b.key, 0x22, sizeof(b.key));
+	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+	assert_int_equal(tally_wire_add_slot(&w, &a), 0);
+	assert_int_equal(tally_wire_add_slot(&w, &b), 0);
+	assert_int_equal(tally_wire_peek_slot(&w, 2, &got), -EINVAL); /* not added */
+	assert_int_equal(tally_wire_raise_slot(&w, 0, 12, 3), 0);    /* p rises, n does not fall */
+	assert_int_equal(tally_wire_raise_slot(&w, 0, 11, 9), 0);
+	assert_int_equal(tally_wire_peek_slot(&w, 0, &got), 0);
+	assert_int_equal(got.p, 12);
+	assert_int_equal(got.n, 9);
+	assert_memory_equal(got.key, a.key, sizeof(a.key));
+	assert_int_equal(got.origin, 1);
+	assert_int_equal(got.index, 3);
+	size_t len = tally_wire_finish(&w, &keys);
+	assert_int_equal(tally_wire_decode(buf, len, &keys, &f), TALLY_WIRE_OK);
+	tally_wire_get_slot(&f, 0, &got);
+	assert_int_equal(got.p, 12);
+	assert_int_equal(got.n, 9);
+	tally_wire_get_slot(&f, 1, &got);
+	assert_int_equal(got.p, 10); /* the other record is untouched */
+	assert_int_equal(got.n, 4);
+	/* only slot records */
+	h = (struct tally_wire_hdr){ .type = TALLY_WIRE_NOTE, .sender = 1 };
+	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+	assert_int_equal(tally_wire_add_note(&w, &nt), 0);
+	assert_int_equal(tally_wire_raise_slot(&w, 0, 1, 1), -EINVAL);
+	assert_int_equal(tally_wire_peek_slot(&w, 0, &got), -EINVAL);
+}
+
 /* A NOTE record: op 1..4, bytes 1..7 and 48..63 zero, or the frame is bad_record. */
 static void
 test_note_checks(void **state)
@@ -541,6 +583,7 @@ main(void)
 		cmocka_unit_test(test_other_types_roundtrip),
 		cmocka_unit_test(test_drop_reasons),
 		cmocka_unit_test(test_note_checks),
+		cmocka_unit_test(test_raise_slot),
 		cmocka_unit_test(test_bit_flips_never_accepted),
 		cmocka_unit_test(test_writer_limits),
 	};
