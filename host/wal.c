@@ -53,12 +53,20 @@ struct buf {
 	size_t len, cap;
 };
 
+/* Where each key and origin's SLOT record is in pending (its offset + 1), by
+ * open addressing on the key id: a later SLOT of the same slot rewrites that
+ * record instead of adding one. Entries of an older batch (map_gen) are empty. */
+#define SLOT_MAP 4096
+#define SLOT_PROBE 8
+
 struct tally_wal {
 	char dir[256];
 	int dirfd;
 	int fd;              /* the current log */
 	uint64_t gen;
 	struct buf pending;  /* records not yet written */
+	uint32_t slot_at[SLOT_MAP], slot_gen[SLOT_MAP];
+	uint32_t map_gen;    /* of pending's batch: moves on each time pending starts anew */
 	int snap_fd;         /* the snapshot being written, -1 outside one */
 	struct buf snap;
 	uint64_t snap_count;
@@ -594,6 +602,7 @@ tally_wal_open(const char *dir, tally_wal_replay_fn fn, void *ctx, struct tally_
 	if (w == NULL)
 		return -ENOMEM;
 	w->fd = w->snap_fd = -1;
+	w->map_gen = 1; /* every slot_gen is 0: empty */
 	snprintf(w->dir, sizeof(w->dir), "%s", dir);
 	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->dirfd < 0) {
@@ -708,16 +717,84 @@ fail:
 	return rc;
 }
 
+/* The SLOT map forgets every entry: a new generation (0 never is one). */
+static void
+map_reset(struct tally_wal *w)
+{
+	if (++w->map_gen == 0) {
+		memset(w->slot_gen, 0, sizeof(w->slot_gen));
+		w->map_gen = 1;
+	}
+}
+
+/* pending is empty again: a new batch, whose SLOT map starts empty. */
+static void
+pending_clear(struct tally_wal *w)
+{
+	w->pending.len = 0;
+	map_reset(w);
+}
+
+/* A SLOT of a key and origin already in pending: rewrite it to the higher
+ * values (slot states only grow; replay merges with max). @return whether
+ * it was there; else *slot_j is where to remember the new one (or SLOT_MAP). */
+static bool
+slot_coalesce(struct tally_wal *w, const struct tally_wal_rec *r, unsigned *slot_j)
+{
+	uint32_t h;
+
+	memcpy(&h, r->key, sizeof(h)); /* a key id is a hash already */
+	h ^= (uint32_t)r->origin * 0x9e3779b1u;
+	*slot_j = SLOT_MAP;
+	for (unsigned k = 0; k < SLOT_PROBE; k++) {
+		unsigned j = (h + k) & (SLOT_MAP - 1);
+		if (w->slot_gen[j] != w->map_gen) {
+			*slot_j = j;
+			return false;
+		}
+		uint8_t *p = w->pending.p + w->slot_at[j] - 1, *q = p + REC_HDR;
+		if (memcmp(q, r->key, 16) != 0 || q[16] != r->origin)
+			continue;
+		uint64_t op, on;
+		memcpy(&op, q + 24, 8);
+		memcpy(&on, q + 32, 8);
+		put64(q + 24, r->p > op ? r->p : op);
+		put64(q + 32, r->n > on ? r->n : on);
+		put64(q + get32(p), XXH3_64bits(p, REC_HDR + get32(p)));
+		return true;
+	}
+	return false; /* the probe is full: a record of its own */
+}
+
 int
 tally_wal_append(struct tally_wal *w, const struct tally_wal_rec *r)
 {
+	unsigned j = SLOT_MAP;
+
 	if (r->type == 0 || r->type >= TALLY_WAL_TYPE_END)
 		return -EINVAL;
 	if (w->failed)
 		return w->failed; /* nothing can be made durable: hold nothing more */
-	int rc = encode(&w->pending, r);
-	if (rc == 0)
+	if (r->type == TALLY_WAL_SLOT && r->origin < TALLY_MAX_NODES && slot_coalesce(w, r, &j)) {
 		w->st.records++;
+		w->st.coalesced++;
+		return 0;
+	}
+	/* A record whose meaning depends on its place among a key's SLOTs (a
+	 * drop, a recovery mark, a dedup page...): no later SLOT may move
+	 * before it, so the batch's map starts again. */
+	if (r->type != TALLY_WAL_SLOT && r->type != TALLY_WAL_STATE && r->type != TALLY_WAL_OPID &&
+	    r->type != TALLY_WAL_PIN && r->type != TALLY_WAL_PEER)
+		map_reset(w);
+	size_t at = w->pending.len;
+	int rc = encode(&w->pending, r);
+	if (rc == 0) {
+		w->st.records++;
+		if (j < SLOT_MAP) {
+			w->slot_at[j] = (uint32_t)at + 1;
+			w->slot_gen[j] = w->map_gen;
+		}
+	}
 	return rc;
 }
 
@@ -761,7 +838,7 @@ finish(struct tally_wal *w, int rc, size_t len, uint64_t pos, uint64_t ns)
 		/* The file's end is now unknown: refuse everything after, and
 		 * let go of what will never be written. */
 		w->failed = rc;
-		w->pending.len = 0;
+		pending_clear(w);
 		return rc;
 	}
 	w->st.commits++;
@@ -836,7 +913,7 @@ tally_wal_commit_start(struct tally_wal *w)
 	struct buf b = w->flight;
 	w->flight = w->pending;
 	w->pending = b;
-	w->pending.len = 0;
+	pending_clear(w);
 	w->flight_pos = pos;
 	w->in_flight = true;
 	pthread_mutex_lock(&w->mu);
@@ -893,7 +970,7 @@ tally_wal_commit(struct tally_wal *w)
 		return rc;
 	rc = flush(w, &w->pending, &ns);
 	size_t len = w->pending.len;
-	w->pending.len = 0;
+	pending_clear(w);
 	return finish(w, rc, len, pos, ns);
 }
 

@@ -76,6 +76,7 @@ struct tally_wal_stats {
 	uint64_t torn_bytes;  /**< cut from the log's end at open */
 	uint64_t commit_ns;   /**< total time in commits (write and fdatasync) */
 	uint64_t position;    /**< the log position: commits ever made durable in this directory */
+	uint64_t coalesced;   /**< SLOT records that rewrote one of the same key and origin not yet committed */
 };
 
 struct tally_wal;

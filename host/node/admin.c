@@ -219,12 +219,12 @@ tally_node_status_json(struct tally_node *n, char *buf, size_t cap)
 	put(&o, "\"wal\":{\"generation\":%" PRIu64 ",\"records\":%" PRIu64 ",\"commits\":%" PRIu64
 		",\"log_bytes\":%" PRIu64 ",\"snapshots\":%" PRIu64 ",\"replayed\":%" PRIu64 ",\"torn_bytes\":%" PRIu64
 		",\"commit_us_avg\":%" PRIu64 ",\"failed\":%s,\"error\":\"%s\",\"failed_ms_ago\":%" PRId64
-		",\"position\":%" PRIu64 ",\"commit\":\"%s\",\"commit_interval_ms\":%u},",
+		",\"position\":%" PRIu64 ",\"commit\":\"%s\",\"commit_interval_ms\":%u,\"coalesced\":%" PRIu64 "},",
 	    ws.generation, ws.records, ws.commits, ws.log_bytes, ws.snapshots, ws.replayed, ws.torn_bytes,
 	    ws.commits ? ws.commit_ns / ws.commits / 1000u : 0, n->log.error ? "true" : "false",
 	    n->log.error ? strerror(-n->log.error) : "",
 	    n->log.error ? (int64_t)((n->now - n->log.failed_at) / 1000000u) : -1, ws.position,
-	    n->cfg.commit_interval_ms ? "interval" : "sync", n->cfg.commit_interval_ms);
+	    n->cfg.commit_interval_ms ? "interval" : "sync", n->cfg.commit_interval_ms, ws.coalesced);
 	put(&o, "\"output\":{\"direct\":%" PRIu64 ",\"held\":%" PRIu64 ",\"dropped\":%" PRIu64
 		",\"held_max_bytes\":%" PRIu64 ",\"slots_coalesced\":%" PRIu64 "},",
 	    n->out.stats.direct, n->out.stats.held, n->out.stats.dropped, n->out.stats.held_max,

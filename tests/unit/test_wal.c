@@ -292,6 +292,60 @@ test_round_trip(void **state)
 	remove_dir();
 }
 
+/* SLOTs of one key and origin in one commit become one record, with the
+ * highest values; a DROP of the key between them keeps them apart. */
+static void
+test_coalesce(void **state)
+{
+	struct tally_wal *w;
+	struct tally_wal_stats st;
+	struct tally_wal_rec a = { .type = TALLY_WAL_SLOT, .origin = 2, .p = 5, .n = 1 }, b = a, d = { .type = TALLY_WAL_DROP };
+
+	(void)state;
+	memset(a.key, 0xa1, 16);
+	memset(b.key, 0xb2, 16);
+	memcpy(d.key, a.key, 16);
+	fresh_dir();
+	w = open_wal();
+	assert_int_equal(tally_wal_append(w, &a), 0); /* a: 5, 1 */
+	assert_int_equal(tally_wal_append(w, &b), 0);
+	a.p = 9;
+	a.n = 0;
+	assert_int_equal(tally_wal_append(w, &a), 0); /* into the first: 9, 1 */
+	a.origin = 3;
+	assert_int_equal(tally_wal_append(w, &a), 0); /* another origin: a record of its own */
+	assert_int_equal(tally_wal_commit(w), 0);
+	a.origin = 2;
+	a.p = 11;
+	assert_int_equal(tally_wal_append(w, &a), 0); /* a new commit: a new record */
+	assert_int_equal(tally_wal_append(w, &d), 0);
+	a.p = 1;
+	assert_int_equal(tally_wal_append(w, &a), 0); /* after the drop: not into the one before it */
+	assert_int_equal(tally_wal_commit(w), 0);
+	tally_wal_stats(w, &st);
+	assert_int_equal(st.records, 7);
+	assert_int_equal(st.coalesced, 1);
+	tally_wal_close(w);
+
+	w = open_wal();
+	assert_int_equal(seen.n, 6);
+	unsigned want_origin[6] = { 2, 2, 3, 2, 0, 2 };
+	uint64_t want_p[6] = { 9, 5, 9, 11, 0, 1 }, want_n[6] = { 1, 1, 0, 0, 0, 0 };
+	uint8_t want_type[6] = { TALLY_WAL_SLOT, TALLY_WAL_SLOT, TALLY_WAL_SLOT, TALLY_WAL_SLOT, TALLY_WAL_DROP,
+				 TALLY_WAL_SLOT };
+	for (unsigned i = 0; i < 6; i++) {
+		assert_int_equal(seen.r[i].type, want_type[i]);
+		if (want_type[i] != TALLY_WAL_SLOT)
+			continue;
+		assert_int_equal(seen.r[i].origin, want_origin[i]);
+		assert_int_equal(seen.r[i].p, want_p[i]);
+		assert_int_equal(seen.r[i].n, want_n[i]);
+		assert_int_equal(seen.r[i].key[0], i == 1 ? 0xb2 : 0xa1);
+	}
+	tally_wal_close(w);
+	remove_dir();
+}
+
 /* A log cut anywhere in its last record keeps exactly the records before. */
 static void
 test_torn_tail(void **state)
@@ -630,6 +684,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_coalesce),
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_torn_hole),
