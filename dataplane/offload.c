@@ -278,6 +278,24 @@ tally_offload_read(const tally_offload_t *o, uint32_t index, tally_pncounter_t *
 }
 
 int
+tally_offload_read_many(const tally_offload_t *o, const uint32_t *index, unsigned n, tally_pncounter_t *out)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (index[i] >= o->entries || !o->used[index[i]])
+			return -EINVAL;
+	uint64_t t0 = tally_cycles();
+	if (o->be->read_many != NULL)
+		rc = o->be->read_many(o->b, index, n, out);
+	else
+		for (unsigned i = 0; i < n && rc == 0; i++)
+			rc = o->be->read(o->b, index[i], &out[i]);
+	((tally_offload_t *)o)->st.engine_cycles += tally_cycles() - t0;
+	return rc;
+}
+
+int
 tally_offload_compare(const tally_offload_t *o, uint32_t index, const tally_vec_t *p,
 		      const tally_vec_t *n, tally_vv_order_t *order_p, tally_vv_order_t *order_n)
 {

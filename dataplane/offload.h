@@ -139,6 +139,14 @@ unsigned tally_offload_apply_states(tally_offload_t *o, const struct tally_wire_
 int tally_offload_read(const tally_offload_t *o, uint32_t index, tally_pncounter_t *out);
 
 /**
+ * The counters of rows @p index[0..n) (each in use) into @p out[0..n), as one
+ * burst: an offload NIC takes the reads back to back instead of one round
+ * trip each. @return 0; -EINVAL if a row is not in use (nothing is read);
+ * -EIO if the engine has failed.
+ */
+int tally_offload_read_many(const tally_offload_t *o, const uint32_t *index, unsigned n, tally_pncounter_t *out);
+
+/**
  * Compare version vectors against entry @p index: the entry's P with @p p and
  * its N with @p n (a token's view of the key), giving the order of the entry
  * relative to each. The entry dominates the token when both are EQUAL or AFTER.

@@ -34,6 +34,8 @@ struct tally_offload_backend {
 	int (*merge_state)(void *b, const struct tally_wire_state *s);
 	/** Row @p index's counter (the caller knows the row is in use). */
 	int (*read)(const void *b, uint32_t index, tally_pncounter_t *out);
+	/** Rows @p index[0..n)'s counters at once (a burst the engine may pipeline); NULL: read one by one. */
+	int (*read_many)(const void *b, const uint32_t *index, unsigned n, tally_pncounter_t *out);
 	/** Orders of row @p index's P and N relative to @p p and @p n. */
 	int (*compare)(const void *b, uint32_t index, const tally_vec_t *p, const tally_vec_t *n,
 			tally_vv_order_t *op, tally_vv_order_t *on);

@@ -35,32 +35,43 @@ sat_add(uint64_t a, uint64_t b)
  * dominates its vector; the VV compare decides who ships. A key whose state
  * is all zero counts as absent.
  */
+#define DIGEST_BURST 64 /* reads handed to the engine at once */
+
 static void
 digest_of(const struct tally_node *n, uint32_t part, struct digest *d)
 {
 	uint64_t h0 = 0, h1 = 0;
 
 	memset(d, 0, sizeof(*d));
-	for (uint32_t ix = 0; ix < n->table.entries; ix++) {
-		const struct keymeta *k = &n->table.meta[ix];
-		uint8_t buf[16 + sizeof(tally_pncounter_t)];
-		tally_pncounter_t s;
-		uint64_t any = 0;
+	for (uint32_t next = 0; next < n->table.entries;) {
+		/* The partition's keys, a burst of reads at a time. */
+		uint32_t ixs[DIGEST_BURST];
+		tally_pncounter_t st[DIGEST_BURST];
+		unsigned cnt = 0;
+		for (; next < n->table.entries && cnt < DIGEST_BURST; next++)
+			if (n->table.meta[next].used && n->table.meta[next].part == part)
+				ixs[cnt++] = next;
+		if (cnt == 0 || table_states(n, ixs, cnt, st) != 0)
+			continue;
+		for (unsigned j = 0; j < cnt; j++) {
+			const struct keymeta *k = &n->table.meta[ixs[j]];
+			const tally_pncounter_t *s = &st[j];
+			uint8_t buf[16 + sizeof(tally_pncounter_t)];
+			uint64_t any = 0;
 
-		if (!k->used || k->part != part || table_state(n, ix, &s) != 0)
-			continue;
-		for (unsigned o = 0; o < TALLY_MAX_NODES; o++) {
-			any |= s.p.slot[o] | s.n.slot[o];
-			d->vv.slot[o] = sat_add(d->vv.slot[o], sat_add(s.p.slot[o], s.n.slot[o]));
+			for (unsigned o = 0; o < TALLY_MAX_NODES; o++) {
+				any |= s->p.slot[o] | s->n.slot[o];
+				d->vv.slot[o] = sat_add(d->vv.slot[o], sat_add(s->p.slot[o], s->n.slot[o]));
+			}
+			if (any == 0)
+				continue;
+			memcpy(buf, k->key, 16);
+			memcpy(buf + 16, s, sizeof(*s));
+			XXH128_hash_t h = XXH3_128bits(buf, sizeof(buf));
+			h0 ^= h.low64;
+			h1 ^= h.high64;
+			d->keys++;
 		}
-		if (any == 0)
-			continue;
-		memcpy(buf, k->key, 16);
-		memcpy(buf + 16, &s, sizeof(s));
-		XXH128_hash_t h = XXH3_128bits(buf, sizeof(buf));
-		h0 ^= h.low64;
-		h1 ^= h.high64;
-		d->keys++;
 	}
 	/* MV-registers count too: a register's hash covers its context and every
 	 * sibling; its vector adds its context, which only grows under merges. */

@@ -34,18 +34,23 @@ on_replicate(struct tally_node *n, const struct tally_wire_frame *f)
 static void
 on_replicate_ack(struct tally_node *n, const struct tally_wire_frame *f)
 {
-	for (unsigned i = 0; i < f->hdr.count; i++) {
-		struct tally_wire_slot s;
+	struct tally_wire_slot s[TALLY_WIRE_MAX_SLOTS];
+	uint32_t ix[TALLY_WIRE_MAX_SLOTS];
+	tally_pncounter_t st[TALLY_WIRE_MAX_SLOTS];
+	unsigned k = 0;
 
-		tally_wire_get_slot(f, i, &s);
-		/* One read of the key's state for both: on an offload NIC each
-		 * read is a trip to the card. */
-		uint32_t ix = table_find(n, s.key);
-		tally_pncounter_t st;
-		if (ix == NIL || table_state(n, ix, &st) != 0)
-			continue;
-		handoff_on_ack(n, f->hdr.sender, &s, ix, &st);
-		origin_on_ack(n, f->hdr.sender, &s, &st);
+	/* The acked keys' states in one burst, read once for handoff and
+	 * origin both: on an offload NIC each read is a trip to the card. */
+	for (unsigned i = 0; i < f->hdr.count && k < TALLY_WIRE_MAX_SLOTS; i++) {
+		tally_wire_get_slot(f, i, &s[k]);
+		if ((ix[k] = table_find(n, s[k].key)) != NIL)
+			k++;
+	}
+	if (k == 0 || table_states(n, ix, k, st) != 0)
+		return;
+	for (unsigned i = 0; i < k; i++) {
+		handoff_on_ack(n, f->hdr.sender, &s[i], ix[i], &st[i]);
+		origin_on_ack(n, f->hdr.sender, &s[i], &st[i]);
 	}
 }
 

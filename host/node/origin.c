@@ -27,7 +27,7 @@ refuse(struct tally_node *n, uint32_t oi, unsigned status)
 	op_free(n, oi);
 }
 
-static void shipping(struct tally_node *n, uint32_t oi);
+static void shipping(struct tally_node *n, uint32_t oi, const tally_pncounter_t *now);
 
 /* A put at this node, the register's origin. */
 static void
@@ -74,7 +74,7 @@ origin_apply_register(struct tally_node *n, uint32_t oi, int dv)
 			n->origin.mv_siblings_max = e->reg.count;
 	}
 	o->mv_counter = e->reg.ctx.slot[n->self];
-	shipping(n, oi);
+	shipping(n, oi, NULL);
 }
 
 void
@@ -195,8 +195,9 @@ origin_apply(struct tally_node *n, uint32_t oi)
 		log_slot(n, o->key, n->self, o->p, o->n);
 		table_changed(n, ix, (int)n->self);
 		n->origin.applied++;
+		s = next; /* the state we read with our slot raised: at most what the engine holds now */
 	}
-	shipping(n, oi);
+	shipping(n, oi, &s);
 }
 
 /* Ship write @o's state to its targets that do not hold it yet (all but us). */
@@ -218,9 +219,11 @@ ship(struct tally_node *n, struct op *o, bool only_up)
 
 /* Write @p oi is applied and logged here: note its op id, ship it, count
  * ourselves, answer if W hold it. All of that leaves once the log holds it
- * (out.h): an answer counts only copies in logs, ours included. */
+ * (out.h): an answer counts only copies in logs, ours included. @p now:
+ * the key's state after the write, when the caller knows it (one read of
+ * the engine fewer), else NULL. */
 static void
-shipping(struct tally_node *n, uint32_t oi)
+shipping(struct tally_node *n, uint32_t oi, const tally_pncounter_t *now)
 {
 	struct op *o = &n->ops.v[oi];
 	uint32_t ix = table_find(n, o->key);
@@ -245,8 +248,8 @@ shipping(struct tally_node *n, uint32_t oi)
 		if (ix != NIL)
 			n->table.meta[ix].owe |= (tally_nodemask_t)(preferred_mask(n, o->key) & ~o->targets);
 		ship(n, o, false);
-		if (write_held(o) && table_state(n, ix, &s) == 0)
-			reply_value(n, o, &s);
+		if (write_held(o) && (now != NULL || table_state(n, ix, &s) == 0))
+			reply_value(n, o, now != NULL ? now : &s);
 	}
 	if (o->holders == o->targets)
 		op_free(n, oi);

@@ -53,6 +53,12 @@ table_state(const struct tally_node *n, uint32_t ix, tally_pncounter_t *s)
 	return tally_offload_read(n->table.engine, ix, s) == 0 ? 0 : TALLY_E_IO;
 }
 
+int
+table_states(const struct tally_node *n, const uint32_t *ix, unsigned cnt, tally_pncounter_t *s)
+{
+	return tally_offload_read_many(n->table.engine, ix, cnt, s) == 0 ? 0 : TALLY_E_IO;
+}
+
 /*
  * Slot @origin of entry @ix (every slot if -1) may have risen: the nodes we
  * owe the key must confirm it again. A preferred replica owes others only

@@ -55,6 +55,9 @@ int table_get(struct tally_node *n, const uint8_t key[16], uint32_t *ix);
 /** Entry @p ix's state (all zero for NIL). @return 0 or TALLY_E_IO. */
 int table_state(const struct tally_node *n, uint32_t ix, tally_pncounter_t *s);
 
+/** The states of entries @p ix[0..cnt) (none NIL) as one burst to the engine. @return 0 or TALLY_E_IO. */
+int table_states(const struct tally_node *n, const uint32_t *ix, unsigned cnt, tally_pncounter_t *s);
+
 /** Merge a whole state into the table (host path) and log it. @return 0 or a tally_status. */
 int table_merge_state(struct tally_node *n, const uint8_t key[16], const tally_pncounter_t *s, uint32_t *ixout);
 

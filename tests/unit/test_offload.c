@@ -350,6 +350,46 @@ test_states_and_compare(void **state)
 	tally_offload_destroy(o);
 }
 
+/* A burst of reads gives what the reads one by one give, in order; a free row refuses the burst. */
+static void
+test_read_many(void **state)
+{
+	tally_offload_t *o = make(64);
+	uint32_t ix[40];
+	tally_pncounter_t one, many[40];
+
+	(void)state;
+	for (unsigned k = 0; k < 40; k++) {
+		struct tally_wire_state s = { .kind = 1 };
+		key_of(100 + k, s.key);
+		assert_int_equal(tally_offload_key_alloc(o, s.key, &ix[k]), 1);
+		s.index = ix[k];
+		s.p.slot[k % TALLY_MAX_NODES] = 1000 + k;
+		s.n.slot[(k + 1) % TALLY_MAX_NODES] = k;
+		assert_int_equal(tally_offload_apply_states(o, &s, 1), 1);
+	}
+	/* out of order, with a row twice */
+	uint32_t want[40];
+	for (unsigned k = 0; k < 40; k++)
+		want[k] = ix[(k * 7) % 40];
+	want[39] = want[0];
+	assert_int_equal(tally_offload_read_many(o, want, 40, many), 0);
+	for (unsigned k = 0; k < 40; k++) {
+		assert_int_equal(tally_offload_read(o, want[k], &one), 0);
+		assert_true(tally_vec_equal(&one.p, &many[k].p) && tally_vec_equal(&one.n, &many[k].n));
+	}
+	assert_int_equal(tally_offload_read_many(o, want, 0, many), 0);
+	uint32_t free_row = 0;
+	for (bool used = true; used; free_row += used) {
+		used = false;
+		for (unsigned k = 0; k < 40; k++)
+			used = used || ix[k] == free_row;
+	}
+	want[5] = free_row; /* not in use */
+	assert_int_equal(tally_offload_read_many(o, want, 40, many), -EINVAL);
+	tally_offload_destroy(o);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -366,6 +406,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_host_path_and_dispositions),
 		cmocka_unit_test(test_completion_backpressure),
 		cmocka_unit_test(test_states_and_compare),
+		cmocka_unit_test(test_read_many),
 	};
 
 	prop_seed();
