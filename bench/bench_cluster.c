@@ -39,6 +39,7 @@
 #include "wire.h"
 
 #define MAX_LAT 20000
+#define BENCH_NODES 8 /* status ports a run reads: every member of a cluster of up to 8 */
 
 struct lat_row {
 	unsigned w, n;
@@ -83,8 +84,8 @@ static struct {
 	bool lcore_per_node; /* tallyd --lcore-per-node */
 	unsigned keys;       /* the rate runs' keys (--keys) */
 	/* the nodes' status ports, whose poll-loop figures the rate sums */
-	char admin_host[TALLY_MAX_NODES][INET_ADDRSTRLEN];
-	uint16_t admin_port[TALLY_MAX_NODES];
+	char admin_host[BENCH_NODES][INET_ADDRSTRLEN];
+	uint16_t admin_port[BENCH_NODES];
 	unsigned nadmin;
 } target = { "127.0.0.1", 7471, { 0 }, "", 3, NULL, false, 1000, { "127.0.0.1", "127.0.0.1", "127.0.0.1" }, { 7472, 7482, 7492 }, 3 };
 
@@ -733,7 +734,7 @@ tally_bench_cluster_main(int argc, char **argv)
 		target.port = cfg.client_port;
 		memcpy(target.key, cfg.key, 32);
 		target.nadmin = 0;
-		for (unsigned i = 0; i < TALLY_MAX_NODES; i++) {
+		for (unsigned i = 0; i < TALLY_MAX_NODES && target.nadmin < BENCH_NODES; i++) {
 			if (!cfg.members[i].present)
 				continue;
 			struct in_addr m = { htonl(cfg.admin_bind_set ? cfg.admin_ip : cfg.members[i].ip) };
