@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <jansson.h>
+
 #include "bench.h"
 
 uint64_t
@@ -388,13 +390,6 @@ tally_bench_opt_end(const char *cmd, int argc, char **argv)
 	return 0;
 }
 
-static int
-cmp_u64_asc(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 int
 tally_bench_fdatasync(const char *dir, unsigned n, double *p50_us, double *p99_us)
 {
@@ -419,26 +414,12 @@ tally_bench_fdatasync(const char *dir, unsigned n, double *p50_us, double *p99_u
 	}
 	close(fd);
 	if (rc == 0) {
-		qsort(ns, n, sizeof(*ns), cmp_u64_asc);
+		qsort(ns, n, sizeof(*ns), cmp_u64);
 		*p50_us = (double)ns[n / 2] / 1e3;
 		*p99_us = (double)ns[(size_t)n * 99 / 100] / 1e3;
 	}
 	free(ns);
 	return rc;
-}
-
-/* The number after "name": in @p s (the first one), or -1 when absent. */
-static int
-json_u64(const char *s, const char *name, uint64_t *out)
-{
-	char pat[64];
-
-	snprintf(pat, sizeof(pat), "\"%s\":", name);
-	const char *p = strstr(s, pat);
-	if (p == NULL)
-		return -1;
-	*out = strtoull(p + strlen(pat), NULL, 10);
-	return 0;
 }
 
 int
@@ -466,11 +447,19 @@ tally_bench_node_loop(const char *host, uint16_t port, struct tally_bench_loop *
 		len += (size_t)got;
 	close(fd);
 	buf[len] = '\0';
-	const char *loop = strstr(buf, "\"loop\":{");
-	if (loop == NULL || json_u64(loop, "busy_cycles", &out->busy_cycles) != 0 ||
-	    json_u64(loop, "engine_cycles", &out->engine_cycles) != 0 || json_u64(loop, "tsc_hz", &out->tsc_hz) != 0 ||
-	    json_u64(loop, "busy_rounds", &out->busy_rounds) != 0 || json_u64(loop, "rounds", &out->rounds) != 0 ||
-	    out->tsc_hz == 0)
-		return -EPROTO;
-	return 0;
+	const char *body = strstr(buf, "\r\n\r\n");
+	json_t *st = body != NULL ? json_loads(body + 4, 0, NULL) : NULL;
+	json_t *loop = json_object_get(st, "loop");
+	const char *names[5] = { "rounds", "busy_rounds", "busy_cycles", "engine_cycles", "tsc_hz" };
+	uint64_t *fields[5] = { &out->rounds, &out->busy_rounds, &out->busy_cycles, &out->engine_cycles, &out->tsc_hz };
+	int rc = json_is_object(loop) ? 0 : -EPROTO;
+	for (unsigned i = 0; i < 5 && rc == 0; i++) {
+		json_t *v = json_object_get(loop, names[i]);
+		if (!json_is_integer(v))
+			rc = -EPROTO;
+		else
+			*fields[i] = (uint64_t)json_integer_value(v);
+	}
+	json_decref(st);
+	return rc == 0 && out->tsc_hz == 0 ? -EPROTO : rc;
 }
