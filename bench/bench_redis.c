@@ -7,7 +7,7 @@
  * without and with pipelining; then tally's embedded cluster (its one
  * thread on CPU 0, the cpu backend) and tally's load generator (pinned to
  * CPU 1) doing the same number of increments at W = 1, first with 50 in
- * flight one per datagram, then 512 in flight 23 per datagram, under each
+ * flight one per datagram, then 512 in flight up to 138 per datagram, under each
  * commit policy (sync, and interval 10 ms). Both sides
  * are checked: redis's counter must read the number of requests after each
  * run, and tally's keys must sum to the acknowledged increments.
@@ -201,8 +201,8 @@ usage(FILE *f)
 		"pipelining (-P 16); then tally's embedded cluster (cpu backend, its thread on\n"
 		"CPU 0; three nodes with n = 3, and two nodes with n = 1, one copy of each\n"
 		"key) and tally's load generator (CPU 1) doing the same number of increments\n"
-		"at W = 1: 50 in flight, one per datagram; then 512 in flight, 23 per\n"
-		"datagram; each with commit = sync (an ack after the log's fdatasync) and\n"
+		"at W = 1: 50 in flight, one per datagram; then 512 in flight, up to 138\n"
+		"per datagram; each with commit = sync (an ack after the log's fdatasync) and\n"
 		"commit = interval 10 (an ack after the write is applied, the log synced\n"
 		"every 10 ms). Prints increments per second and tally's ratio to redis in\n"
 		"each mode. Both sides' counts are checked. Needs redis-server and\n"
@@ -286,12 +286,12 @@ tally_bench_redis_main(int argc, char **argv)
 		{ "tally", "50 in flight, 1 per datagram", "n=1: the one copy's log", 0, 0, 0, "sync", 1 },
 		{ "redis", "50 clients, pipelined 16 (-P 16)", "in memory, no persistence", 0, 0, 0, NULL, 0 },
 		{ "redis", "50 clients, pipelined 16 (-P 16)", "AOF, appendfsync always", 0, 0, 0, NULL, 0 },
-		{ "tally", "512 in flight, 23 per datagram", "W=1 of n=3: origin's log", 0, 0, 0, "sync", 3 },
-		{ "tally", "512 in flight, 23 per datagram", "n=1: the one copy's log", 0, 0, 0, "sync", 1 },
+		{ "tally", "512 in flight, up to 138 per datagram", "W=1 of n=3: origin's log", 0, 0, 0, "sync", 3 },
+		{ "tally", "512 in flight, up to 138 per datagram", "n=1: the one copy's log", 0, 0, 0, "sync", 1 },
 		{ "tally", "50 in flight, 1 per datagram", "W=1 of n=3, interval 10 ms", 0, 0, 0, "interval=10", 3 },
 		{ "tally", "50 in flight, 1 per datagram", "n=1, interval 10 ms", 0, 0, 0, "interval=10", 1 },
-		{ "tally", "512 in flight, 23 per datagram", "W=1 of n=3, interval 10 ms", 0, 0, 0, "interval=10", 3 },
-		{ "tally", "512 in flight, 23 per datagram", "n=1, interval 10 ms", 0, 0, 0, "interval=10", 1 },
+		{ "tally", "512 in flight, up to 138 per datagram", "W=1 of n=3, interval 10 ms", 0, 0, 0, "interval=10", 3 },
+		{ "tally", "512 in flight, up to 138 per datagram", "n=1, interval 10 ms", 0, 0, 0, "interval=10", 1 },
 	};
 	char aof_dir[] = "/tmp/tally-bench-redis.XXXXXX";
 	if (mkdtemp(aof_dir) == NULL) {

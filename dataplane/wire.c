@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Copyright (c) 2026 The tally authors
  *
- * Wire protocol v1 codec: the byte layouts of docs/wire.md. Every read is
+ * Wire protocol v2 codec: the byte layouts of docs/wire.md. Every read is
  * from a length already bounded; every field is range-checked before
  * tally_wire_decode() reports success. The NIC parser (rtl/) makes the same
  * checks in the same order, so both count the same drops.
  */
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -125,7 +126,7 @@ tally_wire_record_size(unsigned type)
 		return 64 + TALLY_WIRE_VEC_BYTES;
 	case TALLY_WIRE_CLIENT_REQUEST:
 	case TALLY_WIRE_CLIENT_REPLY:
-		return 192 + TALLY_WIRE_TOKEN_MAX;
+		return 64; /* the first beat: 1..6 beats a record */
 	case TALLY_WIRE_CAUSAL:
 		return 64 + TALLY_WIRE_TOKEN_MAX;
 	case TALLY_WIRE_MVSTATE:
@@ -160,6 +161,29 @@ static bool
 is_client_type(unsigned type)
 {
 	return type == TALLY_WIRE_CLIENT_REQUEST || type == TALLY_WIRE_CLIENT_REPLY;
+}
+
+/* Client record beat 0 (docs/wire.md#client-records-1-to-6-beats-client_request-client_reply). */
+enum {
+	C_OP = 0, C_BEATS = 1, C_W = 2, C_R = 3, C_KEY_LEN = 4, C_VALUE_LEN = 5, C_TOKEN_LEN = 6, C_FLAGS = 7,
+	C_STATUS = 8, C_SIB_INDEX = 10, C_SIB_COUNT = 11, C_DEADLINE = 12, C_CLIENT = 16, C_SEQ = 24,
+	C_DELTA = 32, C_KEY = 40,
+};
+
+/* Beats after beat 0: a long key's, the value's, the token's. */
+static unsigned
+client_ext(unsigned kl, unsigned vl, unsigned tl)
+{
+	return (kl > TALLY_WIRE_CLIENT_INLINE) + (vl > 0) + (tl + 63) / 64;
+}
+
+unsigned
+tally_wire_client_beats(const struct tally_wire_client *c)
+{
+	if (c->key_len > TALLY_WIRE_CLIENT_STR_MAX || c->value_len > TALLY_WIRE_CLIENT_STR_MAX ||
+	    c->token_len > TALLY_WIRE_TOKEN_MAX)
+		return 0;
+	return 1 + client_ext(c->key_len, c->value_len, c->token_len);
 }
 
 /* ---- keys and MAC ---- */
@@ -202,6 +226,48 @@ vec_ok(const uint8_t *p)
 	return all_zero(p + 8 * TALLY_MAX_NODES, TALLY_WIRE_VEC_BYTES - 8 * TALLY_MAX_NODES);
 }
 
+/*
+ * A client record at @p r, whose 1 + r[C_BEATS] beats the caller has (the
+ * walk of the frame's records found them).
+ */
+static bool
+client_ok(bool req, const uint8_t *r)
+{
+	unsigned op = r[C_OP], kl = r[C_KEY_LEN], vl = r[C_VALUE_LEN], tl = r[C_TOKEN_LEN];
+	unsigned inl = kl <= TALLY_WIRE_CLIENT_INLINE ? kl : 0;
+	const uint8_t *e = r + 64;
+
+	if (op < TALLY_WIRE_OP_INCR || op > TALLY_WIRE_OP_PUT || kl > TALLY_WIRE_CLIENT_STR_MAX ||
+	    vl > TALLY_WIRE_CLIENT_STR_MAX || tl > TALLY_WIRE_TOKEN_MAX || r[C_BEATS] != client_ext(kl, vl, tl) ||
+	    !all_zero(r + C_KEY + inl, TALLY_WIRE_CLIENT_INLINE - inl))
+		return false;
+	if (req) { /* names a key, asks no more replicas than exist, has no result */
+		if (kl < 1 || r[C_W] > TALLY_MAX_NODES || r[C_R] > TALLY_MAX_NODES ||
+		    (r[C_FLAGS] & ~TALLY_WIRE_CLIENT_FLAG_TOKEN) != 0 || le16(r + C_STATUS) != 0 ||
+		    r[C_SIB_INDEX] != 0 || r[C_SIB_COUNT] != 0)
+			return false;
+	} else if (r[C_W] != 0 || r[C_R] != 0 || r[C_FLAGS] != 0 || le32(r + C_DEADLINE) != 0 ||
+		   !(r[C_SIB_INDEX] < r[C_SIB_COUNT] || (r[C_SIB_INDEX] == 0 && r[C_SIB_COUNT] == 0))) {
+		return false; /* a reply: sibling i of n, or 0 of 0 */
+	}
+	if (kl > TALLY_WIRE_CLIENT_INLINE) {
+		if (!all_zero(e + kl, 64 - kl))
+			return false;
+		e += 64;
+	}
+	if (vl > 0) {
+		if (!all_zero(e + vl, 64 - vl))
+			return false;
+		e += 64;
+	}
+	for (unsigned t = 0; 64 * t < tl; t++, e += 64) {
+		unsigned used = tl - 64 * t < 64 ? tl - 64 * t : 64;
+		if (!all_zero(e + used, 64 - used))
+			return false;
+	}
+	return true;
+}
+
 static bool
 record_ok(unsigned type, const uint8_t *r)
 {
@@ -234,24 +300,8 @@ record_ok(unsigned type, const uint8_t *r)
 		return r[4] == TALLY_WIRE_KIND_PNCOUNTER && all_zero(r + 5, 3) && all_zero(r + 32, 32) &&
 		       vec_ok(r + 64);
 	case TALLY_WIRE_CLIENT_REQUEST:
-	case TALLY_WIRE_CLIENT_REPLY: {
-		unsigned op = r[0], kl = r[3], vl = r[4], tl = r[5];
-		bool req = type == TALLY_WIRE_CLIENT_REQUEST;
-
-		if (op < TALLY_WIRE_OP_INCR || op > TALLY_WIRE_OP_PUT || kl > 64 || vl > 64 || tl > TALLY_WIRE_TOKEN_MAX)
-			return false;
-		if (!all_zero(r + 46, 18))
-			return false;
-		if (!all_zero(r + 64 + kl, 64 - kl) || !all_zero(r + 128 + vl, 64 - vl) ||
-		    !all_zero(r + 192 + tl, TALLY_WIRE_TOKEN_MAX - tl))
-			return false;
-		if (req) /* a request names a key, asks no more replicas than exist, has no result */
-			return kl >= 1 && r[1] <= TALLY_MAX_NODES && r[2] <= TALLY_MAX_NODES &&
-			       le16(r + 6) == 0 && le64(r + 32) == 0 && r[44] == 0 && r[45] == 0;
-		/* a reply: sibling i of n, or 0 of 0 */
-		return r[1] == 0 && r[2] == 0 && le64(r + 24) == 0 && le32(r + 40) == 0 &&
-		       (r[44] < r[45] || (r[44] == 0 && r[45] == 0));
-	}
+	case TALLY_WIRE_CLIENT_REPLY:
+		return client_ok(type == TALLY_WIRE_CLIENT_REQUEST, r);
 	default:
 		return false;
 	}
@@ -298,16 +348,34 @@ tally_wire_decode_payload(const void *payload, size_t len, const struct tally_wi
 			return TALLY_WIRE_DROP_BAD_HEADER;
 
 	unsigned count = le16(p + H_COUNT);
-	if (len != TALLY_WIRE_HDR_LEN + (size_t)count * rs + TALLY_WIRE_MAC_LEN)
+	size_t rb = len - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN; /* the records' bytes */
+	const uint8_t *recs = p + TALLY_WIRE_HDR_LEN;
+	if (is_client_type(p[H_TYPE])) {
+		/* Walk them by their beats: count records, ending at the MAC. */
+		size_t off = 0, n = 0;
+		if (rb % 64 != 0)
+			return TALLY_WIRE_DROP_BAD_COUNT;
+		for (; off < rb; n++)
+			off += 64 * (1 + (size_t)recs[off + C_BEATS]);
+		if (off != rb || n != count)
+			return TALLY_WIRE_DROP_BAD_COUNT;
+	} else if (rb != (size_t)count * rs) {
 		return TALLY_WIRE_DROP_BAD_COUNT;
+	}
 
 	payload_mac(p, len - TALLY_WIRE_MAC_LEN, key, mac);
 	if (sodium_memcmp(mac, p + len - TALLY_WIRE_MAC_LEN, sizeof(mac)) != 0)
 		return TALLY_WIRE_DROP_BAD_MAC;
 
-	for (unsigned i = 0; i < count; i++)
-		if (!record_ok(p[H_TYPE], p + TALLY_WIRE_HDR_LEN + (size_t)i * rs))
-			return TALLY_WIRE_DROP_BAD_RECORD;
+	if (is_client_type(p[H_TYPE])) {
+		for (size_t off = 0; off < rb; off += 64 * (1 + (size_t)recs[off + C_BEATS]))
+			if (!client_ok(p[H_TYPE] == TALLY_WIRE_CLIENT_REQUEST, recs + off))
+				return TALLY_WIRE_DROP_BAD_RECORD;
+	} else {
+		for (unsigned i = 0; i < count; i++)
+			if (!record_ok(p[H_TYPE], recs + (size_t)i * rs))
+				return TALLY_WIRE_DROP_BAD_RECORD;
+	}
 
 	memset(&out->addr, 0, sizeof(out->addr));
 	out->hdr = (struct tally_wire_hdr){
@@ -472,29 +540,63 @@ tally_wire_get_digest(const struct tally_wire_frame *f, unsigned i, struct tally
 	get_vec(r + 64, &out->vv);
 }
 
+/* The client record at @p r of a frame of @p type. @return its bytes. */
+static size_t
+client_decode(unsigned type, const uint8_t *r, struct tally_wire_client *out)
+{
+	unsigned kl = r[C_KEY_LEN], vl = r[C_VALUE_LEN], tl = r[C_TOKEN_LEN];
+	const uint8_t *e = r + 64;
+
+	memset(out, 0, offsetof(struct tally_wire_client, key));
+	out->op = r[C_OP];
+	out->w = r[C_W];
+	out->r = r[C_R];
+	out->flags = r[C_FLAGS];
+	out->key_len = (uint8_t)kl;
+	out->value_len = (uint8_t)vl;
+	out->token_len = (uint8_t)tl;
+	out->status = le16(r + C_STATUS);
+	out->sib_index = r[C_SIB_INDEX];
+	out->sib_count = r[C_SIB_COUNT];
+	out->deadline_ms = le32(r + C_DEADLINE);
+	out->client = le64(r + C_CLIENT);
+	out->seq = le64(r + C_SEQ);
+	if (type == TALLY_WIRE_CLIENT_REQUEST)
+		out->delta = le64(r + C_DELTA);
+	else
+		out->value = (int64_t)le64(r + C_DELTA);
+	/* Bytes past each length are zero, as v1's decoder left them. */
+	memset(out->key + kl, 0, sizeof(out->key) - kl);
+	memset(out->val + vl, 0, sizeof(out->val) - vl);
+	memset(out->token + tl, 0, sizeof(out->token) - tl);
+	if (kl <= TALLY_WIRE_CLIENT_INLINE) {
+		memcpy(out->key, r + C_KEY, kl);
+	} else {
+		memcpy(out->key, e, kl);
+		e += 64;
+	}
+	if (vl > 0) {
+		memcpy(out->val, e, vl);
+		e += 64;
+	}
+	memcpy(out->token, e, tl);
+	return 64 * (1 + (size_t)r[C_BEATS]);
+}
+
+void
+tally_wire_next_client(const struct tally_wire_frame *f, size_t *off, struct tally_wire_client *out)
+{
+	*off += client_decode(f->hdr.type, f->records + *off, out);
+}
+
 void
 tally_wire_get_client(const struct tally_wire_frame *f, unsigned i, struct tally_wire_client *out)
 {
-	const uint8_t *r = rec(f, i);
+	size_t off = 0;
 
-	memset(out, 0, sizeof(*out));
-	out->op = r[0];
-	out->w = r[1];
-	out->r = r[2];
-	out->key_len = r[3];
-	out->value_len = r[4];
-	out->token_len = r[5];
-	out->status = le16(r + 6);
-	out->client = le64(r + 8);
-	out->seq = le64(r + 16);
-	out->delta = le64(r + 24);
-	out->value = (int64_t)le64(r + 32);
-	out->deadline_ms = le32(r + 40);
-	out->sib_index = r[44];
-	out->sib_count = r[45];
-	memcpy(out->key, r + 64, out->key_len);
-	memcpy(out->val, r + 128, out->value_len);
-	memcpy(out->token, r + 192, out->token_len);
+	for (unsigned k = 0; k < i; k++)
+		off += 64 * (1 + (size_t)f->records[off + C_BEATS]);
+	tally_wire_next_client(f, &off, out);
 }
 
 /* ---- encoding ---- */
@@ -552,6 +654,9 @@ unsigned
 tally_wire_room(const struct tally_wire_writer *w)
 {
 	size_t left = (w->max_len - w->len - TALLY_WIRE_MAC_LEN) / w->rec_size;
+
+	if (is_client_type(w->type)) /* beats, in records of the largest size */
+		left /= TALLY_WIRE_CLIENT_MAX_BEATS;
 
 	return left > (size_t)(UINT16_MAX - w->count) ? UINT16_MAX - w->count : (unsigned)left;
 }
@@ -762,33 +867,50 @@ tally_wire_add_digest(struct tally_wire_writer *w, const struct tally_wire_diges
 int
 tally_wire_add_client(struct tally_wire_writer *w, const struct tally_wire_client *c)
 {
-	int rc = 0;
-	uint8_t *r = reserve(w, is_client_type(w->type), &rc);
+	unsigned beats = tally_wire_client_beats(c);
+	uint8_t *r, *e;
 
-	if (r == NULL)
-		return rc;
-	if (c->key_len > 64 || c->value_len > 64 || c->token_len > TALLY_WIRE_TOKEN_MAX ||
+	if (!is_client_type(w->type) || beats == 0 ||
 	    ((c->sib_index || c->sib_count) &&
 	     (w->type == TALLY_WIRE_CLIENT_REQUEST || c->sib_index >= c->sib_count)))
 		return -EINVAL;
-	r[0] = c->op;
-	r[1] = c->w;
-	r[2] = c->r;
-	r[3] = c->key_len;
-	r[4] = c->value_len;
-	r[5] = c->token_len;
-	put16(r + 6, c->status);
-	put64(r + 8, c->client);
-	put64(r + 16, c->seq);
-	put64(r + 24, c->delta);
-	put64(r + 32, (uint64_t)c->value);
-	put32(r + 40, c->deadline_ms);
-	r[44] = c->sib_index;
-	r[45] = c->sib_count;
-	memcpy(r + 64, c->key, c->key_len);
-	memcpy(r + 128, c->val, c->value_len);
-	memcpy(r + 192, c->token, c->token_len);
-	return commit(w, r);
+	if (w->max_len - w->len - TALLY_WIRE_MAC_LEN < 64 * (size_t)beats || w->count == UINT16_MAX)
+		return -ENOSPC;
+	r = w->buf + w->len;
+	memset(r, 0, 64 * (size_t)beats);
+	r[C_OP] = c->op;
+	r[C_BEATS] = (uint8_t)(beats - 1);
+	r[C_W] = c->w;
+	r[C_R] = c->r;
+	r[C_KEY_LEN] = c->key_len;
+	r[C_VALUE_LEN] = c->value_len;
+	r[C_TOKEN_LEN] = c->token_len;
+	r[C_FLAGS] = c->flags;
+	put16(r + C_STATUS, c->status);
+	r[C_SIB_INDEX] = c->sib_index;
+	r[C_SIB_COUNT] = c->sib_count;
+	put32(r + C_DEADLINE, c->deadline_ms);
+	put64(r + C_CLIENT, c->client);
+	put64(r + C_SEQ, c->seq);
+	put64(r + C_DELTA, w->type == TALLY_WIRE_CLIENT_REQUEST ? c->delta : (uint64_t)c->value);
+	e = r + 64;
+	if (c->key_len <= TALLY_WIRE_CLIENT_INLINE) {
+		memcpy(r + C_KEY, c->key, c->key_len);
+	} else {
+		memcpy(e, c->key, c->key_len);
+		e += 64;
+	}
+	if (c->value_len > 0) {
+		memcpy(e, c->val, c->value_len);
+		e += 64;
+	}
+	memcpy(e, c->token, c->token_len);
+	/* Keep it only if it passes the decoder's own check. */
+	if (!client_ok(w->type == TALLY_WIRE_CLIENT_REQUEST, r))
+		return -EINVAL;
+	w->len += 64 * (size_t)beats;
+	w->count++;
+	return 0;
 }
 
 size_t

@@ -4,7 +4,7 @@
 
 /**
  * @file
- * Wire protocol v1 (docs/wire.md): pure functions over (pointer, length)
+ * Wire protocol v2 (docs/wire.md): pure functions over (pointer, length)
  * that decode, verify, and encode tally frames, including their Ethernet,
  * IPv4 and UDP headers. No DPDK, no allocation, no state: the same code runs
  * in the DPDK poll loop, in unit tests and under libFuzzer.
@@ -24,7 +24,7 @@
 
 #include "vec.h"
 
-#define TALLY_WIRE_VERSION 1
+#define TALLY_WIRE_VERSION 2
 #define TALLY_WIRE_DEFAULT_PORT 7470
 #define TALLY_WIRE_L2L4_LEN 42      /**< Ethernet 14 + IPv4 20 + UDP 8 */
 #define TALLY_WIRE_HDR_LEN 86       /**< tally header; records start at frame byte 128 */
@@ -34,6 +34,8 @@
 #define TALLY_WIRE_INDEX_UNKNOWN UINT32_C(0xFFFFFFFF)
 #define TALLY_WIRE_CLIENT_STR_MAX 64 /**< key and value bytes in a client record */
 #define TALLY_WIRE_TOKEN_MAX 192     /**< token bytes in a client record: three beats */
+#define TALLY_WIRE_CLIENT_INLINE 24  /**< key bytes a client record's first beat holds */
+#define TALLY_WIRE_CLIENT_MAX_BEATS 6 /**< beats of the largest client record */
 /** Most 64-byte records one frame can carry. */
 #define TALLY_WIRE_MAX_SLOTS ((TALLY_WIRE_MAX_PAYLOAD - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / 64)
 /** Bytes of one vector on the wire: whole 64-byte beats of 8 slots. */
@@ -107,8 +109,8 @@ struct tally_wire_hdr {
 struct tally_wire_frame {
 	struct tally_wire_addr addr;
 	struct tally_wire_hdr hdr;
-	const uint8_t *records; /**< hdr.count records of record_size bytes */
-	size_t record_size;
+	const uint8_t *records; /**< hdr.count records of record_size bytes (client records: 1..6 beats each) */
+	size_t record_size;     /**< client records: 64, their first beat */
 };
 
 /** Slot record (REPLICATE, REPLICATE_ACK): origin's whole P and N slot values. */
@@ -198,10 +200,18 @@ enum tally_wire_op {
 	TALLY_WIRE_OP_PUT = 4,
 };
 
-/** Client record (CLIENT_REQUEST, CLIENT_REPLY). Fields a direction does not use are 0. */
+/** Client request flags. */
+#define TALLY_WIRE_CLIENT_FLAG_TOKEN 0x01 /**< answer with a session token */
+
+/**
+ * Client record (CLIENT_REQUEST, CLIENT_REPLY). Fields a direction does not
+ * use are 0; a request's value and a reply's delta are not encoded (they
+ * share a field on the wire).
+ */
 struct tally_wire_client {
 	uint8_t op;            /**< enum tally_wire_op */
 	uint8_t w, r;          /**< request: 0 = cluster default */
+	uint8_t flags;         /**< request: TALLY_WIRE_CLIENT_FLAG_* */
 	uint16_t status;       /**< reply */
 	int64_t value;         /**< reply: the counter's value */
 	uint64_t client, seq;  /**< the op id */
@@ -214,8 +224,14 @@ struct tally_wire_client {
 	uint8_t token[TALLY_WIRE_TOKEN_MAX];
 };
 
-/** Record size of frame type @p type, or 0 for an unknown type. */
+/**
+ * Record size of frame type @p type, or 0 for an unknown type. Client
+ * records are 1 to 6 beats: for them, 64 (the first beat).
+ */
 size_t tally_wire_record_size(unsigned type);
+
+/** Beats client record @p c takes on the wire (1..6), or 0 if a length is out of range. */
+unsigned tally_wire_client_beats(const struct tally_wire_client *c);
 
 /** Short name of a verdict ("ok", "short", "bad_mac", ...), as docs/wire.md names them. */
 const char *tally_wire_verdict_name(unsigned verdict);
@@ -262,7 +278,13 @@ void tally_wire_get_slot(const struct tally_wire_frame *f, unsigned i, struct ta
 void tally_wire_get_keyrec(const struct tally_wire_frame *f, unsigned i, struct tally_wire_keyrec *out);
 void tally_wire_get_state(const struct tally_wire_frame *f, unsigned i, struct tally_wire_state *out);
 void tally_wire_get_digest(const struct tally_wire_frame *f, unsigned i, struct tally_wire_digest *out);
+/** Client record @p i: found by walking the records before it (use tally_wire_next_client() in a loop). */
 void tally_wire_get_client(const struct tally_wire_frame *f, unsigned i, struct tally_wire_client *out);
+/**
+ * The client record at byte @p *off of the records (0 for the first), and
+ * @p *off moved to the next: the way to read them all in order.
+ */
+void tally_wire_next_client(const struct tally_wire_frame *f, size_t *off, struct tally_wire_client *out);
 void tally_wire_get_causal(const struct tally_wire_frame *f, unsigned i, struct tally_wire_causal *out);
 void tally_wire_get_mvstate(const struct tally_wire_frame *f, unsigned i, struct tally_wire_mvstate *out);
 void tally_wire_get_note(const struct tally_wire_frame *f, unsigned i, struct tally_wire_note *out);
@@ -287,7 +309,10 @@ struct tally_wire_writer {
 int tally_wire_begin(struct tally_wire_writer *w, void *buf, size_t cap, unsigned mtu,
 		     const struct tally_wire_addr *addr, const struct tally_wire_hdr *hdr);
 
-/** Records that still fit. */
+/**
+ * Records that still fit. For a client frame, records of the largest size
+ * (6 beats): any client record fits while this is above 0.
+ */
 unsigned tally_wire_room(const struct tally_wire_writer *w);
 
 /**

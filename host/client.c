@@ -22,8 +22,8 @@
 #include "wire.h"
 
 #define RING 1024 /* > TALLY_CLIENT_MAX_IN_FLIGHT, a power of two */
-/* The most client records one datagram carries (a 9000-byte MTU). */
-#define MAX_BATCH ((TALLY_WIRE_MAX_PAYLOAD - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / (192 + TALLY_WIRE_TOKEN_MAX))
+/* The most client records one datagram carries (a 9000-byte MTU, one-beat records). */
+#define MAX_BATCH ((TALLY_WIRE_MAX_PAYLOAD - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / 64)
 
 struct pending {
 	bool busy;
@@ -48,7 +48,7 @@ struct sess {
 
 struct tally_client {
 	int fd;
-	bool session;
+	bool session, tokens;     /* tokens: ask for one in every answer */
 	bool fail_unreachable, refused; /* refused: the kernel reported ICMP port unreachable */
 	struct sess *sess;        /* TALLY_CLIENT_SESSION_KEYS entries, open addressing */
 	struct tally_wire_key keys; /* the credential's key */
@@ -121,6 +121,7 @@ tally_client_open(const struct tally_client_opts *o, int *err)
 	c->retry_ms = o->retry_ms ? o->retry_ms : (c->timeout_ms / 4 ? c->timeout_ms / 4 : 1);
 	c->batch = o->batch ? o->batch : MAX_BATCH;
 	c->session = o->session;
+	c->tokens = o->session || o->tokens;
 	c->fail_unreachable = o->fail_unreachable;
 	c->sess = calloc(TALLY_CLIENT_SESSION_KEYS, sizeof(*c->sess));
 	if (c->sess == NULL) {
@@ -238,20 +239,27 @@ tally_client_flush(tally_client_t *c)
 static int
 add(tally_client_t *c, const struct tally_wire_client *r)
 {
-	if (c->open && (c->w.count >= c->batch || tally_wire_room(&c->w) == 0)) {
-		int rc = tally_client_flush(c);
+	for (unsigned tries = 0;; tries++) {
+		if (c->open && c->w.count >= c->batch) {
+			int rc = tally_client_flush(c);
+			if (rc != 0)
+				return rc;
+		}
+		if (!c->open) {
+			struct tally_wire_addr a = { 0 };
+			struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT,
+						    .epoch = c->key_id, .seq = ++c->frame_seq }; /* epoch: the credential's id */
+			if (tally_wire_begin(&c->w, c->buf, sizeof(c->buf), 0, &a, &h) != 0)
+				return -EINVAL;
+			c->open = true;
+		}
+		int rc = tally_wire_add_client(&c->w, r);
+		if (rc != -ENOSPC || tries > 0)
+			return rc == 0 ? 0 : -EINVAL;
+		rc = tally_client_flush(c); /* records take 1 to 6 beats: this one needs a datagram of its own */
 		if (rc != 0)
 			return rc;
 	}
-	if (!c->open) {
-		struct tally_wire_addr a = { 0 };
-		struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT,
-					    .epoch = c->key_id, .seq = ++c->frame_seq }; /* epoch: the credential's id */
-		if (tally_wire_begin(&c->w, c->buf, sizeof(c->buf), 0, &a, &h) != 0)
-			return -EINVAL;
-		c->open = true;
-	}
-	return tally_wire_add_client(&c->w, r) == 0 ? 0 : -EINVAL;
 }
 
 static int
@@ -278,6 +286,7 @@ submit(tally_client_t *c, unsigned op, const void *key, size_t keylen, uint64_t 
 	p->r.seq = seq;
 	p->r.delta = write ? delta : 0;
 	p->r.deadline_ms = c->timeout_ms;
+	p->r.flags = c->tokens ? TALLY_WIRE_CLIENT_FLAG_TOKEN : 0;
 	p->r.key_len = (uint8_t)keylen;
 	memcpy(p->r.key, key, keylen);
 	p->r.value_len = (uint8_t)vlen;

@@ -52,9 +52,12 @@ struct tally_client_opts {
 	uint32_t key_id;      /**< and its id */
 	unsigned timeout_ms;  /**< deadline of an operation; 0 = 1000; at most the cluster's retry_window_ms */
 	unsigned retry_ms;    /**< resend an unanswered operation after; 0 = timeout / 4 */
-	unsigned batch;       /**< records per datagram, 1..23 (what a 9000-byte datagram holds); 0 = 23 */
+	unsigned batch;       /**< records per datagram, 1..138 (what a 9000-byte datagram holds of one-beat
+				   records: a key of at most 24 bytes and no token; fewer of larger ones); 0 = 138 */
 	uint64_t client_id;   /**< 0 = random */
 	bool session;         /**< keep a session: send each key's latest token, keep the tokens of answers */
+	bool tokens;          /**< ask for a session token in every answer without keeping a session (a
+				   session asks anyway); otherwise answers carry none, and the node computes none */
 	bool fail_unreachable; /**< complete operations at once as TALLY_CLIENT_E_UNREACHABLE when the
 				    node's port answers "port unreachable" (no tallyd listens there); else
 				    keep resending until the deadline, as a node that restarts wants */
@@ -97,7 +100,7 @@ struct tally_client_result {
 	bool renewed;      /**< the node had forgotten this client (unknown_client): the library took a new
 			        client id and sent the operation again under it; client, seq are the new op id */
 	void *user;        /**< as given to submit */
-	uint8_t token_len; /**< the answer's session token (docs/sessions.md) */
+	uint8_t token_len; /**< the answer's session token (docs/sessions.md), with opts.session or opts.tokens */
 	uint8_t token[192];
 	uint8_t nsib;      /**< a get of an MV-register: its siblings (sib_count of the answer) */
 	struct tally_client_value sib[TALLY_CLIENT_MAX_SIBLINGS];

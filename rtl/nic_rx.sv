@@ -13,9 +13,24 @@
  * REPLICATE frame, its slot records, each followed by nothing else until an
  * end-of-frame marker.
  *
- * C reference: tally_wire_decode() in dataplane/wire.c. The checks and
- * their order are the same, so a frame gets the same verdict here as in C;
- * tests/rtl/nic feeds both the same frames and compares.
+ * C reference: tally_wire_decode() in dataplane/wire.c (protocol version
+ * 2). The checks and their order are the same, so a frame gets the same
+ * verdict here as in C; tests/rtl/nic feeds both the same frames and
+ * compares.
+ *
+ * Records: a frame type fixes the size of its records, except client
+ * records (CLIENT_REQUEST, CLIENT_REPLY), 1 to 6 beats, whose beat 0 says in
+ * byte 1 how many beats follow. The parser walks the records as they
+ * stream, as tally_wire_decode() walks them: at a record's beat 0 it counts
+ * a record and takes the record's length (its type's size, or 1 + byte 1),
+ * and the beats after it are that record's. At the frame's last beat (the
+ * MAC trailer) the count check passes when the last record ended just
+ * before it and the walk found the header's count of records; for a type
+ * of fixed size that is the payload length check of C. Each record beat is
+ * checked as it arrives (record_bad(): record_ok() and client_ok() of C),
+ * knowing its place in its record; a client record's beat 0 also checks that
+ * byte 1 is the number of beats its lengths need, so the beats after it are
+ * read as what they must be only in a record whose beat 0 passed.
  *
  * Stream: beat k of a frame carries frame bytes 64k..64k+63, byte i of the
  * beat at tdata[8i +: 8]; every beat but the last is full; tkeep of the
@@ -126,24 +141,56 @@ function automatic logic zero_from(input logic [511:0] d, input logic [7:0] n);
     return ok;
 endfunction
 
-// beats per record for a frame type; 0 for an unknown type
+// beats per record for a frame type (of a client record, its beat 0); 0 for an unknown type
 function automatic logic [4:0] record_beats(input logic [7:0] t);
     case (t)
         T_REPLICATE, T_REPLICATE_ACK, T_READ_REQUEST, T_NOTE: return 5'd1;
         T_READ_REPLY, T_REPAIR: return 5'(1 + 2 * VB);
         T_DIGEST: return 5'(1 + VB);
-        T_CLIENT_REQUEST, T_CLIENT_REPLY: return 5'd6;
+        T_CLIENT_REQUEST, T_CLIENT_REPLY: return 5'd1;  // beat 0; its byte 1 says how many follow
         T_CAUSAL: return 5'd4;
         T_MVSTATE: return 5'(2 + VB);
         default: return 5'd0;
     endcase
 endfunction
 
+// client_ok() of wire.c at a client record's beat 0 (docs/wire.md, "Client
+// records"): op 0, beats 1, w 2, r 3, key_len 4, value_len 5, token_len 6,
+// flags 7, status 8-9, sib_index 10, sib_count 11, deadline 12-15, op id
+// 16-31, delta or value 32-39, the key inline 40-63 (when key_len <= 24)
+function automatic logic client_head_ok(input logic [511:0] d, input logic req);
+    logic [7:0] kl, vl, tl, inl;
+    logic ok;
+    kl = byte_at(d, 4);
+    vl = byte_at(d, 5);
+    tl = byte_at(d, 6);
+    inl = kl > 8'd24 ? 8'd0 : kl;  // key bytes inline
+    // ranges, byte 1 = the beats after beat 0 (a long key's, the value's,
+    // ceil(token_len / 64) of token), and the inline key zero after its bytes
+    // (byte i of d >> 320 is byte 40 + i, and zero from 24 on)
+    ok = byte_at(d, 0) >= 8'd1 && byte_at(d, 0) <= 8'd4 && kl <= 8'd64 && vl <= 8'd64 && tl <= 8'd192 &&
+         byte_at(d, 1) == 8'(kl > 8'd24) + 8'(vl != 8'd0) + 8'(tl != 8'd0) + 8'(tl > 8'd64) + 8'(tl > 8'd128) &&
+         zero_from(d >> 320, inl);
+    if (req) begin
+        // names a key, asks no more replicas than exist, no flag but bit 0, no result
+        ok = ok && kl >= 8'd1 && byte_at(d, 2) <= 8'(NODES) && byte_at(d, 3) <= 8'(NODES) &&
+             d[8*7+1 +: 7] == 7'd0 && zero(d, 8, 12);
+    end else begin
+        // a reply: no w, r, flags or deadline; sibling i of n, or 0 of 0
+        ok = ok && zero(d, 2, 4) && byte_at(d, 7) == 8'd0 && zero(d, 12, 16) &&
+             (byte_at(d, 10) < byte_at(d, 11) || zero(d, 10, 12));
+    end
+    return ok;
+endfunction
+
 // record_ok() of wire.c, one beat at a time: is beat ph of a record bad?
+// (kl, vl, tl: the lengths its beat 0 gave.)
 function automatic logic record_bad(input logic [511:0] d, input logic [7:0] t, input logic [4:0] ph,
                                     input logic [7:0] kl, input logic [7:0] vl, input logic [7:0] tl);
     logic ok;
+    logic [1:0] tok;  // a client record's token beat, if this beat is one
     ok = 1'b1;
+    tok = 2'(ph - 5'd1 - 5'(kl > 8'd24) - 5'(vl != 8'd0));
     case (t)
         T_REPLICATE, T_REPLICATE_ACK:
             ok = byte_at(d, 4) == 8'd1 && byte_at(d, 5) < 8'(NODES) && zero(d, 6, 8) && zero(d, 40, 64);
@@ -166,28 +213,20 @@ function automatic logic record_bad(input logic [511:0] d, input logic [7:0] t, 
                 ok = zero_from(d, 8'(VEC_TAIL));
             end
         T_CLIENT_REQUEST, T_CLIENT_REPLY:
-            case (ph)
-                5'd0: begin
-                    ok = byte_at(d, 0) >= 8'd1 && byte_at(d, 0) <= 8'd4 && byte_at(d, 3) <= 8'd64 &&
-                         byte_at(d, 4) <= 8'd64 && byte_at(d, 5) <= 8'd192 && zero(d, 46, 64);
-                    if (t == T_CLIENT_REQUEST) begin
-                        ok = ok && byte_at(d, 3) >= 8'd1 && byte_at(d, 1) <= 8'(NODES) &&
-                             byte_at(d, 2) <= 8'(NODES) && zero(d, 6, 8) && zero(d, 32, 40) &&
-                             zero(d, 44, 46);
-                    end else begin
-                        // a reply: sibling i of n, or 0 of 0
-                        ok = ok && byte_at(d, 1) == 8'd0 && byte_at(d, 2) == 8'd0 &&
-                             zero(d, 24, 32) && zero(d, 40, 44) &&
-                             (byte_at(d, 44) < byte_at(d, 45) || zero(d, 44, 46));
-                    end
-                end
-                5'd1: ok = zero_from(d, kl);
-                5'd2: ok = zero_from(d, vl);
-                // the token's three beats: bytes tl.. of 192 are zero
-                5'd3: ok = zero_from(d, tl > 8'd64 ? 8'd64 : tl);
-                5'd4: ok = zero_from(d, tl > 8'd128 ? 8'd64 : tl > 8'd64 ? tl - 8'd64 : 8'd0);
-                default: ok = zero_from(d, tl > 8'd128 ? tl - 8'd128 : 8'd0);
-            endcase
+            // beat 0, then (only those present) the key's beat, the value's,
+            // the token's; each zero after its bytes. In a record whose beat 0
+            // passed, ph runs over exactly those beats; in any other, what
+            // the later beats say does not matter.
+            if (ph == 5'd0) begin
+                ok = client_head_ok(d, t == T_CLIENT_REQUEST);
+            end else if (kl > 8'd24 && ph == 5'd1) begin
+                ok = zero_from(d, kl);
+            end else if (vl != 8'd0 && ph == 5'(kl > 8'd24) + 5'd1) begin
+                ok = zero_from(d, vl);
+            end else begin
+                // token beat tok holds bytes 64 tok.. of the token: zero from tl - 64 tok
+                ok = zero_from(d, tl - {tok, 6'd0});
+            end
         T_CAUSAL:
             // a slot record with its dependency's length at byte 40, then the dependency
             case (ph)
@@ -233,8 +272,11 @@ logic [15:0]       fnum_reg = '0;        // arrival number of the next frame
 hdr_t              hdr_reg;
 logic              l3_ok_reg = 1'b0, magic_ok_reg = 1'b0, version_ok_reg = 1'b0, hdr_ok_reg = 1'b0;
 logic [15:0]       ip_len_reg = '0, udp_len_reg = '0;
-logic [4:0]        rs_reg = '0;          // beats per record
-logic [4:0]        ph_reg = '0;          // beat of the current record
+logic [4:0]        rs_reg = '0;          // beats per record (client records: 1, beat 0)
+logic              client_reg = 1'b0;    // client records: their beat 0 gives their length
+logic [4:0]        ph_reg = '0;          // beat of the current record (saturating: 0 only at beat 0)
+logic [7:0]        left_reg = '0;        // beats of the current record still to come
+logic [15:0]       recs_reg = '0;        // records the walk has found
 logic [7:0]        kl_reg = '0, vl_reg = '0, tl_reg = '0;
 logic              pend_bad_reg = 1'b0;  // the last beat's record check, if it was a record
 logic              rec_bad_reg = 1'b0;
@@ -252,6 +294,8 @@ logic [6:0]        last_bytes;
 logic [3:0]        pre_verdict;
 logic              rec_bad_now;
 logic              beat_bad;
+logic              rec_start;            // a record beat is a record's beat 0
+logic [7:0]        rec_left;             // beats of its record after this beat
 
 // Rotating priority over the free slots, from the one after the last
 // frame's: the lowest free slot above slot_reg, else the lowest free slot.
@@ -279,6 +323,10 @@ always_comb begin
 end
 
 assign len = {1'b0, first ? '0 : beat_reg, 6'd0} + 18'(last_bytes);
+// The walk: a record starts where the last ended; its beat 0 sets its length.
+assign rec_start = left_reg == 8'd0;
+assign rec_left = !rec_start ? left_reg - 8'd1 :
+                  client_reg ? byte_at(s_axis_tdata, 1) : 8'(rs_reg) - 8'd1;
 assign beat_bad = record_bad(s_axis_tdata, hdr_reg.ftype, ph_reg, kl_reg, vl_reg, tl_reg);
 // the previous beat was a record beat, not the trailer
 assign rec_bad_now = rec_bad_reg || (beat_reg >= BEAT_W'(3) && pend_bad_reg);
@@ -300,8 +348,9 @@ always_comb begin
         pre_verdict = V_BAD_TYPE;
     end else if (!hdr_ok_reg) begin
         pre_verdict = V_BAD_HEADER;
-    end else if (len[5:0] != 6'd16 ||
-                 21'(beat_reg) - 21'd2 != 21'(hdr_reg.count) * 21'(rs_reg)) begin
+    end else if (len[5:0] != 6'd16 || left_reg != 8'd0 || recs_reg != hdr_reg.count) begin
+        // the records fill whole beats, the walk ends at this beat (the
+        // trailer, no record) and it found count records
         pre_verdict = V_BAD_COUNT;
     end else begin
         pre_verdict = V_OK;  // so far: the slot checks the MAC
@@ -347,9 +396,11 @@ always_ff @(posedge clk) begin
             hdr_reg.dst_port <= be16(s_axis_tdata, 36);
             // tally header, payload bytes 0..21
             magic_ok_reg <= s_axis_tdata[8*42 +: 32] == 32'h594c4154;  // "TALY"
-            version_ok_reg <= byte_at(s_axis_tdata, 46) == 8'd1;
+            version_ok_reg <= byte_at(s_axis_tdata, 46) == 8'd2;
             hdr_reg.ftype <= byte_at(s_axis_tdata, 47);
             rs_reg <= record_beats(byte_at(s_axis_tdata, 47));
+            client_reg <= byte_at(s_axis_tdata, 47) == T_CLIENT_REQUEST ||
+                          byte_at(s_axis_tdata, 47) == T_CLIENT_REPLY;
             hdr_reg.sender <= s_axis_tdata[8*50 +: 16];
             hdr_reg.count <= s_axis_tdata[8*52 +: 16];
             hdr_reg.epoch <= s_axis_tdata[8*58 +: 32];
@@ -359,6 +410,8 @@ always_ff @(posedge clk) begin
                           byte_at(s_axis_tdata, 54) == 8'(NODES) && zero(s_axis_tdata, 55, 58) &&
                           zero(s_axis_tdata, 62, 64);
             ph_reg <= '0;
+            left_reg <= '0;
+            recs_reg <= '0;
             pend_bad_reg <= 1'b0;
             rec_bad_reg <= 1'b0;
         end else if (beat_reg == BEAT_W'(1)) begin
@@ -367,16 +420,19 @@ always_ff @(posedge clk) begin
             hdr_reg.fref <= s_axis_tdata[8*10 +: 64];
             hdr_ok_reg <= hdr_ok_reg && zero(s_axis_tdata, 0, 2) && zero(s_axis_tdata, 18, 64);
         end else begin
-            // records
+            // records (the trailer beat too, harmlessly: the next frame starts afresh)
             rec_bad_reg <= rec_bad_now;
             pend_bad_reg <= beat_bad;
-            ph_reg <= ph_reg + 5'd1 == rs_reg ? 5'd0 : ph_reg + 5'd1;
-            if (ph_reg == 5'd0) begin
-                kl_reg <= byte_at(s_axis_tdata, 3);
+            left_reg <= rec_left;
+            ph_reg <= rec_left == 8'd0 ? 5'd0 : ph_reg == '1 ? ph_reg : ph_reg + 5'd1;
+            if (rec_start) begin
+                recs_reg <= recs_reg + 16'd1;
+                // a client record's key length
+                kl_reg <= byte_at(s_axis_tdata, 4);
                 // a client record's value length, or an MV-register record's
-                vl_reg <= hdr_reg.ftype == T_MVSTATE ? byte_at(s_axis_tdata, 21) : byte_at(s_axis_tdata, 4);
+                vl_reg <= hdr_reg.ftype == T_MVSTATE ? byte_at(s_axis_tdata, 21) : byte_at(s_axis_tdata, 5);
                 // a client record's token length, or a causal record's dependency length
-                tl_reg <= hdr_reg.ftype == T_CAUSAL ? byte_at(s_axis_tdata, 40) : byte_at(s_axis_tdata, 5);
+                tl_reg <= hdr_reg.ftype == T_CAUSAL ? byte_at(s_axis_tdata, 40) : byte_at(s_axis_tdata, 6);
             end
         end
         if (last) begin

@@ -30,29 +30,36 @@ datagram(struct tally_node *n, const uint8_t *p, size_t len, const struct sockad
 		if (n->now - n->clients.last_warn > 1000000000u) {
 			char ip[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
-			node_note(n, "refused a client frame from %s:%u: %s", ip, ntohs(sa->sin_port),
-				  tally_wire_verdict_name(v));
+			if (v == TALLY_WIRE_DROP_BAD_VERSION) /* a client built before this node's wire version */
+				node_note(n, "refused a client frame from %s:%u: bad_version (wire v%u; this node speaks v%u: "
+					  "upgrade the client)", ip, ntohs(sa->sin_port), p[4], TALLY_WIRE_VERSION);
+			else
+				node_note(n, "refused a client frame from %s:%u: %s", ip, ntohs(sa->sin_port),
+					  tally_wire_verdict_name(v));
 			n->clients.last_warn = n->now;
 		}
-		/* An authenticated frame with a bad record: answer each record, since
-		 * its op ids are at fixed offsets, that nothing in it was applied. */
+		/* An authenticated frame with a bad record: answer each record, whose
+		 * op ids are at fixed offsets of their first beats (the walk by their
+		 * beats bytes checked out: the count came before the records), that
+		 * nothing in it was applied. */
 		if (v == TALLY_WIRE_DROP_BAD_RECORD) {
-			size_t rs = tally_wire_record_size(TALLY_WIRE_CLIENT_REQUEST);
-			size_t count = (len - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN) / rs;
-			for (size_t i = 0; i < count; i++) {
-				const uint8_t *r = p + TALLY_WIRE_HDR_LEN + rs * i;
+			size_t rb = len - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN;
+			const uint8_t *recs = p + TALLY_WIRE_HDR_LEN;
+			for (size_t off = 0; off < rb; off += 64 * (1 + (size_t)recs[off + 1])) {
+				const uint8_t *r = recs + off;
 				uint64_t client, seq;
-				memcpy(&client, r + 8, 8);
-				memcpy(&seq, r + 16, 8);
+				memcpy(&client, r + 16, 8);
+				memcpy(&seq, r + 24, 8);
 				unsigned op = r[0] >= 1 && r[0] <= 4 ? r[0] : TALLY_WIRE_OP_GET;
 				reply_to(n, &to, op, client, seq, NULL, 0, TALLY_E_BAD_REQUEST, 0, NULL, 0);
 			}
 		}
 		return;
 	}
+	size_t off = 0;
 	for (unsigned i = 0; i < f.hdr.count; i++) {
 		struct tally_wire_client c;
-		tally_wire_get_client(&f, i, &c);
+		tally_wire_next_client(&f, &off, &c);
 		coord_request(n, &c, &to, false);
 	}
 }

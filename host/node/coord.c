@@ -57,6 +57,7 @@ op_fill(struct tally_node *n, struct op *o, const struct tally_wire_client *c, c
 		memcpy(o->dep_tok, c->token, TALLY_TOKEN_LEN);
 	}
 	o->cop = c->op;
+	o->want_tok = (c->flags & TALLY_WIRE_CLIENT_FLAG_TOKEN) != 0;
 	o->w = (uint8_t)w;
 	o->r = (uint8_t)r;
 	o->client = c->client;

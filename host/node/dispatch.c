@@ -58,10 +58,12 @@ on_replicate_ack(struct tally_node *n, const struct tally_wire_frame *f)
 static void
 on_client_reply(struct tally_node *n, const struct tally_wire_frame *f)
 {
+	size_t off = 0;
+
 	for (unsigned i = 0; i < f->hdr.count; i++) {
 		struct tally_wire_client c;
 
-		tally_wire_get_client(f, i, &c);
+		tally_wire_next_client(f, &off, &c);
 		if (c.status == TALLY_OK && c.op != TALLY_WIRE_OP_GET && c.sib_index == 0)
 			opids_on_answer(n, &f->hdr, &c);
 		if (c.key_len > 0)
@@ -171,9 +173,10 @@ on_forwarded(struct tally_node *n, const struct tally_wire_frame *f)
 	if (peer == TALLY_MAX_NODES)
 		return;
 	struct reply_to to = { .node = true, .peer = (uint16_t)peer };
+	size_t off = 0;
 	for (unsigned i = 0; i < f->hdr.count; i++) {
 		struct tally_wire_client c;
-		tally_wire_get_client(f, i, &c);
+		tally_wire_next_client(f, &off, &c);
 		coord_request(n, &c, &to, true);
 	}
 }

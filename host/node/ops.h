@@ -71,6 +71,7 @@ struct op {
 	tally_mvreg_t *mvr;
 	bool mv_differ, mv_lww;
 	uint8_t toklen;
+	bool want_tok;             /* the request asked for a token in the answer (wire flag bit 0) */
 	uint64_t pin_dep;          /* forward: the log position of its pin (reply_relay) */
 
 	/* Not zeroed by op_new() (they are most of an op's bytes): each is

@@ -181,16 +181,17 @@ reply_siblings(struct tally_node *n, struct op *o)
 
 	t.s.p = o->mvr->ctx;
 	memcpy(t.key, o->key, 16);
-	tally_token_encode(&t, n->token_key, tok);
+	if (o->want_tok) /* the context a later put names: only a session keeps it */
+		tally_token_encode(&t, n->token_key, tok);
 	for (unsigned i = 0; i < k; i++) {
 		struct tally_wire_client r = {
 			.op = o->cop, .status = TALLY_OK, .value = k, .client = o->client, .seq = o->seq,
 			.sib_index = (uint8_t)i, .sib_count = (uint8_t)k, .key_len = o->keylen,
-			.value_len = (uint8_t)o->mvr->sib[i].len, .token_len = TALLY_TOKEN_LEN,
+			.value_len = (uint8_t)o->mvr->sib[i].len, .token_len = o->want_tok ? TALLY_TOKEN_LEN : 0,
 		};
 		memcpy(r.key, o->keybytes, o->keylen);
 		memcpy(r.val, o->mvr->sib[i].value, o->mvr->sib[i].len);
-		memcpy(r.token, tok, TALLY_TOKEN_LEN);
+		memcpy(r.token, tok, r.token_len);
 		reply_rec(n, &o->to, &r, false, 0);
 	}
 	o->replied = true;
@@ -207,11 +208,14 @@ reply_value(struct tally_node *n, struct op *o, const tally_pncounter_t *s)
 	unsigned status = TALLY_OK;
 	int64_t v = reply_value_of(s, &status);
 
-	if (o->has_need)
-		tally_pn_merge(&t.s, &o->need);
-	memcpy(t.key, o->key, 16);
-	tally_token_encode(&t, n->token_key, o->tok);
-	o->toklen = TALLY_TOKEN_LEN;
+	/* A token (an HMAC) only for a request that asked for one. */
+	if (o->want_tok) {
+		if (o->has_need)
+			tally_pn_merge(&t.s, &o->need);
+		memcpy(t.key, o->key, 16);
+		tally_token_encode(&t, n->token_key, o->tok);
+		o->toklen = TALLY_TOKEN_LEN;
+	}
 	reply_op(n, o, status, v);
 }
 
@@ -220,9 +224,11 @@ reply_put(struct tally_node *n, struct op *o, const tally_mvreg_t *reg)
 {
 	struct tally_token t = { .kind = TALLY_TOKEN_REGISTER, .issued = (uint32_t)time(NULL) };
 
-	t.s.p = reg->ctx;
-	memcpy(t.key, o->key, 16);
-	tally_token_encode(&t, n->token_key, o->tok);
-	o->toklen = TALLY_TOKEN_LEN;
+	if (o->want_tok) {
+		t.s.p = reg->ctx;
+		memcpy(t.key, o->key, 16);
+		tally_token_encode(&t, n->token_key, o->tok);
+		o->toklen = TALLY_TOKEN_LEN;
+	}
 	reply_op(n, o, TALLY_OK, reg->count);
 }

@@ -65,6 +65,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "client.h"
 #include "config.h"
 #include "placement.h"
@@ -282,15 +284,6 @@ build(uint8_t *buf, size_t cap, const struct tally_wire_key *keys, const char *k
 	return tally_wire_finish(&wr, keys) - TALLY_WIRE_L2L4_LEN;
 }
 
-static void
-assert_record_size(size_t rs)
-{
-	if (rs != 384) {
-		fprintf(stderr, "check: client records are %zu bytes, this check expects 384\n", rs);
-		exit(1);
-	}
-}
-
 /* Wait for one CLIENT_REPLY datagram; @return its records' statuses in st[], count, or -1 on none. */
 static int
 await_reply(int fd, const struct tally_wire_key *keys, unsigned ms, uint16_t st[], unsigned max)
@@ -330,10 +323,20 @@ check_bad(void)
 	tally_wire_client_key(&wrong, wrong_key, 0);
 	int64_t before = op(c, opt.node, TALLY_WIRE_OP_GET, key, 0, 0).value;
 
-	/* 1. A wrong cluster key: dropped, unanswered (no reflection to forgers). */
-	size_t len = build(buf, sizeof(buf), &wrong, key, 3, 0xbad0001, 0);
+	/* 0. A wire v1 frame, right key: dropped unanswered (bad_version; the node's log names us). */
+	size_t len = build(buf, sizeof(buf), &good, key, 1, 0xbad0000, 0);
+	buf[TALLY_WIRE_L2L4_LEN + 4] = 1;
+	crypto_shorthash_siphashx24(buf + TALLY_WIRE_L2L4_LEN + len - TALLY_WIRE_MAC_LEN, buf + TALLY_WIRE_L2L4_LEN,
+				    len - TALLY_WIRE_MAC_LEN, good.k);
 	send(fd, buf + TALLY_WIRE_L2L4_LEN, len, 0);
 	int got = await_reply(fd, &good, 300, st, 8);
+	printf("bad: a wire v1 frame: %s\n", got < 0 ? "dropped, no answer" : "ANSWERED");
+	failures += got >= 0;
+
+	/* 1. A wrong cluster key: dropped, unanswered (no reflection to forgers). */
+	len = build(buf, sizeof(buf), &wrong, key, 3, 0xbad0001, 0);
+	send(fd, buf + TALLY_WIRE_L2L4_LEN, len, 0);
+	got = await_reply(fd, &good, 300, st, 8);
 	printf("bad: frame under a wrong cluster key: %s\n", got < 0 ? "dropped, no answer" : "ANSWERED");
 	failures += got >= 0;
 	/* 1b. The node key, or credential 1's key under credential 0's id: not a credential's, dropped. */
@@ -354,20 +357,24 @@ check_bad(void)
 
 	/* 2. Authenticated, one record with a reserved byte set: every record answered bad_request. */
 	len = build(buf, sizeof(buf), &good, key, 3, 0xbad0002, 0);
-	const size_t rs = tally_wire_record_size(TALLY_WIRE_CLIENT_REQUEST);
-	buf[TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN + rs + 50] = 1; /* record 1, reserved byte 50 */
+	/* build()'s three records are alike: each as many beats as one of them */
+	const struct tally_wire_client like = { .op = TALLY_WIRE_OP_INCR, .key_len = (uint8_t)strlen(key) };
+	const size_t rs = 64 * (size_t)tally_wire_client_beats(&like);
+	const size_t rb = len - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN;
+	buf[TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN + rs + 7] = 0x80; /* record 1: a flag no version defines */
 	/* re-MAC it: the MAC covers the records, and this client holds the key */
 	{
 		struct tally_wire_writer wr;
 		struct tally_wire_addr a = { 0 };
 		struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT,
 					    .seq = 1 };
-		uint8_t recs[3 * 384];
-		assert_record_size(rs);
-		memcpy(recs, buf + TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN, sizeof(recs));
+		uint8_t recs[3 * 64 * TALLY_WIRE_CLIENT_MAX_BEATS];
+		if (rb > sizeof(recs))
+			exit(1);
+		memcpy(recs, buf + TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN, rb);
 		tally_wire_begin(&wr, buf, sizeof(buf), 0, &a, &h);
-		memcpy(buf + TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN, recs, sizeof(recs));
-		wr.len += sizeof(recs);
+		memcpy(buf + TALLY_WIRE_L2L4_LEN + TALLY_WIRE_HDR_LEN, recs, rb);
+		wr.len += rb;
 		wr.count = 3;
 		len = tally_wire_finish(&wr, &good) - TALLY_WIRE_L2L4_LEN;
 	}

@@ -178,7 +178,8 @@ open_clients(struct session *s)
 {
 	for (unsigned i = 0; i < cfg.nmembers; i++) {
 		struct tally_client_opts o = { .port = cfg.client_port, .timeout_ms = opt.timeout_ms,
-					       .client_id = s->cid, .session = !opt.no_tokens };
+					       .client_id = s->cid, .session = !opt.no_tokens,
+					       .tokens = true /* reads log their totals from the token */ };
 		char ip[INET_ADDRSTRLEN];
 		struct in_addr a = { htonl(cfg.members[i].ip) };
 		int err;

@@ -48,8 +48,18 @@ main(int argc, char **argv)
 
 			st.p.slot[0] = 7;
 			d.vv.slot[0] = 2;
+			if (i == 1) { /* v2: a long key, a value, a token, each its own beats */
+				c.op = TALLY_WIRE_OP_PUT;
+				c.key_len = 30;
+				memcpy(c.key, "abcdefghijklmnopqrstuvwxyz0123", 30);
+				c.value_len = 5;
+				memcpy(c.val, "hello", 5);
+				c.token_len = 70;
+				memset(c.token, 0x5a, 70);
+				c.flags = TALLY_WIRE_CLIENT_FLAG_TOKEN;
+			}
 			if (type == TALLY_WIRE_CLIENT_REPLY)
-				c.delta = 0, c.value = 42;
+				c.delta = 0, c.value = 42, c.flags = 0;
 			switch (type) {
 			case TALLY_WIRE_REPLICATE:
 			case TALLY_WIRE_REPLICATE_ACK:

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -193,12 +194,79 @@ test_late_answer_of_other_key(void **state)
 	close(f.fd);
 }
 
+/*
+ * Wire v2: a request asks for a token (flag bit 0) only from a client that
+ * wants one; one-beat records fill a datagram 138 at a time, and a record
+ * too large for what is left of one goes in the next.
+ */
+static void
+test_token_flag_and_batch(void **state)
+{
+	static uint8_t buf[TALLY_WIRE_MAX_PAYLOAD + 64];
+	struct fake_node f;
+	struct tally_wire_client req;
+	struct tally_wire_frame fr;
+	struct tally_client_opts o = { .host = "127.0.0.1", .timeout_ms = 2000, .retry_ms = 1000, .client_id = 5 };
+	int err = 0;
+	char key[32];
+
+	(void)state;
+	node_open(&f);
+	o.port = f.port;
+	assert_int_equal(tally_client_credential(cluster_key, 0, o.key), 0);
+	for (int mode = 0; mode < 3; mode++) { /* plain, .tokens, .session */
+		o.tokens = mode == 1;
+		o.session = mode == 2;
+		tally_client_t *c = tally_client_open(&o, &err);
+		assert_non_null(c);
+		assert_int_equal(tally_client_submit(c, TALLY_WIRE_OP_INCR, "k", 1, 1, 1, NULL), 0);
+		assert_int_equal(tally_client_flush(c), 0);
+		node_recv(&f, &req);
+		assert_int_equal(req.flags, mode == 0 ? 0 : TALLY_WIRE_CLIENT_FLAG_TOKEN);
+		tally_client_close(c);
+	}
+
+	o.session = o.tokens = false;
+	tally_client_t *c = tally_client_open(&o, &err);
+	assert_non_null(c);
+	for (unsigned i = 0; i < 137; i++) {
+		snprintf(key, sizeof(key), "key-%u", i);
+		assert_int_equal(tally_client_submit(c, TALLY_WIRE_OP_INCR, key, strlen(key), 1, 1, NULL), 0);
+	}
+	/* a 32-byte key takes 2 beats, where 1 is left: the next datagram */
+	memset(key, 'v', sizeof(key));
+	assert_int_equal(tally_client_submit(c, TALLY_WIRE_OP_INCR, key, sizeof(key), 1, 1, NULL), 0);
+	assert_int_equal(tally_client_flush(c), 0);
+	unsigned counts[2] = { 0 };
+	for (int d = 0; d < 2; d++) {
+		ssize_t n = recv(f.fd, buf, sizeof(buf), 0);
+		assert_true(n > 0);
+		assert_int_equal(tally_wire_decode_payload(buf, (size_t)n, &f.key, &fr), TALLY_WIRE_OK);
+		counts[d] = fr.hdr.count;
+	}
+	assert_int_equal(counts[0], 137); /* of the (8972 - 86 - 16) / 64 = 138 beats a datagram holds */
+	assert_int_equal(counts[1], 1);
+	/* and 138 one-beat records fill one */
+	for (unsigned i = 0; i < 139; i++) {
+		snprintf(key, sizeof(key), "other-%u", i);
+		assert_int_equal(tally_client_submit(c, TALLY_WIRE_OP_INCR, key, strlen(key), 1, 1, NULL), 0);
+	}
+	assert_int_equal(tally_client_flush(c), 0);
+	assert_true(recv(f.fd, buf, sizeof(buf), 0) > 0);
+	assert_int_equal(tally_wire_decode_payload(buf, 0 + (size_t)(TALLY_WIRE_HDR_LEN + 138 * 64 + 16), &f.key, &fr),
+			 TALLY_WIRE_OK);
+	assert_int_equal(fr.hdr.count, 138);
+	tally_client_close(c);
+	close(f.fd);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_late_answer_of_other_op),
 		cmocka_unit_test(test_late_answer_of_other_key),
+		cmocka_unit_test(test_token_flag_and_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cmocka_prelude.h"
 #include "prop.h"
 #include "wire.h"
@@ -58,8 +60,8 @@ random_client(struct prng *g, struct tally_wire_client *c, bool request)
 	memset(c, 0, sizeof(*c));
 	c->op = (uint8_t)(1 + prng_below(g, 4));
 	c->key_len = (uint8_t)(1 + prng_below(g, 64));
-	c->value_len = (uint8_t)prng_below(g, 65);
-	c->token_len = (uint8_t)prng_below(g, TALLY_WIRE_TOKEN_MAX + 1);
+	c->value_len = (uint8_t)(prng_below(g, 2) ? 0 : prng_below(g, 65));
+	c->token_len = (uint8_t)(prng_below(g, 2) ? 0 : prng_below(g, TALLY_WIRE_TOKEN_MAX + 1));
 	c->client = prng_next(g);
 	c->seq = prng_next(g);
 	for (int i = 0; i < c->key_len; i++)
@@ -69,6 +71,7 @@ random_client(struct prng *g, struct tally_wire_client *c, bool request)
 	for (int i = 0; i < c->token_len; i++)
 		c->token[i] = (uint8_t)prng_next(g);
 	if (request) {
+		c->flags = (uint8_t)prng_below(g, 2);
 		c->w = (uint8_t)prng_below(g, TALLY_MAX_NODES + 1);
 		c->r = (uint8_t)prng_below(g, TALLY_MAX_NODES + 1);
 		c->delta = prng_next(g);
@@ -222,8 +225,11 @@ test_other_types_roundtrip(void **state)
 			}
 			assert_int_equal(rc, 0);
 		}
-		size_t len = tally_wire_finish(&w, &keys);
-		assert_int_equal(len, 42 + 86 + 3 * tally_wire_record_size(type) + 16);
+		size_t len = tally_wire_finish(&w, &keys), rec_bytes = 3 * tally_wire_record_size(type);
+		if (type == TALLY_WIRE_CLIENT_REQUEST || type == TALLY_WIRE_CLIENT_REPLY)
+			rec_bytes = 64 * (size_t)(tally_wire_client_beats(&in[0].c) + tally_wire_client_beats(&in[1].c) +
+						  tally_wire_client_beats(&in[2].c));
+		assert_int_equal(len, 42 + 86 + rec_bytes + 16);
 		if (tally_wire_decode(buf, len, &keys, &f) != TALLY_WIRE_OK)
 			fail_msg("type %u: %s", type, tally_wire_verdict_name(tally_wire_decode(buf, len, &keys, &f)));
 		assert_int_equal(f.hdr.ref, 4);
@@ -312,7 +318,9 @@ test_drop_reasons(void **state)
 	EXPECT(TALLY_WIRE_DROP_BAD_LENGTH, len);
 	p[0] = 'X';
 	EXPECT(TALLY_WIRE_DROP_BAD_MAGIC, len);
-	p[4] = 2;
+	p[4] = 1; /* version 1: refused since 2026-12-08 */
+	EXPECT(TALLY_WIRE_DROP_BAD_VERSION, len);
+	p[4] = 3;
 	EXPECT(TALLY_WIRE_DROP_BAD_VERSION, len);
 	p[5] = 99;
 	EXPECT(TALLY_WIRE_DROP_BAD_TYPE, len);
@@ -550,7 +558,7 @@ test_writer_limits(void **state)
 	h.type = TALLY_WIRE_CLIENT_REQUEST;
 	h.sender = TALLY_WIRE_SENDER_CLIENT;
 	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
-	assert_int_equal(tally_wire_room(&w), (8972 - 86 - 16) / 384);
+	assert_int_equal(tally_wire_room(&w), (8972 - 86 - 16) / 64 / 6); /* records of any size */
 	assert_int_equal(tally_wire_add_client(&w, &c), 0);
 	c.token_len = TALLY_WIRE_TOKEN_MAX + 1;
 	assert_int_equal(tally_wire_add_client(&w, &c), -EINVAL);
@@ -575,6 +583,180 @@ test_writer_limits(void **state)
 	assert_string_equal(tally_wire_verdict_name(TALLY_WIRE_DROP_BAD_MAC), "bad_mac");
 }
 
+/* Two client records alike, field by field (struct padding aside). */
+static void
+assert_same_client(const struct tally_wire_client *a, const struct tally_wire_client *b)
+{
+	assert_int_equal(a->op, b->op);
+	assert_int_equal(a->w, b->w);
+	assert_int_equal(a->r, b->r);
+	assert_int_equal(a->flags, b->flags);
+	assert_int_equal(a->status, b->status);
+	assert_int_equal(a->value, b->value);
+	assert_int_equal(a->client, b->client);
+	assert_int_equal(a->seq, b->seq);
+	assert_int_equal(a->delta, b->delta);
+	assert_int_equal(a->deadline_ms, b->deadline_ms);
+	assert_int_equal(a->sib_index, b->sib_index);
+	assert_int_equal(a->sib_count, b->sib_count);
+	assert_int_equal(a->key_len, b->key_len);
+	assert_int_equal(a->value_len, b->value_len);
+	assert_int_equal(a->token_len, b->token_len);
+	assert_memory_equal(a->key, b->key, sizeof(a->key));
+	assert_memory_equal(a->val, b->val, sizeof(a->val));
+	assert_memory_equal(a->token, b->token, sizeof(a->token));
+}
+
+/* MAC a payload again after a test changed it. */
+static void
+remac(uint8_t *frame, size_t len)
+{
+	crypto_shorthash_siphashx24(frame + len - 16, frame + 42, len - 42 - 16, keys.k);
+}
+
+/* A client frame of @p n records (each @p c[i]) in @p buf. @return its length. */
+static size_t
+client_frame(uint8_t *buf, unsigned type, const struct tally_wire_client *c, unsigned n)
+{
+	struct tally_wire_hdr h = { .type = (uint8_t)type,
+				    .sender = type == TALLY_WIRE_CLIENT_REQUEST ? TALLY_WIRE_SENDER_CLIENT : 2 };
+	struct tally_wire_writer w;
+
+	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(tally_wire_add_client(&w, &c[i]), 0);
+	return tally_wire_finish(&w, &keys);
+}
+
+/*
+ * Client records (v2): as many beats as they use, found by walking their
+ * beats bytes; a wrong beats byte is bad_count, a wrong length or padding
+ * behind the MAC bad_record.
+ */
+static void
+test_client_records(void **state)
+{
+	static uint8_t buf[BUF];
+	struct tally_wire_client c[4], got;
+	struct tally_wire_frame f;
+	size_t len, off;
+
+	(void)state;
+	memset(c, 0, sizeof(c));
+	/* a plain incr of a short key without a token is one beat; so is its answer */
+	c[0] = (struct tally_wire_client){ .op = TALLY_WIRE_OP_INCR, .key_len = 24, .client = 5, .seq = 9, .delta = 3 };
+	memset(c[0].key, 'k', 24);
+	assert_int_equal(tally_wire_client_beats(&c[0]), 1);
+	len = client_frame(buf, TALLY_WIRE_CLIENT_REQUEST, c, 1);
+	assert_int_equal(len, 42 + 86 + 64 + 16);
+	assert_int_equal(buf[128 + 1], 0); /* beats after the first */
+	assert_memory_equal(buf + 128 + 40, c[0].key, 24);
+	struct tally_wire_client r = { .op = TALLY_WIRE_OP_INCR, .key_len = 24, .client = 5, .seq = 9, .value = -7 };
+	memcpy(r.key, c[0].key, 24);
+	assert_int_equal(client_frame(buf, TALLY_WIRE_CLIENT_REPLY, &r, 1), 42 + 86 + 64 + 16);
+	assert_int_equal(tally_wire_decode(buf, 42 + 86 + 64 + 16, &keys, &f), TALLY_WIRE_OK);
+	tally_wire_get_client(&f, 0, &got);
+	assert_int_equal(got.value, -7);
+	assert_int_equal(got.delta, 0);
+
+	/* each part that is used adds its beats */
+	static const struct { uint8_t kl, vl, tl, beats; } sizes[] = {
+		{ 1, 0, 0, 1 },   { 25, 0, 0, 2 }, { 64, 0, 0, 2 },  { 3, 1, 0, 2 },     { 3, 0, 1, 2 },
+		{ 3, 0, 64, 2 },  { 3, 0, 65, 3 }, { 3, 0, 192, 4 }, { 25, 64, 192, 6 }, { 65, 0, 0, 0 },
+		{ 1, 65, 0, 0 },  { 1, 0, 193, 0 },
+	};
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct tally_wire_client x = { .op = TALLY_WIRE_OP_PUT, .key_len = sizes[i].kl, .value_len = sizes[i].vl,
+					       .token_len = sizes[i].tl, .client = 1, .seq = 1 };
+		assert_int_equal(tally_wire_client_beats(&x), sizes[i].beats);
+	}
+
+	/* records of every size in one frame, read in order both ways */
+	c[1] = (struct tally_wire_client){ .op = TALLY_WIRE_OP_PUT, .flags = TALLY_WIRE_CLIENT_FLAG_TOKEN,
+					   .key_len = 40, .value_len = 5, .token_len = 100, .client = 6, .seq = 1 };
+	memset(c[1].key, 'K', 40);
+	memcpy(c[1].val, "hello", 5);
+	memset(c[1].token, 0xAB, 100);
+	c[2] = (struct tally_wire_client){ .op = TALLY_WIRE_OP_GET, .key_len = 2, .key = "ab", .token_len = 64,
+					   .client = 7, .seq = 2 };
+	memset(c[2].token, 0xCD, 64);
+	c[3] = c[0];
+	c[3].seq = 10;
+	len = client_frame(buf, TALLY_WIRE_CLIENT_REQUEST, c, 4);
+	assert_int_equal(len, 42 + 86 + 64 * (1 + 5 + 2 + 1) + 16);
+	assert_int_equal(tally_wire_decode(buf, len, &keys, &f), TALLY_WIRE_OK);
+	off = 0;
+	for (unsigned i = 0; i < 4; i++) {
+		tally_wire_next_client(&f, &off, &got);
+		assert_same_client(&got, &c[i]);
+		tally_wire_get_client(&f, i, &got);
+		assert_same_client(&got, &c[i]);
+	}
+	assert_int_equal(off, 64 * 9);
+
+	/* the walk: a beats byte that does not end at the MAC, or a count it does not find */
+	static const struct { unsigned rec_byte; uint8_t v; unsigned verdict; } walk[] = {
+		{ 65, 0, TALLY_WIRE_DROP_BAD_COUNT },       /* record 1 claims 1 beat: the next starts in its key */
+		{ 65, 3, TALLY_WIRE_DROP_BAD_COUNT },       /* 4 beats: the next starts in its token */
+		{ 1, 255, TALLY_WIRE_DROP_BAD_COUNT },      /* past the MAC */
+		{ 64 * 8 + 1, 1, TALLY_WIRE_DROP_BAD_COUNT }, /* the last record past the MAC */
+		{ 64 * 6 + 4, 25, TALLY_WIRE_DROP_BAD_RECORD }, /* record 2's key would need a beat of its own */
+		{ 64 * 6 + 6, 65, TALLY_WIRE_DROP_BAD_RECORD }, /* record 2's token needs 2 beats, says 1 */
+		{ 64 * 6 + 7, 2, TALLY_WIRE_DROP_BAD_RECORD },  /* a flag bit that is not bit 0 */
+		{ 64 * 6 + 8, 1, TALLY_WIRE_DROP_BAD_RECORD },  /* a status in a request */
+		{ 64 * 6 + 10, 1, TALLY_WIRE_DROP_BAD_RECORD }, /* a sibling in a request */
+		{ 64 * 6 + 63, 1, TALLY_WIRE_DROP_BAD_RECORD }, /* inline key padding */
+		{ 64 * 5 + 36, 1, TALLY_WIRE_DROP_BAD_RECORD }, /* token padding, record 1's last beat */
+		{ 64 * 8 - 1, 1, TALLY_WIRE_OK },               /* record 2's 64-byte token: no padding */
+		{ 64 * 2 + 63, 1, TALLY_WIRE_DROP_BAD_RECORD }, /* record 1's long key beat, after 40 bytes */
+		{ 64 * 3 + 5, 1, TALLY_WIRE_DROP_BAD_RECORD },  /* record 1's value beat, after 5 bytes */
+		{ 64 * 1 + 40, 1, TALLY_WIRE_DROP_BAD_RECORD }, /* record 1's inline key: zero when the key is long */
+		{ 64 * 6 + 32, 9, TALLY_WIRE_OK },              /* a get's delta: not checked */
+	};
+	for (unsigned i = 0; i < sizeof(walk) / sizeof(walk[0]); i++) {
+		len = client_frame(buf, TALLY_WIRE_CLIENT_REQUEST, c, 4);
+		buf[128 + walk[i].rec_byte] = walk[i].v;
+		remac(buf, len);
+		if (tally_wire_decode(buf, len, &keys, &f) != walk[i].verdict)
+			fail_msg("record byte %u = %u: got %s, want %s", walk[i].rec_byte, walk[i].v,
+				 tally_wire_verdict_name(tally_wire_decode(buf, len, &keys, &f)),
+				 tally_wire_verdict_name(walk[i].verdict));
+	}
+	/* a beat missing at the end, or one more: bad_count */
+	len = client_frame(buf, TALLY_WIRE_CLIENT_REQUEST, c, 4);
+	memmove(buf + len - 16 - 64, buf + len - 16, 16);
+	assert_int_equal(tally_wire_decode_payload(buf + 42, len - 64 - 42, &keys, &f), TALLY_WIRE_DROP_BAD_COUNT);
+	len = client_frame(buf, TALLY_WIRE_CLIENT_REQUEST, c, 4);
+	memmove(buf + len - 16 + 64, buf + len - 16, 16);
+	memset(buf + len - 16, 0, 64);
+	assert_int_equal(tally_wire_decode_payload(buf + 42, len + 64 - 42, &keys, &f), TALLY_WIRE_DROP_BAD_COUNT);
+
+	/* the writer refuses what the decoder drops: a reply with flags, a deadline or w */
+	struct tally_wire_hdr h = { .type = TALLY_WIRE_CLIENT_REPLY, .sender = 1 };
+	struct tally_wire_writer w;
+	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+	r.flags = TALLY_WIRE_CLIENT_FLAG_TOKEN;
+	assert_int_equal(tally_wire_add_client(&w, &r), -EINVAL);
+	r.flags = 0;
+	r.deadline_ms = 1;
+	assert_int_equal(tally_wire_add_client(&w, &r), -EINVAL);
+	r.deadline_ms = 0;
+	r.w = 1;
+	assert_int_equal(tally_wire_add_client(&w, &r), -EINVAL);
+	c[0].flags = 2; /* a request's flag other than bit 0 */
+	h = (struct tally_wire_hdr){ .type = TALLY_WIRE_CLIENT_REQUEST, .sender = TALLY_WIRE_SENDER_CLIENT };
+	assert_int_equal(tally_wire_begin(&w, buf, BUF, 0, &addr, &h), 0);
+	assert_int_equal(tally_wire_add_client(&w, &c[0]), -EINVAL);
+	assert_int_equal(w.count, 0);
+	/* a 9000-byte frame: 138 one-beat records */
+	c[0].flags = 0;
+	unsigned n = 0;
+	while (tally_wire_add_client(&w, &c[0]) == 0)
+		n++;
+	assert_int_equal(n, (8972 - 86 - 16) / 64);
+	assert_int_equal(tally_wire_room(&w), 0);
+}
+
 int
 main(void)
 {
@@ -586,6 +768,7 @@ main(void)
 		cmocka_unit_test(test_raise_slot),
 		cmocka_unit_test(test_bit_flips_never_accepted),
 		cmocka_unit_test(test_writer_limits),
+		cmocka_unit_test(test_client_records),
 	};
 
 	prop_seed();

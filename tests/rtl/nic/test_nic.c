@@ -15,12 +15,15 @@
  * 1500-byte MTU, some jumbo up to 138) whose records name placed rows, the
  * unknown index, a row holding another key, a free row or an index past the
  * table; exact duplicates, replays and frames held back to arrive late;
- * every other frame type (to the host); frames broken on purpose to fail
- * each check of docs/wire.md in turn; truncated frames, single byte flips,
- * flips with the MAC repaired (so they reach the record checks) and random
- * bytes. Host commands (SET, CLEAR, READ, COMPARE, MERGE) are interleaved
- * with the frames, on rows no frame in flight names, so their order against
- * the records cannot change any result. Each stream runs under each of
+ * every other frame type (to the host), client frames (wire protocol v2)
+ * full of records of 1 to 6 beats; frames broken on purpose to fail each
+ * check of docs/wire.md in turn (a client record's beats byte that walks
+ * past the MAC or to another count, lengths that need other beats than it
+ * says, a beats byte too small with the walk repaired); truncated frames,
+ * single byte flips, flips with the MAC repaired (so they reach the record
+ * checks) and random bytes. Host commands (SET, CLEAR, READ, COMPARE,
+ * MERGE) are interleaved with the frames, on rows no frame in flight names,
+ * so their order against the records cannot change any result. Each stream runs under each of
  * {no, random, bursty} rx bubbles x {no, random, bursty} event back-pressure.
  *
  * Compared, in order: per frame its verdict, disposition, records merged
@@ -55,7 +58,9 @@
  * every counter; a NIC holding another key, or a client's credential, drops
  * exactly the frames the C decoder drops under that key; a frame MAC'd with
  * a client's credential is dropped (bad_mac) by both; the keys and the identity
- * cannot be written or read back.
+ * cannot be written or read back; version 1 frames (a well-formed v1 client
+ * frame of 384-byte records, and valid frames of every type with version 1)
+ * are bad_version in both.
  *
  * The first mismatch stops the test and prints the seed, the frame number,
  * how the frame was made, its bytes (hex, or a file for large frames) and
@@ -255,6 +260,8 @@ struct stats {
 	unsigned long host_types[TALLY_WIRE_TYPE_END], consumed, rep_to_host;
 	unsigned long records, merged, unplaced, cmds[8], orders[4], cmd_hits;
 	unsigned long kinds[5]; /* REPLICATE records by where they point (gen_slot) */
+	unsigned long client_beats[TALLY_WIRE_CLIENT_MAX_BEATS + 1]; /* records of valid client frames, by beats */
+	unsigned client_most;   /* the most records of a valid client frame */
 	uint64_t max_latency, stalls;
 	double max_wd; /* the largest waited / bound */
 };
@@ -613,6 +620,13 @@ on_cmd(const struct tally_nsim_event *e)
 
 /* ------------------------------------------------------------ frames */
 
+/* Client records (CLIENT_REQUEST, CLIENT_REPLY): 1 to 6 beats, byte 1 says how many follow beat 0. */
+static bool
+is_client(uint8_t type)
+{
+	return type == TALLY_WIRE_CLIENT_REQUEST || type == TALLY_WIRE_CLIENT_REPLY;
+}
+
 /* A frame as built: bytes and how. */
 struct frame {
 	uint8_t b[FRAME_CAP];
@@ -741,6 +755,15 @@ push_frame(const struct frame *fr)
 	}
 	st.frames++;
 	st.verdicts[f->info.verdict]++;
+	if (v == TALLY_WIRE_OK && is_client(wf.hdr.type)) {
+		size_t off = 0;
+		for (unsigned i = 0; i < wf.hdr.count; i++) {
+			unsigned beats = 1 + wf.records[off + 1];
+			st.client_beats[beats <= TALLY_WIRE_CLIENT_MAX_BEATS ? beats : 0]++;
+			off += 64 * (size_t)beats;
+		}
+		st.client_most = wf.hdr.count > st.client_most ? wf.hdr.count : st.client_most;
+	}
 	if (!rekeyed && f->intended >= 0 && f->intended != f->info.verdict && st.unintended++ == 0)
 		snprintf(st.unintended_what, sizeof(st.unintended_what), "frame %lu (%s) is %s", f->no, f->what,
 			 tally_wire_verdict_name(f->info.verdict));
@@ -1306,28 +1329,71 @@ rand_hdr(struct prng *g, struct tally_wire_hdr *h, uint8_t type)
 	h->ref = prng_below(g, 2) ? 0 : prng_next(g);
 }
 
+/* Make every client record a plain one-beat one (build_valid's full frames of them). */
+static bool plain_clients;
+
+/*
+ * A client record of protocol v2 (1 to 6 beats): keys on both sides of
+ * the 24 bytes beat 0 holds (inline, or a beat of their own), often no value
+ * and no token (a one-beat record), token lengths at beat edges, and now
+ * and then every length full. A reply has no flags, w, r or deadline.
+ */
 static void
 rand_client(struct prng *g, struct tally_wire_client *c, bool request)
 {
+	static const uint8_t token_edges[] = { 1, 63, 64, 65, 127, 128, 129, 191, TALLY_WIRE_TOKEN_MAX };
+	unsigned lo = request ? 1 : 0; /* a request names a key */
+
 	memset(c, 0, sizeof(*c));
 	c->op = (uint8_t)(1 + prng_below(g, 4));
 	c->client = prng_next(g);
 	c->seq = prng_next(g);
-	c->key_len = (uint8_t)(request ? 1 + prng_below(g, 64) : prng_below(g, 65));
-	c->value_len = (uint8_t)prng_below(g, 65);
-	c->token_len = (uint8_t)prng_below(g, TALLY_WIRE_TOKEN_MAX + 1);
-	if (prng_below(g, 4) == 0) { /* full lengths: nothing after them to check */
-		c->key_len = c->value_len = 64;
+	switch (prng_below(g, 8)) {
+	case 0:
+	case 1:
+	case 2: /* inline */
+		c->key_len = (uint8_t)(lo + prng_below(g, TALLY_WIRE_CLIENT_INLINE + 1 - lo));
+		break;
+	case 3:
+		c->key_len = TALLY_WIRE_CLIENT_INLINE;
+		break;
+	case 4:
+		c->key_len = TALLY_WIRE_CLIENT_INLINE + 1;
+		break;
+	case 5:
+		c->key_len = TALLY_WIRE_CLIENT_STR_MAX;
+		break;
+	default:
+		c->key_len = (uint8_t)(lo + prng_below(g, TALLY_WIRE_CLIENT_STR_MAX + 1 - lo));
+	}
+	if (prng_below(g, 2))
+		c->value_len = (uint8_t)(prng_below(g, 4) == 0 ? TALLY_WIRE_CLIENT_STR_MAX
+							: 1 + prng_below(g, TALLY_WIRE_CLIENT_STR_MAX));
+	if (prng_below(g, 2))
+		c->token_len = prng_below(g, 2) ? token_edges[prng_below(g, sizeof(token_edges))]
+						: (uint8_t)(1 + prng_below(g, TALLY_WIRE_TOKEN_MAX));
+	switch (plain_clients ? 1 : prng_below(g, 8)) {
+	case 0: /* full lengths: nothing after them to check */
+		c->key_len = c->value_len = TALLY_WIRE_CLIENT_STR_MAX;
 		c->token_len = TALLY_WIRE_TOKEN_MAX;
+		break;
+	case 1:
+	case 2: /* a plain incr, decr or get, and its answer: one beat */
+		c->key_len = (uint8_t)(lo + prng_below(g, TALLY_WIRE_CLIENT_INLINE + 1 - lo));
+		c->value_len = c->token_len = 0;
+		break;
+	default:
+		break;
 	}
 	rand_bytes(g, c->key, c->key_len);
 	rand_bytes(g, c->val, c->value_len);
 	rand_bytes(g, c->token, c->token_len);
 	if (request) {
+		c->flags = prng_below(g, 2) ? TALLY_WIRE_CLIENT_FLAG_TOKEN : 0;
 		c->w = (uint8_t)prng_below(g, NODES + 1);
 		c->r = (uint8_t)prng_below(g, NODES + 1);
 		c->delta = prng_next(g);
-		c->deadline_ms = (uint32_t)prng_next(g);
+		c->deadline_ms = prng_below(g, 4) ? (uint32_t)prng_next(g) : 0;
 	} else {
 		c->status = (uint16_t)prng_next(g);
 		c->value = (int64_t)prng_next(g);
@@ -1336,6 +1402,40 @@ rand_client(struct prng *g, struct tally_wire_client *c, bool request)
 			c->sib_index = (uint8_t)prng_below(g, c->sib_count);
 		}
 	}
+}
+
+/*
+ * Frame byte where record @p i of frame @p b (of @p type) starts: client
+ * records are found by walking their beats bytes (byte 1: beats after beat 0).
+ */
+static size_t
+rec_at(const uint8_t *b, uint8_t type, unsigned i)
+{
+	size_t off = REC0;
+
+	if (!is_client(type))
+		return REC0 + (size_t)i * tally_wire_record_size(type);
+	for (unsigned k = 0; k < i; k++)
+		off += 64 * (1 + (size_t)b[off + 1]);
+	return off;
+}
+
+/*
+ * Whether the client records of frame @p b (@p len bytes) walk as
+ * tally_wire_decode() wants them to: whole beats, the header's count of
+ * records, the last ending at the MAC.
+ */
+static bool
+client_walk_ok(const uint8_t *b, size_t len)
+{
+	size_t end = len - TALLY_WIRE_MAC_LEN, off = REC0;
+	unsigned n = 0;
+
+	if ((end - REC0) % 64 != 0)
+		return false;
+	for (; off < end; n++)
+		off += 64 * (1 + (size_t)b[off + 1]);
+	return off == end && n == (unsigned)(b[PAY + 10] | b[PAY + 11] << 8);
 }
 
 static void
@@ -1370,7 +1470,13 @@ build_valid(struct prng *g, struct frame *f, uint8_t type, unsigned mtu, int cou
 	if (tally_wire_begin(&w, f->b, sizeof(f->b), mtu, &a, &h) != 0)
 		die("harness: tally_wire_begin refused type %u", type);
 	room = tally_wire_room(&w);
+	if (is_client(type)) /* room counts six-beat records: as many one-beat ones as beats fit */
+		room = (unsigned)((w.max_len - w.len - TALLY_WIRE_MAC_LEN) / 64);
 	n = count >= 0 ? ((unsigned)count < room ? (unsigned)count : room) : (unsigned)prng_below(g, room + 1);
+	if (is_client(type) && count < 0 && prng_below(g, 4) == 0) {
+		plain_clients = true; /* the frame full of plain ops (21 in 1500 bytes, 138 in 9000) */
+		n = room;
+	}
 	for (unsigned i = 0; i < n && rc == 0; i++) {
 		switch (type) {
 		case TALLY_WIRE_REPLICATE:
@@ -1450,11 +1556,14 @@ build_valid(struct prng *g, struct frame *f, uint8_t type, unsigned mtu, int cou
 		}
 		}
 	}
+	plain_clients = false;
+	if (is_client(type) && rc == -ENOSPC)
+		rc = 0; /* the frame is full: the records so far */
 	if (rc != 0)
 		die("harness: the wire writer refused a record of type %u (%d)", type, rc);
 	f->len = tally_wire_finish(&w, &keys);
 	f->intended = -1;
-	snprintf(f->what, sizeof(f->what), "valid type %u, %u records", type, n);
+	snprintf(f->what, sizeof(f->what), "valid type %u, %u records", type, w.count);
 }
 
 /* A REPLICATE frame: 1..21 records on a 1500-byte MTU, some empty, some jumbo. */
@@ -1490,13 +1599,17 @@ build_any(struct prng *g, struct frame *f, bool need_rec)
 	build_valid(g, f, type, mtu, count);
 }
 
-/* Break record @p r (of @p type, @p rs bytes) so that record_ok() fails. */
+/*
+ * Break record @p r (of @p type) so that record_ok() fails, keeping a client
+ * record's beats byte (byte 1: the walk to the records after it).
+ */
 static void
 break_record(struct prng *g, uint8_t type, uint8_t *r, char *what, size_t wl)
 {
 	for (;;) {
 		unsigned v = (unsigned)prng_below(g, 12);
 		unsigned o;
+		const char *where = "byte"; /* what byte o is, for the report */
 
 		switch (type) {
 		case TALLY_WIRE_REPLICATE:
@@ -1625,71 +1738,115 @@ break_record(struct prng *g, uint8_t type, uint8_t *r, char *what, size_t wl)
 				o = 24 + (unsigned)prng_below(g, 40);
 			}
 			break;
-		default: { /* client records */
+		default: { /* client records: beat 0, then a long key's beat, the value's, the token's */
 			bool req = type == TALLY_WIRE_CLIENT_REQUEST;
-			unsigned kl = r[3], vl = r[4], tl = r[5];
+			unsigned kl = r[4], vl = r[5], tl = r[6];
+			unsigned kx = kl > TALLY_WIRE_CLIENT_INLINE, vx = vl > 0, nt = (tl + 63) / 64;
+			unsigned inl = kx ? 0 : kl; /* key bytes inline */
+			unsigned lo = req ? 1 : 0;  /* the shortest key */
+			unsigned pad[3], npad = 0; /* the extension beats' padding it has: cases 9 to 11 */
+			if (kx && kl < 64)
+				pad[npad++] = 9;
+			if (vx && vl < 64)
+				pad[npad++] = 10;
+			if (tl % 64 != 0)
+				pad[npad++] = 11;
+			if (npad > 0 && prng_below(g, 3) == 0) /* more of those: each beat's role in turn */
+				v = pad[prng_below(g, npad)];
 			switch (v) {
 			case 0:
 				r[0] = prng_below(g, 3) == 0 ? 0 : (uint8_t)edge(g, TALLY_WIRE_OP_PUT + 1, 255);
 				snprintf(what, wl, "op %u", r[0]);
 				return;
-			case 1:
-				r[3] = req && prng_below(g, 3) == 0 ? 0 : (uint8_t)edge(g, 65, 255);
-				snprintf(what, wl, "key_len %u", r[3]);
+			case 1: /* lengths that need other beats than byte 1 says, byte 1 (so the walk) kept */
+				switch (prng_below(g, 3)) {
+				case 0: /* the key across the inline size, its inline bytes zero when it leaves */
+					if (kx) {
+						r[4] = (uint8_t)(lo + prng_below(g, TALLY_WIRE_CLIENT_INLINE + 1 - lo));
+					} else {
+						r[4] = (uint8_t)(TALLY_WIRE_CLIENT_INLINE + 1 + prng_below(g, 64 - TALLY_WIRE_CLIENT_INLINE));
+						memset(r + 40, 0, TALLY_WIRE_CLIENT_INLINE);
+					}
+					break;
+				case 1:
+					r[5] = vx ? 0 : (uint8_t)(1 + prng_below(g, TALLY_WIRE_CLIENT_STR_MAX));
+					break;
+				default: {
+					unsigned l;
+					do
+						l = (unsigned)prng_below(g, TALLY_WIRE_TOKEN_MAX + 1);
+					while ((l + 63) / 64 == nt);
+					r[6] = (uint8_t)l;
+				}
+				}
+				snprintf(what, wl, "key/value/token len %u/%u/%u for beats %u", r[4], r[5], r[6], r[1]);
 				return;
 			case 2:
-				if (prng_below(g, 2))
-					r[4] = (uint8_t)edge(g, 65, 255);
-				else
-					r[5] = (uint8_t)edge(g, TALLY_WIRE_TOKEN_MAX + 1, 255);
-				snprintf(what, wl, "value/token len %u/%u", r[4], r[5]);
+				r[4] = req && prng_below(g, 3) == 0 ? 0 : (uint8_t)edge(g, TALLY_WIRE_CLIENT_STR_MAX + 1, 255);
+				snprintf(what, wl, "key_len %u", r[4]);
 				return;
 			case 3:
-				o = 1 + (unsigned)prng_below(g, 2); /* w, r */
-				if (req) {
-					r[o] = (uint8_t)edge(g, NODES + 1, 255);
-					snprintf(what, wl, "w/r %u/%u", r[1], r[2]);
-					return;
-				}
-				break;
-			case 4:
-				o = req ? 6 + (unsigned)prng_below(g, 2) : 24 + (unsigned)prng_below(g, 8);
-				break; /* status of a request, delta of a reply */
-			case 5:
-				o = req ? 32 + (unsigned)prng_below(g, 8) : 40 + (unsigned)prng_below(g, 4);
-				break; /* value of a request, deadline of a reply */
-			case 6:
-				if (!req && prng_below(g, 3) == 0) { /* sibling index not below the count */
-					r[44] = (uint8_t)(r[45] + prng_below(g, 256 - r[45]));
-					if (r[44] == 0)
-						r[44] = 1;
-					snprintf(what, wl, "sibling %u of %u", r[44], r[45]);
-					return;
-				}
-				o = req ? 44 + (unsigned)prng_below(g, 20) : 46 + (unsigned)prng_below(g, 18);
+				if (prng_below(g, 2))
+					r[5] = (uint8_t)edge(g, TALLY_WIRE_CLIENT_STR_MAX + 1, 255);
+				else
+					r[6] = (uint8_t)edge(g, TALLY_WIRE_TOKEN_MAX + 1, 255);
+				snprintf(what, wl, "value/token len %u/%u", r[5], r[6]);
+				return;
+			case 4: /* w, r: above the node count in a request, any in a reply */
+				o = 2 + (unsigned)prng_below(g, 2);
+				r[o] = req ? (uint8_t)edge(g, NODES + 1, 255) : nonzero8(g);
+				snprintf(what, wl, "w/r %u/%u", r[2], r[3]);
+				return;
+			case 5: /* flags: a request's bits but 0, a reply's any */
+				if (req)
+					r[7] = (uint8_t)((r[7] & TALLY_WIRE_CLIENT_FLAG_TOKEN) | (1 + prng_below(g, 127)) << 1);
+				else
+					r[7] = prng_below(g, 2) ? TALLY_WIRE_CLIENT_FLAG_TOKEN : nonzero8(g);
+				snprintf(what, wl, "flags %#x", r[7]);
+				return;
+			case 6: /* status of a request, deadline of a reply */
+				o = req ? 8 + (unsigned)prng_below(g, 2) : 12 + (unsigned)prng_below(g, 4);
+				where = req ? "status byte" : "deadline byte";
 				break;
 			case 7:
-				if (kl >= 64)
+				if (!req) { /* sibling index not below the count */
+					r[10] = (uint8_t)(r[11] + prng_below(g, 256 - r[11]));
+					if (r[10] == 0)
+						r[10] = 1;
+					snprintf(what, wl, "sibling %u of %u", r[10], r[11]);
+					return;
+				}
+				o = 10 + (unsigned)prng_below(g, 2);
+				where = "sibling byte";
+				break;
+			case 8: /* the inline key's bytes after it, or any when the key has its own beat */
+				if (kl == TALLY_WIRE_CLIENT_INLINE)
+					continue;
+				o = 40 + inl + (unsigned)prng_below(g, TALLY_WIRE_CLIENT_INLINE - inl);
+				where = "inline key byte";
+				break;
+			case 9: /* the key's beat */
+				if (!kx || kl >= 64)
 					continue;
 				o = 64 + kl + (unsigned)prng_below(g, 64 - kl);
+				where = "key beat byte";
 				break;
-			case 8:
-				if (vl >= 64)
+			case 10: /* the value's beat */
+				if (!vx || vl >= 64)
 					continue;
-				o = 128 + vl + (unsigned)prng_below(g, 64 - vl);
+				o = 64 * (1 + kx) + vl + (unsigned)prng_below(g, 64 - vl);
+				where = "value beat byte";
 				break;
-			case 9:
-				if (tl >= TALLY_WIRE_TOKEN_MAX)
+			default: /* the token's last beat (the others are full) */
+				if (tl % 64 == 0)
 					continue;
-				o = 192 + tl + (unsigned)prng_below(g, TALLY_WIRE_TOKEN_MAX - tl);
-				break;
-			default:
-				continue;
+				o = 64 * (kx + vx + nt) + tl % 64 + (unsigned)prng_below(g, 64 - tl % 64);
+				where = "token beat byte";
 			}
 		}
 		}
 		r[o] = nonzero8(g);
-		snprintf(what, wl, "byte %u = %#x", o, r[o]);
+		snprintf(what, wl, "%s %u = %#x", where, o, r[o]);
 		return;
 	}
 }
@@ -1702,7 +1859,13 @@ build_bad(struct prng *g, struct frame *f, unsigned reason)
 	char how[80] = "";
 	unsigned v;
 
-	build_any(g, f, reason == TALLY_WIRE_DROP_BAD_RECORD);
+	/* client frames a third of the time for the count and record checks:
+	 * their records have the most to walk and break */
+	if ((reason == TALLY_WIRE_DROP_BAD_COUNT || reason == TALLY_WIRE_DROP_BAD_RECORD) && prng_below(g, 3) == 0)
+		build_valid(g, f, (uint8_t)(TALLY_WIRE_CLIENT_REQUEST + prng_below(g, 2)),
+			    prng_below(g, 8) == 0 ? 9000 : 1500, 1 + (int)prng_below(g, 24));
+	else
+		build_any(g, f, reason == TALLY_WIRE_DROP_BAD_RECORD);
 	size_t len = f->len;
 	uint8_t type = p[5];
 	unsigned rs = (unsigned)tally_wire_record_size(type), count = get_le16(p + 10);
@@ -1856,7 +2019,10 @@ build_bad(struct prng *g, struct frame *f, unsigned reason)
 		}
 		break;
 	case TALLY_WIRE_DROP_BAD_COUNT:
-		switch (v = (unsigned)prng_below(g, 3)) {
+		v = (unsigned)prng_below(g, is_client(type) ? 5 : 3);
+		if (v >= 3 && count == 0)
+			v = 0;
+		switch (v) {
 		case 0: {
 			uint16_t c;
 			do
@@ -1864,6 +2030,20 @@ build_bad(struct prng *g, struct frame *f, unsigned reason)
 			while (c == count);
 			put_le16(p + 10, c);
 			snprintf(how, sizeof(how), "count %u for %u records", c, count);
+			break;
+		}
+		case 3:
+		case 4: { /* a client record's beats byte changed: the walk ends elsewhere, or finds other records */
+			unsigned i = (unsigned)prng_below(g, count);
+			size_t at = rec_at(b, type, i) + 1;
+			uint8_t was = b[at];
+			for (unsigned tries = 0; b[at] == was || client_walk_ok(b, len); tries++) {
+				if (tries >= 16) /* 256 beats: past the end of any frame */
+					b[at] = 255;
+				else
+					b[at] = prng_below(g, 2) ? (uint8_t)(was + (prng_below(g, 2) ? 1 : -1)) : rand8(g);
+			}
+			snprintf(how, sizeof(how), "record %u of %u: beats %u, not %u", i, count, b[at], was);
 			break;
 		}
 		default: { /* bytes in the frame that are no whole number of records */
@@ -1898,8 +2078,15 @@ build_bad(struct prng *g, struct frame *f, unsigned reason)
 		}
 		case 2:
 			if (len > MIN_FRAME) {
-				size_t at = REC0 + (size_t)prng_below(g, len - MIN_FRAME);
-				b[at] ^= nonzero8(g);
+				size_t at;
+				for (;;) {
+					at = REC0 + (size_t)prng_below(g, len - MIN_FRAME);
+					uint8_t was = b[at];
+					b[at] ^= nonzero8(g);
+					if (!is_client(type) || client_walk_ok(b, len))
+						break;
+					b[at] = was; /* a client record's beats byte: the walk comes before the MAC */
+				}
 				snprintf(how, sizeof(how), "record byte %zu changed", at);
 				break;
 			}
@@ -1921,8 +2108,20 @@ build_bad(struct prng *g, struct frame *f, unsigned reason)
 		break;
 	case TALLY_WIRE_DROP_BAD_RECORD: {
 		unsigned i = (unsigned)prng_below(g, count);
+		uint8_t *r = b + rec_at(b, type, i);
 		char field[48];
-		break_record(g, type, b + REC0 + (size_t)i * rs, field, sizeof(field));
+		if (is_client(type) && r[1] > 0 && count < UINT16_MAX && prng_below(g, 4) == 0) {
+			/* A beats byte too small, the walk made to end at the MAC again:
+			 * the beat it now lands on, one of the record's own, says the
+			 * beats that are left, and the count takes the record more. */
+			unsigned was = r[1], to = (unsigned)prng_below(g, was);
+			r[1] = (uint8_t)to;
+			r[64 * (1 + to) + 1] = (uint8_t)(was - to - 1);
+			put_le16(p + 10, (uint16_t)(count + 1));
+			snprintf(field, sizeof(field), "beats %u, not %u, walk repaired", to, was);
+		} else {
+			break_record(g, type, r, field, sizeof(field));
+		}
 		remac(b, len, key_for(type));
 		snprintf(how, sizeof(how), "record %u of %u: %s", i, count, field);
 		break;
@@ -2304,7 +2503,7 @@ frame_on_index(struct prng *g, struct frame *f, uint32_t index, unsigned shape, 
 
 	for (unsigned i = 0; i < nrec; i++) {
 		/* mostly one origin, so each record raises (or not) the slot the last one set */
-		uint8_t o = i % 5 == 4 ? (uint8_t)prng_below(g, NODES) : 3;
+		uint8_t o = i % 5 == 4 ? (uint8_t)prng_below(g, NODES) : 3 % NODES;
 		uint64_t p = shape == 0 ? base + 7 * i : shape == 1 ? base + 1000 - 7 * i
 				  : (i % 2 ? base + prng_below(g, 1000) : prng_below(g, 100));
 		uint64_t n = shape == 0 ? base / 2 + i : shape == 1 ? base / 2 + 500 - 3 * i : prng_below(g, base + 1);
@@ -2458,7 +2657,7 @@ test_directed_same_index(void **state)
 		static const uint8_t pat[] = { 0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 1 }; /* then as i says */
 		for (unsigned k = 0; k < 21; k++) {
 			bool on_y = i < 2 ? k % 2 == 1 : pat[k % sizeof(pat)] != 0;
-			uint8_t o = (uint8_t)(k % 3);
+			uint8_t o = (uint8_t)(k % 3 % NODES);
 			uint64_t p = 200000 + 11 * k + prng_below(&g, 20), n = 100000 + prng_below(&g, 50);
 			slot_rec(&r[k], on_y ? y : x, o, p, n);
 			uint64_t *mp = on_y ? ymaxp : maxp, *mn = on_y ? ymaxn : maxn;
@@ -2530,6 +2729,101 @@ test_directed_same_index(void **state)
 	check_counters();
 }
 
+/*
+ * A client frame of protocol version 1 (until 2026-12-08; docs/wire.md,
+ * "Version 2"), well formed as v1 wanted it: @p n records of six beats in
+ * v1's layout, each field in range and every reserved byte zero, the MAC
+ * right.
+ */
+static void
+build_v1_client(struct prng *g, struct frame *f, uint8_t type, unsigned n)
+{
+	const size_t v1_rec = 384;
+	bool req = type == TALLY_WIRE_CLIENT_REQUEST;
+	struct tally_wire_addr a;
+	struct tally_wire_hdr h;
+	struct tally_wire_writer w;
+
+	rand_addr(g, &a);
+	rand_hdr(g, &h, type);
+	if (tally_wire_begin(&w, f->b, sizeof(f->b), 9000, &a, &h) != 0)
+		die("harness: tally_wire_begin refused type %u", type);
+	tally_wire_finish(&w, &keys); /* the headers; the records go in below */
+	memset(f->b + REC0, 0, n * v1_rec);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *r = f->b + REC0 + i * v1_rec;
+		struct tally_wire_client c;
+
+		rand_client(g, &c, req);
+		r[0] = c.op;
+		r[1] = c.w;
+		r[2] = c.r;
+		r[3] = c.key_len;
+		r[4] = c.value_len;
+		r[5] = c.token_len;
+		put_le16(r + 6, c.status);
+		for (unsigned k = 0; k < 8; k++) {
+			r[8 + k] = (uint8_t)(c.client >> 8 * k);
+			r[16 + k] = (uint8_t)(c.seq >> 8 * k);
+			r[24 + k] = req ? (uint8_t)(c.delta >> 8 * k) : 0;
+			r[32 + k] = req ? 0 : (uint8_t)((uint64_t)c.value >> 8 * k);
+		}
+		for (unsigned k = 0; k < 4; k++)
+			r[40 + k] = (uint8_t)(c.deadline_ms >> 8 * k);
+		r[44] = c.sib_index;
+		r[45] = c.sib_count;
+		memcpy(r + 64, c.key, c.key_len);
+		memcpy(r + 128, c.val, c.value_len);
+		memcpy(r + 192, c.token, c.token_len);
+	}
+	f->len = REC0 + n * v1_rec + TALLY_WIRE_MAC_LEN;
+	set_lengths(f->b, f->len);
+	put_le16(f->b + PAY + 10, (uint16_t)n);
+	f->b[PAY + 4] = 1;
+	remac(f->b, f->len, &keys);
+	f->intended = TALLY_WIRE_DROP_BAD_VERSION;
+	snprintf(f->what, sizeof(f->what), "directed: a version 1 frame of type %u, %u records of 384 bytes", type, n);
+}
+
+/*
+ * Version 1 is refused (docs/wire.md, "Version 2"): a well-formed v1 client
+ * frame, and a valid v2 frame of every type with version 1 and its MAC
+ * right, are bad_version in C and on the NIC.
+ */
+static void
+test_version_1(void **state)
+{
+	static struct frame fr;
+	struct tally_wire_frame wf;
+	struct prng g;
+
+	(void)state;
+	if (broken)
+		fail_msg("not run: an earlier test failed and left the NIC model in an unknown state");
+	snprintf(phase, sizeof(phase), "directed: version 1 frames");
+	prop_init(&g, 20);
+	drain();
+	for (unsigned i = 0; i < 4 * (TALLY_WIRE_TYPE_END - 1); i++) {
+		uint8_t type = (uint8_t)(1 + i % (TALLY_WIRE_TYPE_END - 1));
+		if (is_client(type) && i % 2 == 0) {
+			build_v1_client(&g, &fr, type, (unsigned)prng_below(&g, 4));
+		} else {
+			build_valid(&g, &fr, type, 1500, i < TALLY_WIRE_TYPE_END - 1 ? 0 : -1);
+			fr.b[PAY + 4] = 1;
+			remac(fr.b, fr.len, key_for(type));
+			fr.intended = TALLY_WIRE_DROP_BAD_VERSION;
+			snprintf(fr.what, sizeof(fr.what), "directed: a valid frame of type %u, %u records, with version 1",
+				 type, get_le16(fr.b + PAY + 10));
+		}
+		if (tally_wire_decode(fr.b, fr.len, &keys, &wf) != TALLY_WIRE_DROP_BAD_VERSION)
+			die("harness: %s is not bad_version in C", fr.what);
+		if (!push_frame(&fr))
+			die("harness: a directed frame names a row a command changes");
+	}
+	drain();
+	check_counters();
+}
+
 static void
 test_random_streams(void **state)
 {
@@ -2571,6 +2865,10 @@ test_random_streams(void **state)
 		print_message(" %s %lu", kind_name[k], s.made[k]);
 	print_message("\nnic: records made: placed %lu, unknown index %lu, another key's row %lu, past the table"
 		      " %lu, any row %lu", st.kinds[0], st.kinds[1], st.kinds[2], st.kinds[3], st.kinds[4]);
+	print_message("\nnic: records of valid client frames by beats:");
+	for (unsigned b = 1; b <= TALLY_WIRE_CLIENT_MAX_BEATS; b++)
+		print_message(" %u:%lu", b, st.client_beats[b]);
+	print_message("; at most %u in a frame", st.client_most);
 	print_message("\nnic: records %lu: merged %lu, unplaced %lu; REPLICATE consumed %lu, to host %lu;"
 		      " other types to host:",
 		      st.records, st.merged, st.unplaced, st.consumed, st.rep_to_host);
@@ -2593,6 +2891,12 @@ test_random_streams(void **state)
 	for (int k = 0; k < 5; k++)
 		if (st.kinds[k] < per / 20)
 			die("only %lu records of kind %d", st.kinds[k], k);
+	for (unsigned b = 1; b <= TALLY_WIRE_CLIENT_MAX_BEATS; b++)
+		if (st.client_beats[b] < per / 100)
+			die("only %lu client records of %u beats in valid frames", st.client_beats[b], b);
+	if (st.client_beats[0] > 0 || st.client_most < 21)
+		die("client records: %lu of no size from 1 to 6 beats in valid frames; at most %u in a frame",
+		    st.client_beats[0], st.client_most);
 	if (st.unintended > 0)
 		die("%lu frames broken on purpose failed another check than meant (a generator bug), the"
 		    " first: %s", st.unintended, st.unintended_what);
@@ -2802,6 +3106,7 @@ main(int argc, char **argv)
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_directed_same_index),
+		cmocka_unit_test(test_version_1),
 		cmocka_unit_test(test_random_streams),
 		cmocka_unit_test(test_merge_disabled),
 		cmocka_unit_test(test_compare_and_clear),
