@@ -286,12 +286,12 @@ tally_bench_redis_main(int argc, char **argv)
 		{ "tally", "50 in flight, 1 per datagram", "n=1: the one copy's log", 0, 0, 0, "sync", 1 },
 		{ "redis", "50 clients, pipelined 16 (-P 16)", "in memory, no persistence", 0, 0, 0, NULL, 0 },
 		{ "redis", "50 clients, pipelined 16 (-P 16)", "AOF, appendfsync always", 0, 0, 0, NULL, 0 },
-		{ "tally", "512 in flight, up to 138 per datagram", "W=1 of n=3: origin's log", 0, 0, 0, "sync", 3 },
-		{ "tally", "512 in flight, up to 138 per datagram", "n=1: the one copy's log", 0, 0, 0, "sync", 1 },
+		{ "tally", "512 in flight, 138 a datagram", "W=1 of n=3: origin's log", 0, 0, 0, "sync", 3 },
+		{ "tally", "512 in flight, 138 a datagram", "n=1: the one copy's log", 0, 0, 0, "sync", 1 },
 		{ "tally", "50 in flight, 1 per datagram", "W=1 of n=3, interval 10 ms", 0, 0, 0, "interval=10", 3 },
 		{ "tally", "50 in flight, 1 per datagram", "n=1, interval 10 ms", 0, 0, 0, "interval=10", 1 },
-		{ "tally", "512 in flight, up to 138 per datagram", "W=1 of n=3, interval 10 ms", 0, 0, 0, "interval=10", 3 },
-		{ "tally", "512 in flight, up to 138 per datagram", "n=1, interval 10 ms", 0, 0, 0, "interval=10", 1 },
+		{ "tally", "512 in flight, 138 a datagram", "W=1 of n=3, interval 10 ms", 0, 0, 0, "interval=10", 3 },
+		{ "tally", "512 in flight, 138 a datagram", "n=1, interval 10 ms", 0, 0, 0, "interval=10", 1 },
 	};
 	char aof_dir[] = "/tmp/tally-bench-redis.XXXXXX";
 	if (mkdtemp(aof_dir) == NULL) {
