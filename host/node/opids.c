@@ -391,6 +391,14 @@ pins_expire(struct tally_node *n)
 	}
 }
 
+void
+opids_pin_prefetch(const struct tally_node *n, uint64_t client, uint64_t seq)
+{
+	const struct node_opids *o = &n->opids;
+
+	__builtin_prefetch(&o->chains[pin_chain(o, client, seq)]);
+}
+
 struct pin *
 opids_pin(struct tally_node *n, uint64_t client, uint64_t seq, bool insert)
 {

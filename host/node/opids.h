@@ -156,4 +156,11 @@ bool opids_room(struct tally_node *n);
  * (or, with @p insert, when every pin is younger than the retry window: busy). */
 struct pin *opids_pin(struct tally_node *n, uint64_t client, uint64_t seq, bool insert);
 
+/**
+ * Start the cache miss of opids_pin() for op id (@p client, @p seq), its
+ * hash chain's head in a table of retry_capacity: the caller asks a few
+ * records ahead, so the miss overlaps the work before it.
+ */
+void opids_pin_prefetch(const struct tally_node *n, uint64_t client, uint64_t seq);
+
 #endif /* TALLY_NODE_OPIDS_H */
