@@ -170,6 +170,22 @@ enum {
 	C_DELTA = 32, C_KEY = 40,
 };
 
+/* Bytes of the client record at @p r: where the next one starts. */
+static size_t
+client_bytes(const uint8_t *r)
+{
+	return 64 * (1 + (size_t)r[C_BEATS]);
+}
+
+size_t
+tally_wire_client_opid(const uint8_t *rec, uint8_t *op, uint64_t *client, uint64_t *seq)
+{
+	*op = rec[C_OP];
+	*client = le64(rec + C_CLIENT);
+	*seq = le64(rec + C_SEQ);
+	return client_bytes(rec);
+}
+
 /* Beats after beat 0: a long key's, the value's, the token's. */
 static unsigned
 client_ext(unsigned kl, unsigned vl, unsigned tl)
@@ -356,7 +372,7 @@ tally_wire_decode_payload(const void *payload, size_t len, const struct tally_wi
 		if (rb % 64 != 0)
 			return TALLY_WIRE_DROP_BAD_COUNT;
 		for (; off < rb; n++)
-			off += 64 * (1 + (size_t)recs[off + C_BEATS]);
+			off += client_bytes(recs + off);
 		if (off != rb || n != count)
 			return TALLY_WIRE_DROP_BAD_COUNT;
 	} else if (rb != (size_t)count * rs) {
@@ -368,7 +384,7 @@ tally_wire_decode_payload(const void *payload, size_t len, const struct tally_wi
 		return TALLY_WIRE_DROP_BAD_MAC;
 
 	if (is_client_type(p[H_TYPE])) {
-		for (size_t off = 0; off < rb; off += 64 * (1 + (size_t)recs[off + C_BEATS]))
+		for (size_t off = 0; off < rb; off += client_bytes(recs + off))
 			if (!client_ok(p[H_TYPE] == TALLY_WIRE_CLIENT_REQUEST, recs + off))
 				return TALLY_WIRE_DROP_BAD_RECORD;
 	} else {
@@ -580,7 +596,7 @@ client_decode(unsigned type, const uint8_t *r, struct tally_wire_client *out)
 		e += 64;
 	}
 	memcpy(out->token, e, tl);
-	return 64 * (1 + (size_t)r[C_BEATS]);
+	return client_bytes(r);
 }
 
 void
@@ -595,7 +611,7 @@ tally_wire_get_client(const struct tally_wire_frame *f, unsigned i, struct tally
 	size_t off = 0;
 
 	for (unsigned k = 0; k < i; k++)
-		off += 64 * (1 + (size_t)f->records[off + C_BEATS]);
+		off += client_bytes(f->records + off);
 	tally_wire_next_client(f, &off, out);
 }
 

@@ -285,6 +285,13 @@ void tally_wire_get_client(const struct tally_wire_frame *f, unsigned i, struct 
  * @p *off moved to the next: the way to read them all in order.
  */
 void tally_wire_next_client(const struct tally_wire_frame *f, size_t *off, struct tally_wire_client *out);
+/**
+ * The op and op id of the client record at @p rec, without decoding it: of
+ * a verified frame, or of one dropped as TALLY_WIRE_DROP_BAD_RECORD (its
+ * walk by beats was checked before its records). @return the record's
+ * bytes: the next record starts there.
+ */
+size_t tally_wire_client_opid(const uint8_t *rec, uint8_t *op, uint64_t *client, uint64_t *seq);
 void tally_wire_get_causal(const struct tally_wire_frame *f, unsigned i, struct tally_wire_causal *out);
 void tally_wire_get_mvstate(const struct tally_wire_frame *f, unsigned i, struct tally_wire_mvstate *out);
 void tally_wire_get_note(const struct tally_wire_frame *f, unsigned i, struct tally_wire_note *out);

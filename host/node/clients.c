@@ -41,40 +41,36 @@ datagram(struct tally_node *n, const uint8_t *p, size_t len, const struct sockad
 					  tally_wire_verdict_name(v));
 			n->clients.last_warn = n->now;
 		}
-		/* An authenticated frame with a bad record: answer each record, whose
-		 * op ids are at fixed offsets of their first beats (the walk by their
-		 * beats bytes checked out: the count came before the records), that
-		 * nothing in it was applied. */
+		/* An authenticated frame with a bad record: answer each record (the
+		 * walk by their beats checked out: the count came before the
+		 * records) with its op id, that nothing in it was applied. */
 		if (v == TALLY_WIRE_DROP_BAD_RECORD) {
-			size_t rb = len - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN;
-			const uint8_t *recs = p + TALLY_WIRE_HDR_LEN;
-			for (size_t off = 0; off < rb; off += 64 * (1 + (size_t)recs[off + 1])) {
-				const uint8_t *r = recs + off;
+			size_t rb = len - TALLY_WIRE_HDR_LEN - TALLY_WIRE_MAC_LEN, off = 0;
+			while (off < rb) {
+				uint8_t op;
 				uint64_t client, seq;
-				memcpy(&client, r + 16, 8);
-				memcpy(&seq, r + 24, 8);
-				unsigned op = r[0] >= 1 && r[0] <= 4 ? r[0] : TALLY_WIRE_OP_GET;
-				reply_to(n, &to, op, client, seq, NULL, 0, TALLY_E_BAD_REQUEST, 0, NULL, 0);
+				off += tally_wire_client_opid(p + TALLY_WIRE_HDR_LEN + off, &op, &client, &seq);
+				reply_to(n, &to, op >= 1 && op <= 4 ? op : TALLY_WIRE_OP_GET, client, seq, NULL, 0,
+					 TALLY_E_BAD_REQUEST, 0, NULL, 0);
 			}
 		}
 		return;
 	}
 	/* Each write probes the pins (opids.h), a cache miss in a table of a
-	 * million: decode the datagram's records first and start each probe's
-	 * miss PIN_AHEAD records before its write needs it. (A datagram holds
-	 * at most TALLY_WIRE_MAX_SLOTS records: each is a beat or more.) */
-	static _Thread_local struct tally_wire_client recs[TALLY_WIRE_MAX_SLOTS]; /* one per lcore */
-	unsigned cnt = f.hdr.count < TALLY_WIRE_MAX_SLOTS ? f.hdr.count : TALLY_WIRE_MAX_SLOTS;
-	size_t off = 0;
-	for (unsigned i = 0; i < cnt; i++) {
-		tally_wire_next_client(&f, &off, &recs[i]);
-		if (i < PIN_AHEAD)
-			opids_pin_prefetch(n, recs[i].client, recs[i].seq);
-	}
-	for (unsigned i = 0; i < cnt; i++) {
-		if (i + PIN_AHEAD < cnt)
-			opids_pin_prefetch(n, recs[i + PIN_AHEAD].client, recs[i + PIN_AHEAD].seq);
-		coord_request(n, &recs[i], &to, false);
+	 * million: start each probe's miss PIN_AHEAD records before its write
+	 * needs it, reading the op ids of the records ahead in place. */
+	size_t off = 0, ahead = 0;
+	unsigned next = 0;
+	for (unsigned i = 0; i < f.hdr.count; i++) {
+		for (; next < f.hdr.count && next <= i + PIN_AHEAD; next++) {
+			uint8_t op;
+			uint64_t client, seq;
+			ahead += tally_wire_client_opid(f.records + ahead, &op, &client, &seq);
+			opids_pin_prefetch(n, client, seq);
+		}
+		struct tally_wire_client c;
+		tally_wire_next_client(&f, &off, &c);
+		coord_request(n, &c, &to, false);
 	}
 }
 
